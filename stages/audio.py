@@ -1,0 +1,116 @@
+"""Read any audio file as mono float32 at the analysis rate; crop and pad to the analysis window.
+
+The one place audio enters the pipeline: augment, features and predict all read through here, so
+training and inference see the same samples. Errors name the file and the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from stages.params import AudioParams
+
+
+class AudioError(ValueError):
+    """A file that cannot be used as audio; ``str()`` names the file and the reason."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def info(path: str | Path) -> sf._SoundFileInfo:
+    """Header of an audio file (rate, channels, frames) without decoding it."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
+    try:
+        return sf.info(str(path))
+    except Exception as exc:  # libsndfile reports format problems as RuntimeError/LibsndfileError
+        raise AudioError(path, f"not a readable audio file ({_short(exc)})") from None
+
+
+def read(path: str | Path, sample_rate: int, offset: float = 0.0,
+         duration: float | None = None) -> np.ndarray:
+    """Decode ``path`` to mono float32 at ``sample_rate``, from ``offset`` s, at most ``duration`` s.
+
+    Channels are averaged; other rates are resampled with soxr (``HQ``, as ``librosa.load`` does), so
+    a 22,050 Hz file gives exactly the samples ``librosa.load(path, sr=22050, offset, duration)`` gives.
+    """
+    header = info(path)
+    native = header.samplerate
+    if native <= 0 or header.channels <= 0:
+        raise AudioError(path, f"invalid header ({native} Hz, {header.channels} channels)")
+    start = int(round(offset * native))
+    stop = None if duration is None else start + int(round(duration * native))
+    try:
+        with sf.SoundFile(str(path)) as f:
+            frames = f.frames
+            if start >= frames > 0:
+                raise AudioError(path, f"shorter ({frames / native:.3f} s) than the offset {offset} s")
+            f.seek(min(start, max(frames, 0)))
+            count = -1 if stop is None else stop - start
+            data = f.read(frames=count, dtype="float32", always_2d=True)
+    except AudioError:
+        raise
+    except Exception as exc:
+        raise AudioError(path, f"cannot decode audio ({_short(exc)})") from None
+    if data.size == 0:
+        raise AudioError(path, "no audio samples")
+    y = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+    if not np.all(np.isfinite(y)):
+        raise AudioError(path, "contains NaN or infinite samples")
+    if native != sample_rate:
+        y = soxr.resample(y, native, sample_rate, quality="HQ").astype(np.float32, copy=False)
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def fit_length(y: np.ndarray, num_samples: int) -> np.ndarray:
+    """Crop ``y`` to ``num_samples`` or pad it with zeros at the end."""
+    if len(y) >= num_samples:
+        return y[:num_samples]
+    return np.pad(y, (0, num_samples - len(y)))
+
+
+def load_clip(path: str | Path, audio: AudioParams) -> np.ndarray:
+    """The analysis window of one file: ``audio.duration`` s from ``audio.offset`` s, zero-padded."""
+    y = read(path, audio.sample_rate, audio.offset, audio.duration)
+    return fit_length(y, audio.num_samples)
+
+
+def check_usable(path: str | Path, y: np.ndarray, min_samples: int) -> None:
+    """Refuse a decoded clip that carries no signal a feature could describe."""
+    if len(y) < min_samples:
+        raise AudioError(path, f"shorter than one analysis frame ({len(y)} < {min_samples} samples)")
+    if not np.any(y):
+        raise AudioError(path, "all samples are zero (silent)")
+
+
+def to_int16(y: np.ndarray) -> np.ndarray:
+    """Float waveform in [-1, 1) to 16-bit PCM (clipped), as stored in augmented shards.
+
+    Uses the same 1/32768 scale as soundfile, so a 16-bit original round-trips exactly.
+    """
+    return np.clip(np.round(y * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def from_int16(pcm: np.ndarray) -> np.ndarray:
+    return (pcm.astype(np.float32) / 32768.0).astype(np.float32)
+
+
+def duration_seconds(path: str | Path) -> float:
+    header = info(path)
+    return header.frames / header.samplerate if header.samplerate else math.nan
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""One module per corpus: parse its layout into utterance-table rows."""

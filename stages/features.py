@@ -1,0 +1,49 @@
+"""Frame-level features of a clip: ZCR, RMS energy and MFCC, as the paper computes them.
+
+A clip of ``audio.num_samples`` gives ``frames x (2 + n_mfcc)`` values (108 x 22 at the defaults):
+channel 0 is ZCR, channel 1 is RMS, channels 2.. are MFCC 0..n_mfcc-1. :func:`flatten` turns that into
+the paper's 2,376-long input: all ZCR frames, all RMS frames, then MFCC frame by frame.
+"""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+
+from stages.params import FeatureParams
+
+
+def channel_names(fp: FeatureParams) -> list[str]:
+    return ["zcr", "rms"] + [f"mfcc{i}" for i in range(fp.n_mfcc)]
+
+
+def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
+    """Features of one clip ``(samples,)`` or a batch ``(n, samples)``: ``(..., frames, channels)``.
+
+    librosa computes each feature over the last axis, so a batch of clips costs one call per feature.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    zcr = librosa.feature.zero_crossing_rate(y, frame_length=fp.frame_length, hop_length=fp.hop_length)
+    rms = librosa.feature.rms(y=y, frame_length=fp.frame_length, hop_length=fp.hop_length)
+    mfcc = librosa.feature.mfcc(y=y, sr=sample_rate, n_mfcc=fp.n_mfcc, n_fft=fp.frame_length,
+                                hop_length=fp.hop_length)
+    # zcr, rms: (..., 1, frames); mfcc: (..., n_mfcc, frames) -> (..., frames, 2 + n_mfcc)
+    stacked = np.concatenate([zcr, rms, mfcc], axis=-2)
+    return np.ascontiguousarray(np.swapaxes(stacked, -1, -2), dtype=np.float32)
+
+
+def flatten(frames: np.ndarray) -> np.ndarray:
+    """``(..., frames, channels)`` -> ``(..., frames * channels)`` in the paper's order."""
+    zcr = frames[..., 0]
+    rms = frames[..., 1]
+    mfcc = frames[..., 2:].reshape(*frames.shape[:-2], -1)  # frame by frame
+    return np.concatenate([zcr, rms, mfcc], axis=-1)
+
+
+def unflatten(flat: np.ndarray, num_frames: int, num_channels: int) -> np.ndarray:
+    """Inverse of :func:`flatten`."""
+    lead = flat.shape[:-1]
+    zcr = flat[..., :num_frames]
+    rms = flat[..., num_frames:2 * num_frames]
+    mfcc = flat[..., 2 * num_frames:].reshape(*lead, num_frames, num_channels - 2)
+    return np.concatenate([zcr[..., None], rms[..., None], mfcc], axis=-1)

@@ -1,0 +1,159 @@
+"""The offline stores: HDF5 shards of augmented waveforms and of frame-level features.
+
+One shard per speaker (``data/features/<corpus>/<speaker>.h5``), so a speaker-independent split reads
+only the speakers it needs. Shards are written to a temporary name and renamed when complete, with no
+timestamps inside, so the same inputs give byte-identical files. Nothing here unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import h5py
+import numpy as np
+
+from stages.atomic import atomic_path
+
+FEATURES_DIR = Path("data/features")
+AUGMENTED_DIR = Path("data/augmented")
+_STR = h5py.string_dtype("utf-8")
+
+
+class StoreError(ValueError):
+    """A shard is missing, malformed or would hold invalid values."""
+
+
+def shard_name(speaker: str) -> str:
+    """File name of a speaker's shard (speaker ids are kept readable but made path-safe)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", speaker) or speaker.startswith("."):
+        raise StoreError(f"speaker id {speaker!r} cannot name a shard file")
+    return f"speaker_{speaker}.h5"
+
+
+def write_shard(path: str | Path, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any]) -> None:
+    """Write datasets and attributes to ``path`` atomically and deterministically.
+
+    String arrays are stored as UTF-8; every floating array must be finite (checked here, so no NaN or
+    inf ever reaches a shard). Attributes that are not plain scalars/strings are stored as JSON.
+    """
+    lengths = {name: len(a) for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise StoreError(f"{path}: datasets have different lengths {lengths}")
+    for name, array in arrays.items():
+        array = np.asarray(array)
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            bad = int(np.count_nonzero(~np.isfinite(array).reshape(len(array), -1).all(axis=1)))
+            raise StoreError(f"{path}: dataset `{name}` has NaN or inf values in {bad} samples; shard not written")
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w", track_order=False) as f:
+            for name, array in arrays.items():
+                array = np.asarray(array)
+                if array.dtype.kind in "UO":
+                    f.create_dataset(name, data=array.astype(object), dtype=_STR, track_times=False)
+                else:
+                    f.create_dataset(name, data=array, track_times=False)
+            for key, value in attrs.items():
+                f.attrs[key] = value if isinstance(value, (str, int, float, np.integer, np.floating)) \
+                    else json.dumps(value, sort_keys=True)
+
+
+def read_attrs(path: str | Path) -> dict[str, Any]:
+    with _open(path) as f:
+        return {k: _attr(v) for k, v in f.attrs.items()}
+
+
+def _attr(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _open(path: str | Path) -> h5py.File:
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"{path}: shard not found (run `dvc repro` or `dvc pull` first)")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise StoreError(f"{path}: not a readable HDF5 shard ({exc})") from None
+
+
+def shards(root: str | Path, corpora: Iterable[str]) -> list[Path]:
+    """All shard files of the given corpora under ``root``, in a stable order."""
+    found = []
+    for corpus in corpora:
+        folder = Path(root) / corpus
+        paths = sorted(folder.glob("speaker_*.h5"))
+        if not paths:
+            raise StoreError(f"{folder}: no shards (run the features stage for corpus {corpus!r})")
+        found += paths
+    return found
+
+
+def speakers(root: str | Path, corpus: str) -> list[str]:
+    return [p.stem[len("speaker_"):] for p in shards(root, [corpus])]
+
+
+@dataclass
+class Samples:
+    """Samples read from feature shards, row-aligned."""
+    features: np.ndarray     # float32 (n, frames, channels)
+    label: np.ndarray        # int64 index into classes
+    utterance: np.ndarray    # str
+    speaker: np.ndarray      # str
+    variant: np.ndarray      # int64, 0 = original recording
+    corpus: np.ndarray       # str
+    classes: tuple[str, ...]
+    attrs: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def subset(self, index: np.ndarray) -> "Samples":
+        return Samples(self.features[index], self.label[index], self.utterance[index],
+                       self.speaker[index], self.variant[index], self.corpus[index],
+                       self.classes, self.attrs)
+
+
+def load_features(root: str | Path = FEATURES_DIR, corpora: Iterable[str] = ("ravdess",),
+                  speakers: Iterable[str] | None = None,
+                  variants: Iterable[int] | None = None) -> Samples:
+    """Read the samples of the chosen corpora, speakers and variants; other shards are not opened."""
+    wanted_speakers = None if speakers is None else {str(s) for s in speakers}
+    wanted_variants = None if variants is None else np.array(sorted(set(variants)))
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("features", "label", "utterance", "speaker",
+                                                         "variant", "corpus")}
+    classes: tuple[str, ...] | None = None
+    attrs: dict[str, Any] = {}
+    for path in shards(root, list(corpora)):
+        if wanted_speakers is not None and path.stem[len("speaker_"):] not in wanted_speakers:
+            continue
+        with _open(path) as f:
+            shard_attrs = {k: _attr(v) for k, v in f.attrs.items()}
+            shard_classes = tuple(shard_attrs["classes"])
+            if classes is None:
+                classes, attrs = shard_classes, shard_attrs
+            elif shard_classes != classes:
+                raise StoreError(f"{path}: classes {shard_classes} differ from other shards' {classes}")
+            variant = f["variant"][:]
+            rows = np.ones(len(variant), bool) if wanted_variants is None else np.isin(variant, wanted_variants)
+            index = np.flatnonzero(rows)
+            parts["features"].append(f["features"][index] if len(index) else
+                                     np.zeros((0, *f["features"].shape[1:]), np.float32))
+            parts["label"].append(f["label"][:][index].astype(np.int64))
+            parts["utterance"].append(f["utterance"].asstr()[:][index].astype(str))
+            parts["speaker"].append(f["speaker"].asstr()[:][index].astype(str))
+            parts["variant"].append(variant[index].astype(np.int64))
+            parts["corpus"].append(np.full(len(index), shard_attrs["corpus"], dtype=object).astype(str))
+    if classes is None:
+        raise StoreError(f"{root}: no shard matches speakers {sorted(wanted_speakers or [])}")
+    return Samples(**{k: np.concatenate(v) for k, v in parts.items()}, classes=classes, attrs=attrs)
