@@ -1,0 +1,146 @@
+"""The saved model "bundle" in ``models/``: weights plus everything needed to use them.
+
+``model.weights.h5`` holds the Keras weights; ``model.json`` holds the architecture params, classes,
+the feature and audio params the features were computed with, the scaler (per-position mean and
+scale of the flat vector), the split protocol and a training summary. :func:`load` rebuilds the model
+with :func:`stages.model.build` from those params and loads the weights: no pickle, no code from the
+files. ``predict_frames`` applies the same flatten / scaler / layout as training.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from stages import model as model_mod
+from stages.atomic import atomic_path, write_text
+from stages.params import AudioParams, FeatureParams, ModelParams
+
+MODELS_DIR = Path("models")
+WEIGHTS_FILE = "model.weights.h5"
+CONFIG_FILE = "model.json"
+FORMAT = 1
+
+
+class BundleError(ValueError):
+    """A model bundle is missing or does not match what it claims."""
+
+
+@dataclass
+class Bundle:
+    model: Any                      # keras.Model
+    mean: np.ndarray                # float32 (frames*channels,), paper's flat order
+    scale: np.ndarray               # float32 (frames*channels,)
+    classes: tuple[str, ...]
+    model_params: ModelParams
+    feature_params: FeatureParams
+    audio_params: AudioParams
+    num_frames: int
+    num_channels: int
+    precision: str                  # the precision it was trained with
+    split: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def layout(self) -> str:
+        return self.model_params.input_layout
+
+    def inputs(self, frames: np.ndarray) -> np.ndarray:
+        """Model inputs for ``(n, frames, channels)`` features (standardised, in this bundle's layout)."""
+        frames = np.asarray(frames, np.float32)
+        if frames.ndim != 3 or frames.shape[1:] != (self.num_frames, self.num_channels):
+            raise BundleError(f"features of shape {frames.shape}; this model expects "
+                              f"(n, {self.num_frames}, {self.num_channels})")
+        return model_mod.to_inputs(frames, self.mean, self.scale, self.layout)
+
+    def predict_frames(self, frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities ``(n, len(classes))`` float32 for ``(n, frames, channels)`` features."""
+        x = self.inputs(frames)
+        if len(x) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        out = [np.asarray(self.model(x[i:i + batch_size], training=False), np.float32)
+               for i in range(0, len(x), batch_size)]
+        return np.concatenate(out)
+
+
+def save(directory: str | Path, model: Any, mean: np.ndarray, scale: np.ndarray, classes: tuple[str, ...],
+         model_params: ModelParams, feature_params: FeatureParams, audio_params: AudioParams,
+         num_frames: int, num_channels: int, precision: str, split: Mapping[str, Any] | None = None,
+         training: Mapping[str, Any] | None = None) -> None:
+    """Write ``model.weights.h5`` and ``model.json`` into ``directory`` (each atomically)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if len(mean) != num_frames * num_channels or len(scale) != len(mean):
+        raise BundleError(f"scaler has {len(mean)}/{len(scale)} values; expected {num_frames * num_channels}")
+    config = {
+        "format": FORMAT,
+        "classes": list(classes),
+        "model": asdict(model_params),
+        "input": {"layout": model_params.input_layout, "num_frames": num_frames, "num_channels": num_channels},
+        "precision": precision,
+        "features": asdict(feature_params),
+        "audio": asdict(audio_params),
+        "scaler": {"mean": [float(v) for v in np.asarray(mean, np.float32)],
+                   "scale": [float(v) for v in np.asarray(scale, np.float32)]},
+        "split": dict(split or {}),
+        "training": dict(training or {}),
+    }
+    with atomic_path(directory / WEIGHTS_FILE) as tmp:
+        # Keras insists on the ".weights.h5" suffix; write beside the final name, then rename.
+        tmp_weights = tmp.with_name(tmp.name + ".weights.h5")
+        try:
+            model.save_weights(tmp_weights)
+            tmp_weights.replace(tmp)
+        finally:
+            tmp_weights.unlink(missing_ok=True)
+    write_text(directory / CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True) + "\n")
+
+
+def read_config(directory: str | Path = MODELS_DIR) -> dict[str, Any]:
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        raise BundleError(f"{path}: model bundle not found (run `dvc repro train` or `dvc pull`)")
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise BundleError(f"{path}: not a model bundle of format {FORMAT}")
+    return config
+
+
+def load(directory: str | Path = MODELS_DIR) -> Bundle:
+    """Rebuild the model from ``model.json`` and load ``model.weights.h5`` (float32 for inference)."""
+    directory = Path(directory)
+    config = read_config(directory)
+    weights = directory / WEIGHTS_FILE
+    if not weights.is_file():
+        raise BundleError(f"{weights}: weights not found (run `dvc repro train` or `dvc pull`)")
+    try:
+        model_params = ModelParams(**config["model"])
+        feature_params = FeatureParams(**config["features"])
+        audio_params = AudioParams(**config["audio"])
+        classes = tuple(config["classes"])
+        num_frames = int(config["input"]["num_frames"])
+        num_channels = int(config["input"]["num_channels"])
+        mean = np.asarray(config["scaler"]["mean"], np.float32)
+        scale = np.asarray(config["scaler"]["scale"], np.float32)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{directory / CONFIG_FILE}: missing or invalid entry ({exc})") from None
+    if len(mean) != num_frames * num_channels or len(scale) != len(mean):
+        raise BundleError(f"{directory / CONFIG_FILE}: scaler has {len(mean)} values; "
+                          f"expected {num_frames * num_channels}")
+    model = model_mod.build(model_params, len(classes), num_frames, num_channels, "float32")
+    try:
+        model.load_weights(weights)
+    except Exception as exc:  # Keras raises ValueError/OSError variants for mismatched files
+        raise BundleError(f"{weights}: cannot load weights into the model described by "
+                          f"{CONFIG_FILE} ({exc})") from None
+    return Bundle(model=model, mean=mean, scale=scale, classes=classes, model_params=model_params,
+                  feature_params=feature_params, audio_params=audio_params, num_frames=num_frames,
+                  num_channels=num_channels, precision=str(config.get("precision", "float32")),
+                  split=dict(config.get("split", {})), training=dict(config.get("training", {})))
