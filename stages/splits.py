@@ -1,0 +1,174 @@
+"""The three evaluation protocols: which samples train, validate and test a model.
+
+- ``speaker`` (default, honest): ``split.test_speakers`` and ``split.val_speakers`` are held out; every
+  other speaker trains. Augmented variants only in training; validation and test see originals only.
+- ``utterance``: a seeded, stratified random split of the original utterances; the variants of a
+  training utterance train, validation and test see originals only, and no variant of a held-out
+  utterance is ever trained on.
+- ``paper``: the paper's protocol, a seeded stratified random split of *all* samples after
+  augmentation, so variants of one utterance land on both sides (the split leaks; reports say so).
+
+Each protocol reads only the shards it needs where it can (the speaker protocol opens only the held-out
+speakers' shards when only the test set is asked for).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from stages import store
+from stages.params import Params, SplitParams
+from stages.store import Samples
+
+PARTS = ("train", "val", "test")
+PAPER_LEAKAGE = ("paper protocol: random stratified split of all samples after augmentation; augmented "
+                 "variants of one utterance and the same speakers fall on both sides, so these scores "
+                 "overstate accuracy on unseen speakers (use split.protocol=speaker for an honest figure)")
+
+
+class SplitError(ValueError):
+    """A split cannot be made from the feature store with these params."""
+
+
+@dataclass
+class Split:
+    protocol: str
+    train: Samples | None
+    val: Samples | None
+    test: Samples | None
+    leakage: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(part) for name in PARTS if (part := getattr(self, name)) is not None}
+
+
+def keys(samples: Samples) -> np.ndarray:
+    """Corpus-qualified utterance ids (``ravdess/03-01-...``), unique across corpora."""
+    return np.char.add(np.char.add(samples.corpus.astype(str), "/"), samples.utterance.astype(str))
+
+
+def stratified_pick(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Boolean mask picking ``round(n * fraction)`` items, shared out over classes in proportion.
+
+    Largest-remainder allocation keeps every class's share within one item of exact, even for tiny sets
+    where ``sklearn``'s stratified split refuses to run.
+    """
+    labels = np.asarray(labels)
+    picked = np.zeros(len(labels), bool)
+    total = int(round(len(labels) * fraction))
+    if total == 0:
+        return picked
+    classes, counts = np.unique(labels, return_counts=True)
+    quotas = counts * fraction
+    take = np.floor(quotas).astype(int)
+    order = np.argsort(-(quotas - take), kind="stable")
+    take[order[:total - take.sum()]] += 1
+    for cls, k in zip(classes, take):
+        members = np.flatnonzero(labels == cls)
+        picked[rng.permutation(members)[:k]] = True
+    return picked
+
+
+def _speaker(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path,
+             parts: tuple[str, ...]) -> Split:
+    present = sorted({s for corpus in corpora for s in store.speakers(root, corpus)})
+    for role, wanted in (("test_speakers", sp.test_speakers), ("val_speakers", sp.val_speakers)):
+        missing = sorted(set(wanted) - set(present))
+        if missing:
+            raise SplitError(f"split.{role} {missing} not in the feature store {root} "
+                             f"(corpora {', '.join(corpora)}; speakers present: {', '.join(present)})")
+    held_out = set(sp.test_speakers) | set(sp.val_speakers)
+    train_speakers = [s for s in present if s not in held_out]
+    if not train_speakers:
+        raise SplitError(f"split: every speaker in {root} is held out; no speaker left to train on")
+
+    test = store.load_features(root, corpora, sp.test_speakers, variants=[0]) if "test" in parts else None
+    train = val = None
+    if sp.val_speakers:
+        if "val" in parts:
+            val = store.load_features(root, corpora, sp.val_speakers, variants=[0])
+        if "train" in parts:
+            train = store.load_features(root, corpora, train_speakers)
+    elif "train" in parts or "val" in parts:
+        # No validation speakers: hold out a share of the training speakers' utterances instead.
+        pool = store.load_features(root, corpora, train_speakers)
+        train, val = _carve_val(pool, sp.val_fraction, np.random.default_rng(seed))
+    return Split("speaker", train if "train" in parts else None, val if "val" in parts else None, test)
+
+
+def _carve_val(pool: Samples, fraction: float, rng: np.random.Generator) -> tuple[Samples, Samples]:
+    """Split ``pool`` by utterance: originals of the picked utterances validate, the rest trains."""
+    original = pool.variant == 0
+    utt = keys(pool)
+    val_utts = set(utt[original][stratified_pick(pool.label[original], fraction, rng)])
+    in_val = np.isin(utt, list(val_utts)) if val_utts else np.zeros(len(pool), bool)
+    return pool.subset(np.flatnonzero(~in_val)), pool.subset(np.flatnonzero(in_val & original))
+
+
+def _utterance(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path) -> Split:
+    samples = store.load_features(root, corpora)
+    rng = np.random.default_rng(seed)
+    original = np.flatnonzero(samples.variant == 0)
+    utt = keys(samples)
+    test_pick = stratified_pick(samples.label[original], sp.test_fraction, rng)
+    test_utts = set(utt[original[test_pick]])
+    in_test = np.isin(utt, list(test_utts))
+    test = samples.subset(np.flatnonzero(in_test & (samples.variant == 0)))
+    train, val = _carve_val(samples.subset(np.flatnonzero(~in_test)), sp.val_fraction, rng)
+    return Split("utterance", train, val, test)
+
+
+def _paper(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path) -> Split:
+    samples = store.load_features(root, corpora)
+    rng = np.random.default_rng(seed)
+    in_test = stratified_pick(samples.label, sp.test_fraction, rng)
+    rest = np.flatnonzero(~in_test)
+    in_val = np.zeros(len(samples), bool)
+    in_val[rest[stratified_pick(samples.label[rest], sp.val_fraction, rng)]] = True
+    return Split("paper", samples.subset(np.flatnonzero(~in_test & ~in_val)),
+                 samples.subset(np.flatnonzero(in_val)), samples.subset(np.flatnonzero(in_test)),
+                 leakage=PAPER_LEAKAGE)
+
+
+def make(sp: SplitParams, seed: int, corpora: Iterable[str], root: str | Path = store.FEATURES_DIR,
+         parts: Iterable[str] = PARTS) -> Split:
+    """The split ``sp.protocol`` prescribes; parts not asked for are ``None`` (and maybe never read)."""
+    corpora, parts, root = tuple(corpora), tuple(parts), Path(root)
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown split parts {sorted(unknown)}; allowed: {', '.join(PARTS)}")
+    if sp.protocol == "speaker":
+        split = _speaker(sp, seed, corpora, root, parts)
+    elif sp.protocol == "utterance":
+        split = _utterance(sp, seed, corpora, root)
+    elif sp.protocol == "paper":
+        split = _paper(sp, seed, corpora, root)
+    else:
+        raise SplitError(f"split: unknown protocol {sp.protocol!r}")
+    for name in PARTS:
+        if name not in parts:
+            setattr(split, name, None)
+    if split.train is not None and len(split.train) == 0:
+        raise SplitError(f"split ({sp.protocol}): the training set is empty")
+    if split.test is not None and len(split.test) == 0:
+        raise SplitError(f"split ({sp.protocol}): the test set is empty")
+    return split
+
+
+def from_params(p: Params, root: str | Path = store.FEATURES_DIR, parts: Iterable[str] = PARTS) -> Split:
+    return make(p.split, p.seed, p.corpora_to_run, root, parts)
+
+
+def overlap(split: Split) -> dict[str, int]:
+    """How many test utterances / speakers also occur in training (0 and 0 unless the split leaks)."""
+    if split.train is None or split.test is None:
+        raise ValueError("overlap needs the train and test parts")
+    test_utts, test_speakers = set(keys(split.test)), set(split.test.speaker)
+    return {"test_utterances_in_train": len(test_utts & set(keys(split.train))),
+            "test_utterances": len(test_utts),
+            "test_speakers_in_train": len(test_speakers & set(split.train.speaker)),
+            "test_speakers": len(test_speakers)}
