@@ -1,0 +1,343 @@
+"""Classify your own recordings with a trained model: ``python -m stages.predict [--model DIR] PATH...``.
+
+Each PATH is an audio file (anything libsndfile decodes: WAV, FLAC, OGG/Opus, MP3, AIFF, ...; any
+sample rate, channel count and length) or a folder, walked recursively for audio extensions in sorted
+order. One JSON object per file goes to standard output (``--csv``: one table row per file instead).
+
+Nothing about the features is re-typed here: the sample rate, analysis window, feature parameters,
+scaler and classes all come from the model bundle (:func:`stages.bundle.load`), and the audio goes
+through the same :func:`stages.audio.read` and :func:`stages.features.extract` as training.
+
+Windows (``window`` = the model's ``audio.duration``, 2.5 s; ``offset`` = ``audio.offset``, 0.6 s;
+``hop`` = ``predict.hop``, 1.25 s), for a recording of ``D`` seconds:
+
+* ``D <= window``: one window, the whole recording from 0 s, zero-padded (too short for the offset);
+* ``window < D <= offset + window + hop`` (4.35 s; all RAVDESS utterances but the longest 4 %): one
+  window, exactly the training clip (``window`` s from ``offset``, zero-padded), so a corpus file gets
+  the probabilities evaluate computed for it;
+* longer: the training clip, then further windows every ``hop`` s until one reaches the end of the
+  recording (the last one zero-padded). The first ``offset`` s are skipped, as in training.
+
+A window whose RMS (over its real samples, not the padding) is below ``predict.silence_rms`` is
+reported as silent and not classified. The file's probabilities are the mean of its non-silent
+windows' probabilities; a file whose windows are all silent gets ``"result": "silence"`` and no emotion.
+
+``hop`` and ``silence_rms`` come from the ``predict`` section of ``params.yaml`` in the current
+directory when there is one, else from :data:`DEFAULT_SILENCE_RMS` and half the model's window.
+
+A file that cannot be read gets ``{"path": ..., "result": "error", "error": ...}`` (also on stderr);
+the others are still classified and the exit status is 1. Status 2: bad arguments, model or params.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from stages import audio
+from stages.params import PARAMS_FILE, AudioParams, ParamsError, PredictParams
+
+#: Extensions collected from folders. Those libsndfile cannot decode (m4a, aac, wma) are listed on
+#: purpose, so that such a file gets an error line instead of being skipped unnoticed.
+AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
+                              ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64", ".m4a", ".aac", ".wma"})
+DEFAULT_SILENCE_RMS = 0.001
+#: Windows per feature-extraction / model call; windows of several files share one call.
+BATCH_WINDOWS = 64
+DECIMALS = 6
+
+
+# --- Where the predict params come from --------------------------------------------------------------
+
+def predict_params(model_audio: AudioParams, params_file: str | Path = PARAMS_FILE) -> tuple[PredictParams, str]:
+    """``(params, source)``: ``predict`` of ``params_file`` when it exists, else defaults from the model.
+
+    The window is always the model's own ``audio.duration`` (its input length); a params file that
+    asks for another one gets a warning in ``source``, not a different window.
+    """
+    params_file = Path(params_file)
+    window = model_audio.duration
+    if not params_file.is_file():
+        return PredictParams(window=window, hop=window / 2, silence_rms=DEFAULT_SILENCE_RMS), \
+            f"defaults (window {window} s from the model, hop {window / 2} s, silence_rms {DEFAULT_SILENCE_RMS})"
+    from stages.params import load
+    pp = load(params_file).predict
+    source = f"{params_file} (predict: hop {pp.hop} s, silence_rms {pp.silence_rms})"
+    if pp.window != window:
+        source += (f"; warning: predict.window {pp.window} s differs from the model's {window} s window "
+                   "(retrain?), using the model's")
+        pp = PredictParams(window=window, hop=pp.hop, silence_rms=pp.silence_rms)
+    return pp, source
+
+
+# --- Windows ----------------------------------------------------------------------------------------
+
+def window_starts(duration: float, offset: float, window: float, hop: float) -> list[float]:
+    """Start times (s) of the analysis windows of a ``duration``-second recording (rule in the module doc)."""
+    if duration <= window or offset >= duration:
+        return [0.0]
+    starts = [offset]
+    if duration <= offset + window + hop:
+        return starts
+    while starts[-1] + window < duration:
+        starts.append(offset + len(starts) * hop)
+    return starts
+
+
+@dataclass
+class Window:
+    start: float          # seconds from the start of the recording
+    end: float            # start + seconds of real audio in the window (excluding padding)
+    samples: np.ndarray   # (num_samples,) float32, zero-padded
+    rms: float
+    silent: bool
+
+
+@dataclass
+class Recording:
+    path: str
+    duration: float
+    sample_rate: int
+    channels: int
+    windows: list[Window]
+    warning: str | None = None
+
+
+def rms(y: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
+
+
+def read_windows(path: str | Path, ap: AudioParams, pp: PredictParams) -> Recording:
+    """Decode ``path`` and cut it into analysis windows; raises :class:`stages.audio.AudioError`."""
+    header = audio.info(path)
+    if header.samplerate <= 0 or header.frames <= 0:
+        raise audio.AudioError(path, f"no audio samples ({header.frames} frames at {header.samplerate} Hz)")
+    duration = header.frames / header.samplerate
+    sr, n = ap.sample_rate, ap.num_samples
+    starts = window_starts(duration, ap.offset, ap.duration, pp.hop)
+    pieces: list[tuple[float, np.ndarray]] = []
+    if duration <= ap.duration or ap.offset >= duration:     # too short for the offset: all of it
+        pieces.append((0.0, audio.read(path, sr)[:n]))
+    else:
+        # The first window is read exactly as training read its clip (same offset/duration read).
+        pieces.append((starts[0], audio.read(path, sr, ap.offset, ap.duration)))
+        if len(starts) > 1:
+            full = audio.read(path, sr)
+            for start in starts[1:]:
+                begin = int(round(start * sr))
+                if begin < len(full):
+                    pieces.append((start, full[begin:begin + n]))
+    windows = []
+    for start, y in pieces:
+        level = rms(y)
+        windows.append(Window(start=start, end=start + len(y) / sr, samples=audio.fit_length(y, n),
+                              rms=level, silent=level < pp.silence_rms))
+    return Recording(str(path), duration, int(header.samplerate), int(header.channels), windows,
+                     truncation_warning(header.extra_info))
+
+
+def truncation_warning(extra_info: str) -> str | None:
+    """libsndfile decodes a cut-off WAV/AIFF without complaint but logs ``data : N (should be M)``."""
+    for line in (extra_info or "").splitlines():
+        match = re.match(r"\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", line)
+        if match:
+            return (f"truncated: the header announces {int(match[2]):,} bytes of audio, the file holds "
+                    f"{int(match[3]):,}; classified what is there")
+    return None
+
+
+# --- Finding files ------------------------------------------------------------------------------------
+
+def expand(paths: Iterable[str | Path]) -> list[tuple[str, str | None]]:
+    """``(path, error)`` per input: files as given, folders walked recursively (sorted) for audio files."""
+    out: list[tuple[str, str | None]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+            if not found:
+                out.append((str(path), f"folder holds no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))})"))
+            out.extend((str(p), None) for p in found)
+        else:
+            out.append((str(path), None))   # a missing file is reported by audio.info when read
+    return out
+
+
+# --- Classification -------------------------------------------------------------------------------------
+
+def _probs(classes: Sequence[str], p: np.ndarray) -> dict[str, float]:
+    return {c: round(float(v), DECIMALS) for c, v in zip(classes, p)}
+
+
+def error_result(path: str, reason: str) -> dict[str, Any]:
+    return {"path": path, "result": "error", "emotion": None, "error": reason}
+
+
+def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequence[str],
+                silence_rms: float) -> dict[str, Any]:
+    """The JSON object of one recording from its windows' probabilities (``None`` for a silent window)."""
+    voiced = [p for p in probs if p is not None]
+    windows = []
+    for w, p in zip(rec.windows, probs):
+        item: dict[str, Any] = {"start_s": round(w.start, 3), "end_s": round(w.end, 3),
+                                "rms": round(w.rms, DECIMALS), "silent": w.silent}
+        if p is not None:
+            item["emotion"] = classes[int(np.argmax(p))]
+            item["probabilities"] = _probs(classes, p)
+        windows.append(item)
+    out: dict[str, Any] = {"path": rec.path}
+    if voiced:
+        mean = np.mean(np.stack(voiced).astype(np.float64), axis=0)
+        out.update(result=classes[int(np.argmax(mean))], emotion=classes[int(np.argmax(mean))],
+                   probabilities=_probs(classes, mean))
+        skipped = len(probs) - len(voiced)
+        out["combined"] = ("single window" if len(probs) == 1 else
+                           f"mean of {len(voiced)} non-silent windows' probabilities"
+                           + (f" ({skipped} silent skipped)" if skipped else ""))
+    else:
+        out.update(result="silence", emotion=None, probabilities=None,
+                   combined=("the only window is" if len(probs) == 1 else f"all {len(probs)} windows are")
+                   + f" silent (RMS < {silence_rms})")
+    if rec.warning:
+        out["warning"] = rec.warning
+    out.update(duration_s=round(rec.duration, 3), sample_rate=rec.sample_rate, channels=rec.channels,
+               windows=windows)
+    return out
+
+
+class Predictor:
+    """A loaded bundle plus the predict params; :meth:`classify` streams one result per file."""
+
+    def __init__(self, bundle: Any, pp: PredictParams, batch_windows: int = BATCH_WINDOWS):
+        self.bundle, self.pp, self.batch_windows = bundle, pp, batch_windows
+        ap, fp = bundle.audio_params, bundle.feature_params
+        if fp.num_frames(ap.num_samples) != bundle.num_frames or fp.num_channels != bundle.num_channels:
+            raise ValueError(f"model bundle is inconsistent: its feature params give "
+                             f"{fp.num_frames(ap.num_samples)} x {fp.num_channels} features per window, "
+                             f"its model expects {bundle.num_frames} x {bundle.num_channels}")
+
+    def window_probabilities(self, clips: np.ndarray) -> np.ndarray:
+        """``(n, classes)`` probabilities for ``(n, num_samples)`` windows, :attr:`batch_windows` at a time."""
+        from stages import features
+        out = []
+        for i in range(0, len(clips), self.batch_windows):
+            frames = features.extract(clips[i:i + self.batch_windows], self.bundle.audio_params.sample_rate,
+                                      self.bundle.feature_params)
+            out.append(self.bundle.predict_frames(frames, batch_size=self.batch_windows))
+        return np.concatenate(out) if out else np.zeros((0, len(self.bundle.classes)), np.float32)
+
+    def _flush(self, pending: list[tuple[str, Recording | str]]) -> Iterator[dict[str, Any]]:
+        voiced = [w.samples for _, rec in pending if isinstance(rec, Recording) for w in rec.windows if not w.silent]
+        probs = iter(self.window_probabilities(np.stack(voiced)) if voiced else ())
+        for path, rec in pending:
+            if isinstance(rec, str):
+                yield error_result(path, rec)
+            else:
+                yield file_result(rec, [None if w.silent else next(probs) for w in rec.windows],
+                                  self.bundle.classes, self.pp.silence_rms)
+        pending.clear()
+
+    def classify(self, items: Iterable[tuple[str, str | None]], progress: Any = None) -> Iterator[dict[str, Any]]:
+        """Results in input order for ``(path, error)`` items (see :func:`expand`); windows of several
+        files are classified together, :attr:`batch_windows` at a time."""
+        pending: list[tuple[str, Recording | str]] = []
+        queued = 0
+        for path, error in items:
+            if error is None:
+                try:
+                    rec: Recording | str = read_windows(path, self.bundle.audio_params, self.pp)
+                    queued += sum(not w.silent for w in rec.windows)
+                except audio.AudioError as exc:
+                    rec = exc.reason
+                except (OSError, ValueError, MemoryError) as exc:
+                    rec = f"cannot read ({type(exc).__name__}: {exc})"
+            else:
+                rec = error
+            pending.append((path, rec))
+            if progress is not None:
+                progress.update(1)
+            if queued >= self.batch_windows:
+                yield from self._flush(pending)
+                queued = 0
+        yield from self._flush(pending)
+
+
+# --- Output ---------------------------------------------------------------------------------------------
+
+def csv_header(classes: Sequence[str]) -> list[str]:
+    return ["path", "result", "emotion", *[f"p_{c}" for c in classes], "windows", "silent_windows",
+            "duration_s", "error", "warning"]
+
+
+def csv_row(result: dict[str, Any], classes: Sequence[str]) -> list[Any]:
+    probs = result.get("probabilities") or {}
+    windows = result.get("windows", [])
+    return [result["path"], result["result"], result.get("emotion") or "",
+            *[probs.get(c, "") for c in classes], len(windows), sum(w["silent"] for w in windows),
+            result.get("duration_s", ""), result.get("error", ""), result.get("warning", "")]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m stages.predict",
+        description="Classify the emotion of audio files with a trained model (one JSON object per file).",
+        epilog="Windows, silence and params: see the docstring of stages/predict.py. Exit status: 0 all "
+               "files classified (or silent), 1 some file could not be read, 2 bad model/params/arguments.")
+    parser.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
+                        help="audio files, or folders searched recursively for audio files")
+    parser.add_argument("--model", default="models", help="model bundle folder (default: models)")
+    parser.add_argument("--csv", action="store_true", help="write a CSV table instead of JSON lines")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar on stderr (default: when stderr is a terminal)")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tqdm import tqdm
+
+    from stages import bundle as bundle_mod   # imports Keras: after argparse so --help stays fast
+    try:
+        model = bundle_mod.load(args.model)
+        pp, source = predict_params(model.audio_params)
+        predictor = Predictor(model, pp)
+    except (bundle_mod.BundleError, ParamsError, ValueError) as exc:
+        print(f"predict: {exc}", file=sys.stderr)
+        return 2
+    if "warning" in source:
+        print(f"predict: params from {source}", file=sys.stderr)
+
+    items = expand(args.paths)
+    classes = model.classes
+    writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
+    if writer:
+        writer.writerow(csv_header(classes))
+    failed = 0
+    disable = None if args.progress is None else not args.progress   # None: only on a terminal
+    with tqdm(total=len(items), unit="file", desc="predict", file=sys.stderr, disable=disable, leave=False) as bar:
+        for result in predictor.classify(items, progress=bar):
+            if result["result"] == "error":
+                failed += 1
+                tqdm.write(f"predict: {result['path']}: {result['error']}", file=sys.stderr)
+            elif result.get("warning"):
+                tqdm.write(f"predict: {result['path']}: {result['warning']}", file=sys.stderr)
+            if writer:
+                writer.writerow(csv_row(result, classes))
+            else:
+                print(json.dumps(result))
+            sys.stdout.flush()
+    if failed:
+        print(f"predict: {failed} of {len(items)} files could not be classified", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
