@@ -82,7 +82,8 @@ def save(directory: str | Path, model: Any, mean: np.ndarray, scale: np.ndarray,
         "model": asdict(model_params),
         "input": {"layout": model_params.input_layout, "num_frames": num_frames, "num_channels": num_channels},
         "precision": precision,
-        "features": asdict(feature_params),
+        # workers only sets parallelism, never the values: leave it out so it cannot change the bundle
+        "features": {k: v for k, v in asdict(feature_params).items() if k != "workers"},
         "audio": asdict(audio_params),
         "scaler": {"mean": [float(v) for v in np.asarray(mean, np.float32)],
                    "scale": [float(v) for v in np.asarray(scale, np.float32)]},
@@ -122,7 +123,7 @@ def load(directory: str | Path = MODELS_DIR) -> Bundle:
         raise BundleError(f"{weights}: weights not found (run `dvc repro train` or `dvc pull`)")
     try:
         model_params = ModelParams(**config["model"])
-        feature_params = FeatureParams(**config["features"])
+        feature_params = FeatureParams(**{"workers": 1, **config["features"]})
         audio_params = AudioParams(**config["audio"])
         classes = tuple(config["classes"])
         num_frames = int(config["input"]["num_frames"])
