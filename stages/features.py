@@ -31,13 +31,31 @@ def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
     librosa computes each feature over the last axis, so a batch of clips costs one call per feature.
     """
     y = np.asarray(y, dtype=np.float32)
-    zcr = librosa.feature.zero_crossing_rate(y, frame_length=fp.frame_length, hop_length=fp.hop_length)
+    zcr = zero_crossing_rate(y, fp.frame_length, fp.hop_length)
     rms = librosa.feature.rms(y=y, frame_length=fp.frame_length, hop_length=fp.hop_length)
     mfcc = librosa.feature.mfcc(y=y, sr=sample_rate, n_mfcc=fp.n_mfcc, n_fft=fp.frame_length,
                                 hop_length=fp.hop_length)
     # zcr, rms: (..., 1, frames); mfcc: (..., n_mfcc, frames) -> (..., frames, 2 + n_mfcc)
     stacked = np.concatenate([zcr, rms, mfcc], axis=-2)
     return np.ascontiguousarray(np.swapaxes(stacked, -1, -2), dtype=np.float32)
+
+
+def zero_crossing_rate(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
+    """``librosa.feature.zero_crossing_rate(y, frame_length=, hop_length=)``, the same values, faster.
+
+    librosa (centred frames, edge padding, |x| <= 1e-10 counts as +0) tests every sample pair once per
+    frame that holds it; here each pair is tested once and counted per frame with a cumulative sum.
+    """
+    half = frame_length // 2
+    padded = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(half, half)], mode="edge")
+    negative = np.signbit(np.where(np.abs(padded) <= padded.dtype.type(1e-10), 0, padded))
+    crossings = negative[..., 1:] != negative[..., :-1]          # between samples j-1 and j, j >= 1
+    counts = np.zeros(padded.shape, np.int64)
+    np.cumsum(crossings, axis=-1, out=counts[..., 1:])
+    starts = np.arange(1 + (padded.shape[-1] - frame_length) // hop_length) * hop_length
+    # librosa ignores the pair before a frame's first sample: count pairs start+1 .. start+frame_length-1
+    per_frame = counts[..., starts + frame_length - 1] - counts[..., starts]
+    return (per_frame / frame_length)[..., None, :]
 
 
 def flatten(frames: np.ndarray) -> np.ndarray:
@@ -62,7 +80,7 @@ def unflatten(flat: np.ndarray, num_frames: int, num_channels: int) -> np.ndarra
 # speaker, data/features/<corpus>/speaker_<id>.h5 (see the docstring of :func:`feature_speaker`).
 
 #: Clips per extract() call; fixed (not tied to the worker count) so every run computes the same bits.
-BATCH = 64
+BATCH = 16
 
 
 def feature_attrs(source_attrs: dict, fp: FeatureParams, num_frames: int) -> dict:
