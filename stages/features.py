@@ -33,8 +33,13 @@ def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
     y = np.asarray(y, dtype=np.float32)
     zcr = zero_crossing_rate(y, fp.frame_length, fp.hop_length)
     rms = librosa.feature.rms(y=y, frame_length=fp.frame_length, hop_length=fp.hop_length)
-    mfcc = librosa.feature.mfcc(y=y, sr=sample_rate, n_mfcc=fp.n_mfcc, n_fft=fp.frame_length,
-                                hop_length=fp.hop_length)
+    # librosa.feature.mfcc(y=...) clips the dB mel spectrogram at 80 dB below its maximum over the whole
+    # array, which for a batch would be the loudest clip's; clip each clip at its own maximum instead,
+    # so a clip's features never depend on the other clips in its batch.
+    mel = librosa.feature.melspectrogram(y=y, sr=sample_rate, n_fft=fp.frame_length, hop_length=fp.hop_length)
+    db = librosa.power_to_db(mel, top_db=None)
+    db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80.0)
+    mfcc = librosa.feature.mfcc(S=db, n_mfcc=fp.n_mfcc)
     # zcr, rms: (..., 1, frames); mfcc: (..., n_mfcc, frames) -> (..., frames, 2 + n_mfcc)
     stacked = np.concatenate([zcr, rms, mfcc], axis=-2)
     return np.ascontiguousarray(np.swapaxes(stacked, -1, -2), dtype=np.float32)

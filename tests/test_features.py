@@ -1,0 +1,147 @@
+"""The features stage: stored samples are exactly librosa's ZCR, RMS and MFCC of the stored waveforms."""
+
+import shutil
+from pathlib import Path
+
+import h5py
+import librosa
+import numpy as np
+import pytest
+import yaml
+
+from stages import augment, features, manifest, store
+from stages.audio import load_clip
+from stages.corpora.ravdess import parse_name
+from stages.manifest import Utterance
+from stages.params import from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+P = from_dict(yaml.safe_load((ROOT / "params.yaml").read_text()))
+SR = P.audio.sample_rate
+
+
+def fixture_rows(folder: Path, actors, per_actor) -> list[Utterance]:
+    rows = []
+    for path in sorted(folder.glob("Actor_*/*.flac")):
+        actor, emotion = parse_name(path.stem)
+        label = P.corpus("ravdess").label_map[emotion]
+        if actor in actors and label and sum(r.speaker == str(actor) for r in rows) < per_actor:
+            rows.append(Utterance(path.stem, str(path), "ravdess", str(actor), "M" if actor % 2 else "F",
+                                  emotion, label, 3.0, SR, 1))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory, ravdess_fixture):
+    """Augmented and feature shards of 5 real utterances from 2 actors (55 samples)."""
+    root = tmp_path_factory.mktemp("store")
+    rows = fixture_rows(ravdess_fixture, actors=(2, 3), per_actor=3)[:5]
+    augment.run("ravdess", rows, P, root / "augmented" / "ravdess", root / "report.json", workers=1,
+                progress=False)
+    summary = features.run("ravdess", P.features, root / "augmented" / "ravdess", root / "features" / "ravdess",
+                           workers=1, progress=False)
+    return root, rows, summary
+
+
+def librosa_reference(y: np.ndarray) -> np.ndarray:
+    """The paper's 2,376-long vector computed directly with librosa: ZCR, RMS, then MFCC frame by frame."""
+    zcr = librosa.feature.zero_crossing_rate(y, frame_length=2048, hop_length=512)[0]
+    rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=512)[0]
+    mfcc = librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20, n_fft=2048, hop_length=512)
+    return np.concatenate([zcr, rms, mfcc.T.ravel()])
+
+
+def test_stored_flat_vector_is_zcr_rms_then_mfcc_frame_by_frame(small_store):
+    root, _, summary = small_store
+    assert summary == {"corpus": "ravdess", "shards": 2, "samples": 5 * P.num_variants}
+    path = root / "features" / "ravdess" / "speaker_3.h5"
+    with h5py.File(root / "augmented" / "ravdess" / "speaker_3.h5") as f:
+        waves = f["waveform"][:]
+    with h5py.File(path) as f:
+        stored = f["features"][:]
+        assert stored.dtype == np.float32 and stored.shape == (len(waves), 108, 22)
+    for i in (0, 1, 2, 4, 5, 9, 11, len(waves) - 1):     # original, noise, pitch, slow, fast, shift...
+        y = waves[i].astype(np.float32) / 32768.0
+        flat = features.flatten(stored[i])
+        assert flat.shape == (2376,)
+        ref = librosa_reference(y)
+        np.testing.assert_array_equal(flat[:108], ref[:108].astype(np.float32))          # ZCR, exact
+        np.testing.assert_allclose(flat[108:216], ref[108:216], rtol=1e-5, atol=1e-7)    # RMS
+        np.testing.assert_allclose(flat[216:], ref[216:], rtol=1e-4, atol=2e-3)         # MFCC (dB)
+
+
+def test_shards_load_with_classes_channels_and_rows_aligned(small_store):
+    root, rows, _ = small_store
+    samples = store.load_features(root / "features", ["ravdess"])
+    assert len(samples) == 5 * P.num_variants and samples.classes == P.classes
+    assert samples.features.shape == (55, 108, 22)
+    assert samples.attrs["channel_names"] == ["zcr", "rms"] + [f"mfcc{i}" for i in range(20)]
+    assert samples.attrs["corpus"] == "ravdess" and samples.attrs["sample_rate"] == SR
+    assert samples.attrs["features"] == {"frame_length": 2048, "hop_length": 512, "n_mfcc": 20}
+    assert samples.attrs["seed"] == P.seed and samples.attrs["audio"]["offset"] == P.audio.offset
+    by_id = {r.utterance: r for r in rows}
+    for utt, label, speaker in zip(samples.utterance, samples.label, samples.speaker):
+        assert P.classes[label] == by_id[utt].label and speaker == by_id[utt].speaker
+    assert np.bincount(samples.variant).tolist() == [5] * P.num_variants
+    originals = store.load_features(root / "features", ["ravdess"], speakers=["2"], variants=[0])
+    assert len(originals) == 3 and set(originals.variant) == {0}
+    first = originals.utterance[0]
+    expected = features.extract(load_clip(by_id[first].path, P.audio), SR, P.features)
+    np.testing.assert_allclose(originals.features[0], expected, rtol=1e-4, atol=2e-3)
+
+
+def test_worker_count_gives_byte_identical_shards(small_store, tmp_path):
+    root, _, _ = small_store
+    source = root / "augmented" / "ravdess"
+    features.run("ravdess", P.features, source, tmp_path / "w2", workers=2, progress=False)
+    for name in ("speaker_2.h5", "speaker_3.h5"):
+        assert (tmp_path / "w2" / name).read_bytes() == (root / "features" / "ravdess" / name).read_bytes()
+
+
+def test_zero_crossing_rate_equals_librosa_exactly(ravdess_fixture):
+    clips = np.stack([load_clip(p, P.audio) for p in sorted(ravdess_fixture.glob("Actor_04/*.flac"))])
+    edge = np.zeros((3, 6000), np.float32)
+    edge[1, ::7] = -0.0                                  # negative zeros count as zero
+    edge[2, 100:200], edge[2, 300:400], edge[2, 500] = 1e-11, -1e-11, -1.0   # below the 1e-10 threshold
+    for batch in (clips, clips[0], clips + np.float32(0.01) * np.sign(clips[::-1]), edge):
+        for frame, hop in ((2048, 512), (512, 128), (1000, 333)):
+            ours = features.zero_crossing_rate(batch, frame, hop)
+            ref = librosa.feature.zero_crossing_rate(batch, frame_length=frame, hop_length=hop)
+            assert ours.shape == ref.shape
+            np.testing.assert_array_equal(ours, ref)
+
+
+def test_stage_commands_run_from_params_and_manifest(ravdess_fixture, tmp_path, monkeypatch):
+    tree = yaml.safe_load((ROOT / "params.yaml").read_text())
+    tree["augment"]["variants"] = [["noise"], ["shift"]]           # shrunk config: 3 samples per file
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tree))
+    rows = fixture_rows(ravdess_fixture, actors=(4,), per_actor=2)
+    manifest.write(tmp_path / "data" / "manifests" / "ravdess.csv", rows)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "features" / "ravdess").mkdir(parents=True)
+    stale = tmp_path / "data" / "features" / "ravdess" / "speaker_99.h5"
+    shutil.copy(__file__, stale)                                    # left from an older manifest
+    assert augment.main(["ravdess"]) == 0
+    assert features.main(["ravdess"]) == 0
+    assert not stale.exists()
+    samples = store.load_features("data/features", ["ravdess"])
+    assert len(samples) == 6 and samples.attrs["augment"]["variants"] == [["noise"], ["shift"]]
+    assert (tmp_path / "data" / "reports" / "augment" / "ravdess.json").is_file()
+
+
+def test_stage_commands_fail_clearly_without_inputs(tmp_path, monkeypatch, capsys):
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert augment.main(["ravdess"]) == 1
+    assert "data/manifests/ravdess.csv: manifest not found" in capsys.readouterr().err
+    assert features.main(["ravdess"]) == 1
+    assert "no augmented shards" in capsys.readouterr().err
+
+
+def test_a_clips_features_do_not_depend_on_the_other_clips_in_its_batch(ravdess_fixture):
+    loud = load_clip(ravdess_fixture / "Actor_01" / "03-01-05-01-01-01-01.flac", P.audio)
+    quiet = np.float32(0.001) * load_clip(ravdess_fixture / "Actor_02" / "03-01-04-01-02-01-02.flac", P.audio)
+    alone = features.extract(quiet, SR, P.features)
+    np.testing.assert_array_equal(alone[:, 2:], librosa.feature.mfcc(y=quiet, sr=SR, n_mfcc=20).T)
+    beside_loud = features.extract(np.stack([loud, quiet]), SR, P.features)[1]
+    np.testing.assert_allclose(beside_loud, alone, rtol=1e-4, atol=2e-3)
