@@ -1,0 +1,232 @@
+"""Training throughput of the paper model on this CPU: layouts, precisions, XLA and batch sizes.
+
+Every configuration trains the real Table I network (``stages.model.build`` with params.yaml's model
+section) on synthetic inputs of the real shapes (flat 2,376 x 1, frames 108 x 22; seven classes),
+after ``stages.train.configure`` (seed, determinism, thread pools sized to the cores) -- the same set-up
+as the train stage. Figures are samples per second: median over ``--repeats`` timings of ``--steps``
+optimizer steps each, after ``--warmup`` steps (which include tracing / XLA compilation). Ratios are
+against the baseline measured in the same run (flat, float32, batch 64, no XLA). The ``fit`` row
+times ``model.fit`` on in-memory arrays (Keras' tf.data input pipeline included) to show what the
+input pipeline costs on top of the bare step. Keras silently drops ``jit_compile=True`` while TF op
+determinism is on (as the train stage sets it), so ``xla`` rows, and ``nodet`` rows, turn determinism
+off for that model only.
+
+``--accuracy EPOCHS`` instead trains the frames layout on the real feature store
+(``data/features``, params.yaml's split) in float32 and in mixed_bfloat16 from the same seed with
+``stages.train.fit`` and prints both validation accuracies; ``--variants`` limits the training
+samples to some augmentation variants (bfloat16 is emulated, hence slow, on CPUs without AVX-512 BF16).
+
+    python bench/bench_train.py                 # default set, a few minutes on 2 cores
+    python bench/bench_train.py --quick         # frames only, seconds
+    python bench/bench_train.py --configs flat:float32:64 frames:mixed_bfloat16:64:xla
+    python bench/bench_train.py --accuracy 5 --variants 0 1 2
+
+A configuration is ``layout:precision:batch[:xla][:nodet][:fit]``. Not collected by pytest; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from stages import model as model_mod  # noqa: E402
+from stages import params as params_mod  # noqa: E402
+from stages import train  # noqa: E402
+
+BASELINE = "flat:float32:64"
+DEFAULT = [
+    "flat:float32:64", "flat:mixed_bfloat16:64", "flat:float32:64:xla", "flat:float32:128",
+    "frames:float32:64", "frames:mixed_bfloat16:64", "frames:float32:64:xla", "frames:float32:128",
+    "frames:float32:256", "frames:float32:64:nodet", "frames:float32:64:fit",
+]
+QUICK = ["frames:float32:64", "frames:mixed_bfloat16:64", "frames:float32:64:xla", "frames:float32:64:nodet",
+         "frames:float32:64:fit"]
+OPTIONS = ("xla", "nodet", "fit")
+
+
+@dataclass(frozen=True)
+class Config:
+    layout: str
+    precision: str
+    batch: int
+    xla: bool = False
+    nodet: bool = False
+    fit: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> "Config":
+        parts = text.split(":")
+        if len(parts) < 3 or parts[0] not in params_mod.LAYOUTS or parts[1] not in ("float32", "mixed_bfloat16") \
+                or not parts[2].isdigit() or not set(parts[3:]) <= set(OPTIONS):
+            raise SystemExit(f"bad configuration {text!r}: expected layout:precision:batch[:xla][:nodet][:fit], "
+                             f"layout in {params_mod.LAYOUTS}, precision float32|mixed_bfloat16")
+        opts = set(parts[3:])
+        return cls(parts[0], parts[1], int(parts[2]), "xla" in opts, "nodet" in opts or "xla" in opts, "fit" in opts)
+
+    @property
+    def plain(self) -> bool:
+        return not (self.xla or self.nodet or self.fit)
+
+    def __str__(self) -> str:
+        opts = [o for o in OPTIONS if getattr(self, o) and not (o == "nodet" and self.xla)]
+        return ":".join([self.layout, self.precision, str(self.batch), *opts])
+
+
+def machine() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        name = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")),
+                    platform.processor())
+    except (OSError, subprocess.CalledProcessError):
+        name = platform.processor()
+    return f"{name}, {os.cpu_count()} cores"
+
+
+def measure(cfg: Config, p: params_mod.Params, steps: int, repeats: int, warmup: int, seed: int) -> float:
+    """Median samples/s of ``cfg`` (one fresh model)."""
+    import keras
+    import tensorflow as tf
+
+    if cfg.nodet:
+        tf.config.experimental.disable_op_determinism()
+    try:
+        return _measure(cfg, p, steps, repeats, warmup, seed)
+    finally:
+        if cfg.nodet:
+            tf.config.experimental.enable_op_determinism()
+
+
+def _measure(cfg: Config, p: params_mod.Params, steps: int, repeats: int, warmup: int, seed: int) -> float:
+    import keras
+
+    num_frames, num_channels = p.num_frames, p.features.num_channels
+    keras.utils.set_random_seed(seed)
+    mp = params_mod.ModelParams(**{**p.model.__dict__, "input_layout": cfg.layout})
+    net = model_mod.build(mp, len(p.classes), num_frames, num_channels, cfg.precision)
+    net.compile(optimizer=keras.optimizers.Adam(learning_rate=p.train.learning_rate),
+                loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=cfg.xla)
+    rng = np.random.default_rng(seed)
+    shape = model_mod.input_shape(cfg.layout, num_frames, num_channels)
+    if cfg.xla and not net.jit_compile:
+        print(f"  warning: Keras did not enable XLA for {cfg}", flush=True)
+    if cfg.fit:
+        # model.fit over in-memory arrays, as the train stage does: one epoch of 4 x steps batches per timing.
+        n = cfg.batch * steps * 4
+        x = rng.standard_normal((n, *shape)).astype(np.float32)
+        y = rng.integers(0, len(p.classes), n)
+        net.fit(x[:cfg.batch * max(warmup, 1)], y[:cfg.batch * max(warmup, 1)], batch_size=cfg.batch,
+                epochs=1, verbose=0)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            net.fit(x, y, batch_size=cfg.batch, epochs=1, shuffle=True, verbose=0)
+            times.append(time.perf_counter() - start)
+        return n / statistics.median(times)
+    x = rng.standard_normal((cfg.batch, *shape)).astype(np.float32)
+    y = rng.integers(0, len(p.classes), cfg.batch)
+    for _ in range(max(warmup, 1)):
+        loss = net.train_on_batch(x, y)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            loss = net.train_on_batch(x, y)
+        times.append(time.perf_counter() - start)
+    if not np.all(np.isfinite(loss)):
+        print(f"  warning: {cfg} gave a non-finite loss {loss}", flush=True)
+    return cfg.batch * steps / statistics.median(times)
+
+
+def accuracy(p: params_mod.Params, epochs: int, variants: list[int] | None, precisions: list[str]) -> None:
+    """Frames layout, same seed and split: validation accuracy after ``epochs`` per precision."""
+    from stages import splits, store
+
+    tree = {**p.raw, "model": {**p.raw["model"], "input_layout": "frames"},
+            "train": {**p.raw["train"], "epochs": epochs}}
+    pf = params_mod.from_dict(tree)
+    split = splits.from_params(pf)
+    if variants is not None:
+        split.train = split.train.subset(np.flatnonzero(np.isin(split.train.variant, variants)))
+    print(f"accuracy check: frames layout, {epochs} epochs, batch {pf.train.batch_size}, seed {pf.seed}, "
+          f"protocol {split.protocol}, samples {split.counts()}, variants {variants or 'all'} "
+          f"(store {store.FEATURES_DIR})", flush=True)
+    rows = []
+    for precision in precisions:
+        done = train.fit(pf, split, precision, verbose=0)
+        val = done.history["val_accuracy"]
+        rows.append((precision, val[-1], max(val), done.seconds))
+        print(f"  {precision:15s} val_accuracy per epoch {' '.join(f'{v:.3f}' for v in val)}  "
+              f"({done.seconds:.0f} s, {done.seconds / len(val):.0f} s/epoch)", flush=True)
+    print("\n| precision | final val acc | best val acc | train time |\n|---|---|---|---|")
+    for precision, last, best, seconds in rows:
+        print(f"| {precision} | {last:.3f} | {best:.3f} | {seconds:.0f} s |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--configs", nargs="+", help=f"layout:precision:batch[:xla][:fit] (default: {' '.join(DEFAULT)})")
+    ap.add_argument("--quick", action="store_true", help=f"only {' '.join(QUICK)}")
+    ap.add_argument("--steps", type=int, default=None, help="steps per timing (default 1 flat, 5 frames)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=2, help="untimed steps first (tracing, XLA compile)")
+    ap.add_argument("--threads", type=int, default=0, help="TF intra-op threads (default: the cores)")
+    ap.add_argument("--accuracy", type=int, metavar="EPOCHS", help="run the float32 vs bfloat16 accuracy check")
+    ap.add_argument("--variants", type=int, nargs="+", help="--accuracy: training variants to keep (0 = original)")
+    ap.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"], help="--accuracy: precisions")
+    args = ap.parse_args(argv)
+    configs = [Config.parse(c) for c in (args.configs or (QUICK if args.quick else DEFAULT))]
+
+    p = params_mod.load()
+    threads = train.configure(p.seed, args.threads or None)
+    flags = train.cpu_flags()
+    bf16_flags = sorted(f for f in flags if "bf16" in f or f.startswith("amx"))
+    print(f"date: {datetime.date.today()}  machine: {machine()}  TF threads: intra {threads}")
+    print(f"cpu bf16/amx flags: {', '.join(bf16_flags) or 'none'}  avx512f: {'avx512f' in flags}  "
+          f"-> train.precision auto = {train.resolve_precision('auto', flags)}")
+    if args.accuracy:
+        accuracy(p, args.accuracy, args.variants, args.precisions)
+        return
+    print(f"median of {args.repeats} timings after {args.warmup} warm-up steps; steps per timing: "
+          f"{args.steps or '1 (flat) / 5 (frames)'}", flush=True)
+
+    results: dict[Config, float] = {}
+    for cfg in configs:
+        steps = args.steps or (1 if cfg.layout == "flat" else 5)
+        start = time.perf_counter()
+        results[cfg] = measure(cfg, p, steps, args.repeats, args.warmup, p.seed)
+        print(f"  {str(cfg):28s} {results[cfg]:9.1f} samples/s  ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    base = results.get(Config.parse(BASELINE))
+    frames_base = results.get(Config.parse("frames:float32:64"))
+    print()
+    print(f"date {datetime.date.today()}, {machine()}")
+    print("| layout | precision | batch | XLA | how | samples/s | vs flat f32 b64 | vs same layout f32 b64 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for cfg, sps in results.items():
+        same = results.get(Config(cfg.layout, "float32", 64))
+        how = ("model.fit on arrays" if cfg.fit else "train step") + (", no determinism" if cfg.nodet else "")
+        print(f"| {cfg.layout} | {cfg.precision} | {cfg.batch} | {'yes' if cfg.xla else 'no'} | "
+              f"{how} | {sps:.1f} | "
+              f"{f'{sps / base:.2f}x' if base else 'n/a'} | {f'{sps / same:.2f}x' if same else 'n/a'} |")
+    if base and frames_base:
+        print(f"\nframes / flat (float32, batch 64): {frames_base / base:.1f}x")
+    flat_best = max((v for c, v in results.items() if c.layout == "flat" and not c.fit), default=None)
+    if base and flat_best:
+        print(f"best flat / flat float32 batch 64: {flat_best / base:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
