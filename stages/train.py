@@ -103,7 +103,7 @@ def fit(p: Params, split: splits.Split, precision: str = "float32",
 
     keras.utils.set_random_seed(p.seed)
     net = model_mod.build(p.model, len(p.classes), num_frames, num_channels, precision)
-    net.compile(optimizer=keras.optimizers.Adam(learning_rate=p.train.learning_rate),
+    net.compile(optimizer=keras.optimizers.Adam(learning_rate=p.train.learning_rate, name="adam"),
                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     stopper = keras.callbacks.EarlyStopping(monitor=monitor, mode="max",
                                             patience=p.train.early_stopping_patience,
@@ -153,7 +153,10 @@ def run(p: Params, features_dir: str | Path = store.FEATURES_DIR, models_dir: st
           f"best epoch {trained.best_epoch} ({trained.monitor} {trained.history[trained.monitor][trained.best_epoch - 1]:.4f})",
           flush=True)
     num_frames, num_channels = split.train.features.shape[1:]
-    bundle.save(models_dir, trained.model, trained.mean, trained.scale, p.classes, p.model, p.features, p.audio,
+    # Save the weights only (no optimizer state: the bundle is for inference), from a float32 twin.
+    export = model_mod.build(p.model, len(p.classes), num_frames, num_channels, "float32")
+    export.set_weights(trained.model.get_weights())
+    bundle.save(models_dir, export, trained.mean, trained.scale, p.classes, p.model, p.features, p.audio,
                 num_frames, num_channels, trained.precision, split=split_record(p, split),
                 training={**trained.summary, "batch_size": p.train.batch_size, "max_epochs": p.train.epochs,
                           "learning_rate": p.train.learning_rate,

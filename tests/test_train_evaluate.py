@@ -1,0 +1,176 @@
+"""Train and evaluate for real on a tiny configuration; the ReLU / ELU comparison with `dvc exp run`.
+
+The feature store is built from the RAVDESS fixtures (actors 1-4, 56 kept utterances); the model is
+the real Table I network in the ``frames`` layout, trained for one or two epochs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import featurestore
+from stages import bundle, evaluate, splits, store, train
+from stages.params import ParamsError
+
+ROOT = featurestore.ROOT
+TINY = {"model.input_layout": "frames", "train.epochs": 2, "train.batch_size": 16,
+        "split.test_speakers": [4], "split.val_speakers": [3]}
+
+
+def write_params(path: Path, **overrides) -> None:
+    tree = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for dotted, value in overrides.items():
+        node = tree
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatch):
+    write_params(tmp_path / "params.yaml", **TINY)
+    featurestore.build(tmp_path / "data" / "features", num_variants=3)
+    monkeypatch.chdir(tmp_path)
+    assert train.main([]) == 0
+    assert evaluate.main([]) == 0
+
+    config = bundle.read_config("models")
+    assert config["split"]["protocol"] == "speaker" and config["split"]["test_speakers"] == ["4"]
+    assert config["split"]["counts"] == {"train": 2 * 14 * 3, "val": 14, "test": 14}
+    assert config["split"]["overlap"]["test_speakers_in_train"] == 0
+    assert len(config["scaler"]["mean"]) == 2376 and config["input"]["layout"] == "frames"
+    assert config["training"]["epochs_run"] == 2 and config["precision"] == "float32"
+
+    # DVCLive: one row per epoch for the training and validation curves
+    for curve in ("train/loss", "train/accuracy", "eval/loss", "eval/accuracy"):
+        rows = read_csv_tsv(Path("dvclive/plots/metrics") / f"{curve}.tsv")
+        assert [int(r["step"]) for r in rows] == [0, 1]
+
+    metrics = json.loads(Path("reports/metrics.json").read_text())
+    assert metrics["protocol"] == "speaker" and metrics["leakage"]["note"] is None
+    assert metrics["leakage"]["test_utterances_in_train"] == 0
+    assert metrics["samples"] == {"train": 84, "val": 14, "test": 14}
+    assert metrics["model"] == {"layout": "frames", "conv_activation": "relu", "dense_activation": "elu",
+                                "precision": "float32", "parameters": 1_176_391}
+    assert metrics["epochs_run"] == 2
+    assert sum(c["support"] for c in metrics["per_class"].values()) == 14
+
+    # the reports agree with each other and with the saved model
+    predictions = read_csv(Path("reports/predictions.csv"))
+    confusion = read_csv(Path("reports/confusion.csv"))
+    assert len(predictions) == len(confusion) == 14
+    assert [(r["actual"], r["predicted"]) for r in predictions] == [(r["actual"], r["predicted"]) for r in confusion]
+    assert {r["speaker"] for r in predictions} == {"4"} and {r["variant"] for r in predictions} == {"0"}
+    actual = np.array([r["actual"] for r in predictions])
+    predicted = np.array([r["predicted"] for r in predictions])
+    assert metrics["weighted_accuracy"] == pytest.approx(np.mean(actual == predicted), abs=1e-6)
+    recalls = [np.mean(predicted[actual == c] == c) for c in np.unique(actual)]
+    assert metrics["unweighted_accuracy"] == pytest.approx(np.mean(recalls), abs=1e-6)
+
+    loaded = bundle.load("models")
+    test = store.load_features("data/features", ["ravdess"], speakers=["4"], variants=[0])
+    probs = loaded.predict_frames(test.features)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+    assert [r["utterance"] for r in predictions] == list(test.utterance)
+    saved = np.array([[float(r[c]) for c in loaded.classes] for r in predictions])
+    np.testing.assert_allclose(saved, probs, atol=2e-6)
+    assert list(predicted) == [loaded.classes[i] for i in probs.argmax(axis=1)]
+
+    # evaluate refuses a model trained under another split than params.yaml now asks for
+    write_params(Path("params.yaml"), **{**TINY, "split.test_speakers": [2]})
+    with pytest.raises(ParamsError, match="another split"):
+        evaluate.main([])
+
+
+def read_csv_tsv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def test_training_is_seeded_and_the_paper_protocol_reports_its_leakage(tmp_path):
+    p = featurestore.params(**{**TINY, "split.protocol": "paper", "train.epochs": 1})
+    features = featurestore.build(tmp_path / "features", num_variants=3)
+    for run in ("a", "b"):
+        train.run(p, features, tmp_path / run, live_dir=None, verbose=0)
+    # same seed, same data: byte-identical weights and config (weights only, no optimizer state)
+    for name in (bundle.WEIGHTS_FILE, bundle.CONFIG_FILE):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+    metrics = evaluate.run(tmp_path / "a", features, tmp_path / "reports", p)
+    assert metrics["protocol"] == "paper"
+    assert metrics["leakage"]["note"] == splits.PAPER_LEAKAGE
+    assert metrics["leakage"]["test_utterances_in_train"] > 0
+    assert metrics["leakage"]["test_speakers_in_train"] == 4
+    assert metrics["samples"]["test"] == round(56 * 3 * p.split.test_fraction)
+    rows = read_csv(tmp_path / "reports" / "predictions.csv")
+    assert {r["variant"] for r in rows} == {"0", "1", "2"}       # augmented samples are in the test set
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def _experiments(show: list[dict]) -> list[dict]:
+    """Every experiment record in ``dvc exp show --json`` output (DVC 3 layout)."""
+    found = []
+    for baseline in show:
+        for exp in baseline.get("experiments") or []:
+            found += exp.get("revs") or []
+    return found
+
+
+def test_relu_and_elu_compared_with_dvc_experiments(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in ("stages", "bench"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(ROOT / name, repo / name)
+    corpus = tmp_path / "corpus"                  # statement 01 only: 8 files per actor, 7 kept
+    for path in sorted(featurestore.FIXTURE.glob("Actor_*/03-01-*-*-01-*-*.flac")):
+        (corpus / path.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, corpus / path.parent.name / path.name)
+    write_params(repo / "params.yaml", **{
+        **TINY, "train.epochs": 1, "corpora.ravdess.source": str(corpus),
+        "augment.variants": [["noise"]], "augment.workers": 1, "features.workers": 1})
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
+           "DVC_NO_ANALYTICS": "1", "PYTHONPATH": ""}
+    dvc = [sys.executable, "-m", "dvc"]
+    _run(["git", "init", "-q", "-b", "main"], repo, env)
+    _run(dvc + ["init", "-q"], repo, env)
+    _run(["git", "add", "-A"], repo, env)
+    _run(["git", "commit", "-q", "-m", "tiny project"], repo, env)
+    for activation in ("relu", "elu"):
+        _run(dvc + ["exp", "run", "-n", f"conv-{activation}", "-S", f"model.conv_activation={activation}"], repo, env)
+
+    records = _experiments(json.loads(_run(dvc + ["exp", "show", "--json"], repo, env)))
+    by_name = {r["name"]: r["data"] for r in records}
+    assert {"conv-relu", "conv-elu"} <= set(by_name)
+    for activation in ("relu", "elu"):
+        data = by_name[f"conv-{activation}"]
+        assert data["params"]["params.yaml"]["data"]["model"]["conv_activation"] == activation
+        metrics = data["metrics"]["reports/metrics.json"]["data"]
+        assert metrics["model"]["conv_activation"] == activation
+        assert 0 <= metrics["weighted_accuracy"] <= 1 and 0 <= metrics["unweighted_accuracy"] <= 1
+        assert metrics["samples"] == {"train": 2 * 7 * 2, "val": 7, "test": 7}
