@@ -62,7 +62,9 @@ class Bundle:
         x = self.inputs(frames)
         if len(x) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        out = [np.asarray(self.model(x[i:i + batch_size], training=False), np.float32)
+        # predict_on_batch runs a traced (tf.function) call: an eager call steps the LSTMs in Python,
+        # 30x slower for one clip in the frames layout (408 vs 12 ms), same outputs.
+        out = [np.asarray(self.model.predict_on_batch(x[i:i + batch_size]), np.float32)
                for i in range(0, len(x), batch_size)]
         return np.concatenate(out)
 
