@@ -16,7 +16,8 @@ Windows (``window`` = the model's ``audio.duration``, 2.5 s; ``offset`` = ``audi
   window, exactly the training clip (``window`` s from ``offset``, zero-padded), so a corpus file gets
   the probabilities evaluate computed for it;
 * longer: the training clip, then further windows every ``hop`` s until one reaches the end of the
-  recording (the last one zero-padded). The first ``offset`` s are skipped, as in training.
+  recording (the last one zero-padded). The first ``offset`` s are skipped, as in training. Such a
+  recording is decoded whole (88 kB per second at 22,050 Hz) and its windows classified together.
 
 A window whose RMS (over its real samples, not the padding) is below ``predict.silence_rms`` is
 reported as silent and not classified. The file's probabilities are the mean of its non-silent
@@ -34,7 +35,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import re
 import sys
@@ -247,7 +247,7 @@ class Predictor:
                                   self.bundle.classes, self.pp.silence_rms)
         pending.clear()
 
-    def classify(self, items: Iterable[tuple[str, str | None]], progress: Any = None) -> Iterator[dict[str, Any]]:
+    def classify(self, items: Iterable[tuple[str, str | None]]) -> Iterator[dict[str, Any]]:
         """Results in input order for ``(path, error)`` items (see :func:`expand`); windows of several
         files are classified together, :attr:`batch_windows` at a time."""
         pending: list[tuple[str, Recording | str]] = []
@@ -264,8 +264,6 @@ class Predictor:
             else:
                 rec = error
             pending.append((path, rec))
-            if progress is not None:
-                progress.update(1)
             if queued >= self.batch_windows:
                 yield from self._flush(pending)
                 queued = 0
@@ -302,8 +300,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from tqdm import tqdm
-
     from stages import bundle as bundle_mod   # imports Keras: after argparse so --help stays fast
     try:
         model = bundle_mod.load(args.model)
@@ -320,10 +316,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
     if writer:
         writer.writerow(csv_header(classes))
+    try:
+        failed = _write(predictor, items, classes, writer, args.progress)
+    except BrokenPipeError:           # e.g. piped into `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    if failed:
+        print(f"predict: {failed} of {len(items)} files could not be classified", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _write(predictor: Predictor, items: list[tuple[str, str | None]], classes: Sequence[str],
+           writer: Any, progress: bool | None) -> int:
+    """Print one JSON line (or CSV row) per result; returns how many files failed."""
+    from tqdm import tqdm
     failed = 0
-    disable = None if args.progress is None else not args.progress   # None: only on a terminal
+    disable = None if progress is None else not progress   # None: only on a terminal
     with tqdm(total=len(items), unit="file", desc="predict", file=sys.stderr, disable=disable, leave=False) as bar:
-        for result in predictor.classify(items, progress=bar):
+        for result in predictor.classify(items):
+            bar.update(1)
             if result["result"] == "error":
                 failed += 1
                 tqdm.write(f"predict: {result['path']}: {result['error']}", file=sys.stderr)
@@ -334,9 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(json.dumps(result))
             sys.stdout.flush()
-    if failed:
-        print(f"predict: {failed} of {len(items)} files could not be classified", file=sys.stderr)
-    return 1 if failed else 0
+    return failed
 
 
 if __name__ == "__main__":

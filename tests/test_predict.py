@@ -56,7 +56,8 @@ def test_predictions_match_what_evaluate_computed(trained, predictor, ravdess_fi
     with open(trained["reports"] / "predictions.csv", newline="") as f:
         rows = {r["utterance"]: r for r in csv.DictReader(f) if r["variant"] == "0"}
     results = classify(predictor, ravdess_fixture / TEST_ACTOR)   # a folder, walked in sorted order
-    assert [Path(r["path"]).name for r in results] == sorted(p.name for p in (ravdess_fixture / TEST_ACTOR).glob("*.flac"))
+    expected = sorted(p.name for p in (ravdess_fixture / TEST_ACTOR).glob("*.flac"))
+    assert [Path(r["path"]).name for r in results] == expected
     classes = predictor.bundle.classes
     compared = 0
     for result in results:
