@@ -181,7 +181,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help=f"only {' '.join(QUICK)}")
     ap.add_argument("--steps", type=int, default=None, help="steps per timing (default 1 flat, 5 frames)")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=2, help="untimed steps first (tracing, XLA compile)")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="untimed steps first, tracing / XLA compile included (default 1 flat, 2 frames)")
     ap.add_argument("--threads", type=int, default=0, help="TF intra-op threads (default: the cores)")
     ap.add_argument("--accuracy", type=int, metavar="EPOCHS", help="run the float32 vs bfloat16 accuracy check")
     ap.add_argument("--variants", type=int, nargs="+", help="--accuracy: training variants to keep (0 = original)")
@@ -199,14 +200,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.accuracy:
         accuracy(p, args.accuracy, args.variants, args.precisions)
         return
-    print(f"median of {args.repeats} timings after {args.warmup} warm-up steps; steps per timing: "
-          f"{args.steps or '1 (flat) / 5 (frames)'}", flush=True)
+    print(f"median of {args.repeats} timings of {args.steps or '1 (flat) / 5 (frames)'} steps each, after "
+          f"{args.warmup if args.warmup is not None else '1 (flat) / 2 (frames)'} warm-up steps; "
+          f"'fit' rows: 4x the steps per epoch", flush=True)
 
     results: dict[Config, float] = {}
     for cfg in configs:
         steps = args.steps or (1 if cfg.layout == "flat" else 5)
         start = time.perf_counter()
-        results[cfg] = measure(cfg, p, steps, args.repeats, args.warmup, p.seed)
+        warmup = args.warmup if args.warmup is not None else (1 if cfg.layout == "flat" else 2)
+        results[cfg] = measure(cfg, p, steps, args.repeats, warmup, p.seed)
         print(f"  {str(cfg):28s} {results[cfg]:9.1f} samples/s  ({time.perf_counter() - start:.0f} s)", flush=True)
 
     base = results.get(Config.parse(BASELINE))
