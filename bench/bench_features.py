@@ -11,7 +11,9 @@ pad, then per variant ``np.random`` draws with ``librosa.effects.pitch_shift`` /
 ``np.roll`` and the 0.035 * U * max noise, pad/crop, and ZCR, RMS, MFCC with librosa per clip, the
 features kept in memory. Each measurement runs in a fresh process after a one-file warm-up (imports and
 numba compilation are not timed); peak memory is ``ru_maxrss`` of that process (RUSAGE_SELF) and of its
-largest pool worker (RUSAGE_CHILDREN). Prints medians over ``--repeats`` and the speed ratio.
+largest child (RUSAGE_CHILDREN: a pool worker for the stages; for the reference, a short helper process
+that libraries fork, counted at the parent's size at fork time). The stages' total peak is at most
+main + workers x child. Prints medians over ``--repeats`` and the speed ratio.
 """
 
 from __future__ import annotations
@@ -176,11 +178,11 @@ def main() -> None:
     n_files, n_clips = runs["stages"][0]["files"], runs["stages"][0]["samples"]
     print(f"\n{n_files} files -> {n_clips} clips (original + {n_clips // n_files - 1} variants each), "
           f"median of {args.repeats} repeats")
-    print(f"{'':24s}{'wall s':>9s}{'clips/s':>10s}{'peak MiB main':>15s}{'peak MiB worker':>17s}")
+    print(f"{'':24s}{'wall s':>9s}{'clips/s':>10s}{'peak MiB main':>15s}{'peak MiB child':>16s}")
     for kind, name in (("stages", "augment+features stages"), ("reference", "reference loop")):
         wall = med(kind, "wall_s")
         print(f"{name:24s}{wall:9.2f}{n_clips / wall:10.1f}{med(kind, 'self_maxrss_mib'):15.0f}"
-              f"{med(kind, 'children_maxrss_mib'):17.0f}")
+              f"{med(kind, 'children_maxrss_mib'):16.0f}")
     print(f"  of which augment {med('stages', 'augment_s'):.2f} s, features {med('stages', 'features_s'):.2f} s")
     print(f"speed-up (reference wall / stages wall): {med('reference', 'wall_s') / med('stages', 'wall_s'):.2f}x")
 
