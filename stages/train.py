@@ -102,6 +102,7 @@ def fit(p: Params, split: splits.Split, precision: str = "float32",
     monitor = "val_accuracy" if has_val else "accuracy"
 
     keras.utils.set_random_seed(p.seed)
+    tf.config.experimental.enable_op_determinism()
     net = model_mod.build(p.model, len(p.classes), num_frames, num_channels, precision)
     net.compile(optimizer=keras.optimizers.Adam(learning_rate=p.train.learning_rate, name="adam"),
                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])

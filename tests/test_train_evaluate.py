@@ -23,7 +23,7 @@ from stages import bundle, evaluate, splits, store, train
 from stages.params import ParamsError
 
 ROOT = featurestore.ROOT
-TINY = {"model.input_layout": "frames", "train.epochs": 2, "train.batch_size": 16,
+TINY = {"model.input_layout": "frames", "train.epochs": 2, "train.batch_size": 16, "train.precision": "float32",
         "split.test_speakers": [4], "split.val_speakers": [3]}
 
 
