@@ -16,6 +16,12 @@ import soxr
 from stages.params import AudioParams
 
 
+#: Largest sample magnitude accepted. Integer PCM decodes to [-1, 1]; float files may overshoot a
+#: little, but a value 60 dB over full scale is corrupt data, and squaring such values (energy,
+#: spectra) overflows float32 to inf/NaN features.
+MAX_ABS = 1000.0
+
+
 class AudioError(ValueError):
     """A file that cannot be used as audio; ``str()`` names the file and the reason."""
 
@@ -68,6 +74,10 @@ def read(path: str | Path, sample_rate: int, offset: float = 0.0,
     y = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
     if not np.all(np.isfinite(y)):
         raise AudioError(path, "contains NaN or infinite samples")
+    peak = float(np.max(np.abs(y)))
+    if peak > MAX_ABS:
+        raise AudioError(path, f"samples reach {peak:.3g}, far outside the [-1, 1] range of audio "
+                               "(corrupt float data?)")
     if native != sample_rate:
         y = soxr.resample(y, native, sample_rate, quality="HQ").astype(np.float32, copy=False)
     return np.ascontiguousarray(y, dtype=np.float32)

@@ -21,7 +21,8 @@ samples x window), ``utterance``, ``variant``, ``chain`` (``original``, ``pitch+
 ``corpus``, ``speaker``, ``classes``, ``sample_rate``, ``num_samples``, ``audio``, ``seed``, ``augment``
 (transforms and variants; not the worker count, which never changes a sample).
 
-A file that cannot be decoded (or is silent) is reported by name and reason and left out; the stage
+A file that cannot be decoded, is silent, or holds less than one analysis frame
+(``features.frame_length`` samples) after the offset is reported by name and reason and left out; the stage
 fails when the bad share exceeds ``quality.max_bad_fraction``. Speakers are processed on
 ``augment.workers`` processes, one speaker in memory per worker.
 """
@@ -39,7 +40,7 @@ import numpy as np
 
 from stages import manifest, store
 from stages.atomic import write_text
-from stages.audio import AudioError, check_usable, fit_length, load_clip, to_int16
+from stages.audio import AudioError, check_usable, fit_length, read, to_int16
 from stages.manifest import Utterance
 from stages.params import Params, ParamsError, load
 from stages.pool import run_jobs
@@ -116,8 +117,11 @@ def augment_speaker(rows: list[Utterance], params: Params, out_dir: str | Path) 
             raise AugmentError(f"{row.path}: label {row.label!r} is not one of classes {list(params.classes)}"
                                " (rerun the download stage after changing classes)")
         try:
-            clip = load_clip(row.path, params.audio)
-            check_usable(row.path, clip, 1)
+            # load_clip's read, checked before padding: at least one analysis frame of real signal
+            ap = params.audio
+            y = read(row.path, ap.sample_rate, ap.offset, ap.duration)
+            check_usable(row.path, y, params.features.frame_length)
+            clip = fit_length(y, ap.num_samples)
         except AudioError as exc:
             bad.append({"utterance": row.utterance, "path": row.path, "reason": exc.reason})
             continue
@@ -168,6 +172,8 @@ def run(corpus: str, rows: list[Utterance], params: Params, out_dir: str | Path 
         raise AugmentError(f"{corpus}: the manifest has no kept utterances")
     groups = group_by_speaker(rows)
     jobs = list(groups.values())
+    for leftover in out_dir.glob(".tmp-speaker_*"):     # left by a killed run (SIGKILL skips cleanup)
+        leftover.unlink()
     results = list(run_jobs(_SpeakerJob(params, out_dir), jobs, [len(j) for j in jobs],
                             workers or params.augment.workers, desc=f"augment {corpus}",
                             unit="utt", progress=progress))

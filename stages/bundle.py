@@ -18,7 +18,7 @@ import numpy as np
 
 from stages import model as model_mod
 from stages.atomic import atomic_path, write_text
-from stages.params import AudioParams, FeatureParams, ModelParams
+from stages.params import ACTIVATIONS, LAYOUTS, AudioParams, FeatureParams, ModelParams
 
 MODELS_DIR = Path("models")
 WEIGHTS_FILE = "model.weights.h5"
@@ -92,6 +92,11 @@ def save(directory: str | Path, model: Any, mean: np.ndarray, scale: np.ndarray,
         "split": dict(split or {}),
         "training": dict(training or {}),
     }
+    # model.json is written last and marks a complete bundle: remove the old one first, so a run killed
+    # between the two files leaves "no bundle", never new weights under an old description.
+    (directory / CONFIG_FILE).unlink(missing_ok=True)
+    for leftover in directory.glob(".tmp-model.*"):     # left by a killed run (SIGKILL skips cleanup)
+        leftover.unlink()
     with atomic_path(directory / WEIGHTS_FILE) as tmp:
         # Keras insists on the ".weights.h5" suffix; write beside the final name, then rename.
         tmp_weights = tmp.with_name(tmp.name + ".weights.h5")
@@ -132,6 +137,11 @@ def load(directory: str | Path = MODELS_DIR) -> Bundle:
         num_channels = int(config["input"]["num_channels"])
         mean = np.asarray(config["scaler"]["mean"], np.float32)
         scale = np.asarray(config["scaler"]["scale"], np.float32)
+        for key, value, allowed in (("input_layout", model_params.input_layout, LAYOUTS),
+                                    ("conv_activation", model_params.conv_activation, ACTIVATIONS),
+                                    ("dense_activation", model_params.dense_activation, ACTIVATIONS)):
+            if value not in allowed:
+                raise ValueError(f"model.{key} is {value!r}; allowed values: {', '.join(allowed)}")
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{directory / CONFIG_FILE}: missing or invalid entry ({exc})") from None
     if len(mean) != num_frames * num_channels or len(scale) != len(mean):

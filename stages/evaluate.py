@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -135,7 +136,11 @@ def run(models_dir: str | Path = bundle_mod.MODELS_DIR, features_dir: str | Path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    run(p=load())
+    try:
+        run(p=load())
+    except (ParamsError, splits.SplitError, store.StoreError, bundle_mod.BundleError) as exc:
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

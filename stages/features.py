@@ -150,6 +150,8 @@ def run(corpus: str, fp: FeatureParams, in_dir: str | Path | None = None, out_di
                 sizes.append(len(f["waveform"]))
         except (OSError, KeyError) as exc:
             raise store.StoreError(f"{source}: not an augmented shard ({exc})") from None
+    for leftover in out_dir.glob(".tmp-speaker_*"):     # left by a killed run (SIGKILL skips cleanup)
+        leftover.unlink()
     results = list(run_jobs(_FeatureJob(out_dir, fp), sources, sizes, workers or fp.workers,
                             desc=f"features {corpus}", unit="clip", progress=progress))
     written = {path.name for path, _ in results}

@@ -138,22 +138,31 @@ def load_features(root: str | Path = FEATURES_DIR, corpora: Iterable[str] = ("ra
         if wanted_speakers is not None and path.stem[len("speaker_"):] not in wanted_speakers:
             continue
         with _open(path) as f:
-            shard_attrs = {k: _attr(v) for k, v in f.attrs.items()}
-            shard_classes = tuple(shard_attrs["classes"])
-            if classes is None:
-                classes, attrs = shard_classes, shard_attrs
-            elif shard_classes != classes:
-                raise StoreError(f"{path}: classes {shard_classes} differ from other shards' {classes}")
-            variant = f["variant"][:]
-            rows = np.ones(len(variant), bool) if wanted_variants is None else np.isin(variant, wanted_variants)
-            index = np.flatnonzero(rows)
-            parts["features"].append(f["features"][index] if len(index) else
-                                     np.zeros((0, *f["features"].shape[1:]), np.float32))
-            parts["label"].append(f["label"][:][index].astype(np.int64))
-            parts["utterance"].append(f["utterance"].asstr()[:][index].astype(str))
-            parts["speaker"].append(f["speaker"].asstr()[:][index].astype(str))
-            parts["variant"].append(variant[index].astype(np.int64))
-            parts["corpus"].append(np.full(len(index), shard_attrs["corpus"], dtype=object).astype(str))
+            try:
+                shard_attrs = {k: _attr(v) for k, v in f.attrs.items()}
+                shard_classes = shard_attrs["classes"]
+                if not isinstance(shard_classes, list) or not all(isinstance(c, str) for c in shard_classes):
+                    raise TypeError(f"attribute `classes` is {repr(shard_classes)[:60]}, not a list of names")
+                shard_classes = tuple(shard_classes)
+                if classes is None:
+                    classes, attrs = shard_classes, shard_attrs
+                elif shard_classes != classes:
+                    raise StoreError(f"{path}: classes {shard_classes} differ from other shards' {classes}")
+                variant = f["variant"][:]
+                rows = np.ones(len(variant), bool) if wanted_variants is None else np.isin(variant, wanted_variants)
+                index = np.flatnonzero(rows)
+                parts["features"].append(f["features"][index] if len(index) else
+                                         np.zeros((0, *f["features"].shape[1:]), np.float32))
+                label = f["label"][:][index].astype(np.int64)
+                if label.size and (label.min() < 0 or label.max() >= len(shard_classes)):
+                    raise ValueError(f"labels {label.min()}..{label.max()} outside the {len(shard_classes)} classes")
+                parts["label"].append(label)
+                parts["utterance"].append(f["utterance"].asstr()[:][index].astype(str))
+                parts["speaker"].append(f["speaker"].asstr()[:][index].astype(str))
+                parts["variant"].append(variant[index].astype(np.int64))
+                parts["corpus"].append(np.full(len(index), str(shard_attrs["corpus"]), dtype=object).astype(str))
+            except (KeyError, TypeError, ValueError) as exc:   # a dataset/attribute missing or of the wrong type
+                raise StoreError(f"{path}: not a valid feature shard ({type(exc).__name__}: {exc})") from None
     if classes is None:
         raise StoreError(f"{root}: no shard matches speakers {sorted(wanted_speakers or [])}")
     return Samples(**{k: np.concatenate(v) for k, v in parts.items()}, classes=classes, attrs=attrs)

@@ -9,6 +9,7 @@ EarlyStopping (best weights restored) on validation accuracy, logs every epoch w
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -73,6 +74,9 @@ def check_store(attrs: dict[str, Any], p: Params) -> None:
     if isinstance(stored, dict) and {k: stored.get(k) for k in wanted} != wanted:
         raise ParamsError(f"feature store was computed with {stored}, params.yaml asks for {wanted}; "
                           "run `dvc repro features` first")
+    if tuple(attrs.get("classes", ())) != p.classes:
+        raise ParamsError(f"feature store holds classes {attrs.get('classes')}, params.yaml `classes` is "
+                          f"{list(p.classes)}; run `dvc repro` first")
 
 
 @dataclass
@@ -166,9 +170,13 @@ def run(p: Params, features_dir: str | Path = store.FEATURES_DIR, models_dir: st
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = load()
-    configure(p.seed)
-    run(p)
+    try:
+        p = load()
+        configure(p.seed)
+        run(p)
+    except (ParamsError, splits.SplitError, store.StoreError, bundle.BundleError) as exc:
+        print(f"train: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
