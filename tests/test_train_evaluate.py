@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +15,10 @@ import pytest
 import yaml
 
 import featurestore
+import tiny_project
 from stages import bundle, evaluate, splits, store, train
 from stages.params import ParamsError
+from tiny_project import run
 
 ROOT = featurestore.ROOT
 TINY = {"model.input_layout": "frames", "train.epochs": 2, "train.batch_size": 16, "train.precision": "float32",
@@ -122,12 +120,6 @@ def test_training_is_seeded_and_the_paper_protocol_reports_its_leakage(tmp_path)
     assert {r["variant"] for r in rows} == {"0", "1", "2"}       # augmented samples are in the test set
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
-
-
 def _experiments(show: list[dict]) -> list[dict]:
     """Every experiment record in ``dvc exp show --json`` output (DVC 3 layout)."""
     found = []
@@ -138,33 +130,12 @@ def _experiments(show: list[dict]) -> list[dict]:
 
 
 def test_relu_and_elu_compared_with_dvc_experiments(tmp_path):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name in ("stages", "bench"):
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(ROOT / name, repo / name)
-    corpus = tmp_path / "corpus"                  # statement 01 only: 8 files per actor, 7 kept
-    for path in sorted(featurestore.FIXTURE.glob("Actor_*/03-01-*-*-01-*-*.flac")):
-        (corpus / path.parent.name).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, corpus / path.parent.name / path.name)
-    write_params(repo / "params.yaml", **{
-        **TINY, "train.epochs": 1, "corpora.ravdess.source": str(corpus),
-        "augment.variants": [["noise"]], "augment.workers": 1, "features.workers": 1})
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
-           "DVC_NO_ANALYTICS": "1", "PYTHONPATH": ""}
-    dvc = [sys.executable, "-m", "dvc"]
-    _run(["git", "init", "-q", "-b", "main"], repo, env)
-    _run(dvc + ["init", "-q"], repo, env)
-    _run(["git", "add", "-A"], repo, env)
-    _run(["git", "commit", "-q", "-m", "tiny project"], repo, env)
+    # statement 01 only (7 kept per actor), one augment variant, 1 epoch: see tests/tiny_project.py
+    repo = tiny_project.build(tmp_path, **{**TINY, "train.epochs": 1})
     for activation in ("relu", "elu"):
-        _run(dvc + ["exp", "run", "-n", f"conv-{activation}", "-S", f"model.conv_activation={activation}"], repo, env)
+        run(["dvc", "exp", "run", "-n", f"conv-{activation}", "-S", f"model.conv_activation={activation}"], repo)
 
-    records = _experiments(json.loads(_run(dvc + ["exp", "show", "--json"], repo, env)))
+    records = _experiments(json.loads(run(["dvc", "exp", "show", "--json"], repo)))
     by_name = {r["name"]: r["data"] for r in records}
     assert {"conv-relu", "conv-elu"} <= set(by_name)
     for activation in ("relu", "elu"):
