@@ -1,11 +1,11 @@
 """Wall time of every stage of a full ``dvc repro``, then of a second ``dvc repro`` with nothing to do.
 
 The pipeline runs in a temporary copy of the project (``stages/``, ``dvc.yaml``, ``params.yaml``,
-``.dvcignore``; ``git init``; ``dvc init``; one commit) whose ``corpora.ravdess.source`` is the absolute path of a
-local RAVDESS copy, so the working project and its cache are never touched. One ``dvc repro`` runs
-the whole pipeline; each stage's time is read from the moment DVC prints ``Running stage '<name>'``
-to the next stage's start (the last one to the end of the repro), so DVC's own hashing and cache
-work is counted in the stage it follows. The second ``dvc repro`` must find every stage up to date
+``.dvcignore``, ``.gitignore``; ``git init``; ``dvc init``; one commit: ``tests/tiny_project.make_repo``)
+whose ``corpora.ravdess.source`` is the absolute path of a local RAVDESS copy, so the working project
+and its cache are never touched. One ``dvc repro`` runs the whole pipeline; each stage's time is read
+from the moment DVC prints ``Running stage '<name>'`` to the next stage's start (the last one to the
+end of the repro), so DVC's own hashing and cache work is counted in the stage it follows. The second ``dvc repro`` must find every stage up to date
 (target: under 10 s).
 
     python bench/bench_pipeline.py                                    # all 20 actors, params.yaml as is
@@ -36,10 +36,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stages import params as params_mod  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))
+
+import tiny_project  # noqa: E402  (tests/tiny_project.py: the project copy the DVC tests use too)
 
 SOURCE = Path("/work/shared/corpora/ravdess")
-COPY = ("stages", "dvc.yaml", "params.yaml", ".dvcignore")
 STAGE_LINE = re.compile(r"Running stage '([^']+)'")
 
 
@@ -73,13 +74,8 @@ def actor_subset(source: Path, actors: int, dest: Path) -> Path:
 
 
 def make_project(work: Path, source: Path, actors: int | None, overrides: list[tuple[str, Any]]) -> dict:
-    """The temporary project: copied code and dvc.yaml, params.yaml with the local source and overrides."""
-    for name in COPY:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.exists():
-            shutil.copy2(src, work / name)
+    """The temporary project: copied code and dvc.yaml, params.yaml with the local source and overrides;
+    ``git init``, ``dvc init``, one commit (DVCLive in the train stage needs a commit to compare against)."""
     tree = yaml.safe_load((ROOT / "params.yaml").read_text())
     if actors is not None:
         source = actor_subset(source, actors, work.parent / f"{work.name}-corpus")
@@ -89,13 +85,8 @@ def make_project(work: Path, source: Path, actors: int | None, overrides: list[t
     set_dotted(tree, "corpora.ravdess.source", str(source.resolve()))
     for key, value in overrides:
         set_dotted(tree, key, value)
-    params_mod.from_dict(tree)  # refuse bad overrides before anything runs
-    (work / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
+    tiny_project.make_repo(work, tree)  # refuses bad overrides before anything runs
     return tree
-
-
-def sh(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def timed_repro(work: Path, env: dict[str, str], log: Path) -> tuple[float, list[tuple[str, float]], int]:
@@ -138,13 +129,6 @@ def main(argv: list[str] | None = None) -> int:
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     try:
         tree = make_project(work, args.source, args.actors, overrides)
-        sh(["git", "init", "-q"], work, env)
-        sh(["dvc", "init", "-q"], work, env)
-        sh(["dvc", "config", "core.analytics", "false"], work, env)
-        # DVCLive (train stage) needs a commit to compare against, as in any real clone.
-        sh(["git", "add", "-A"], work, env)
-        sh(["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m",
-            "bench project copy"], work, env)
         log = base / "repro.log"
         print(f"date: {datetime.date.today()}  project copy: {work}  source: {tree['corpora']['ravdess']['source']}")
         print(f"overrides: {' '.join(args.overrides) or 'none'}; actors: {args.actors or 'all'}; "

@@ -70,24 +70,28 @@ def fixture_corpus(dest: Path) -> Path:
     return dest
 
 
-def build(tmp: Path, **overrides: Any) -> Path:
-    """``tmp/repo``: a committed git + DVC copy of the project on ``tmp/corpus``; see the module doc."""
-    repo = tmp / "repo"
-    repo.mkdir(parents=True)
+def make_repo(repo: Path, tree: dict[str, Any]) -> Path:
+    """A committed git + DVC repository at ``repo``: the project's code and dvc.yaml, ``tree`` as params.yaml."""
+    from_dict(tree)                           # a bad override fails here, not inside dvc repro
+    repo.mkdir(parents=True, exist_ok=True)
     for name in COPY:
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy(src, repo / name)
-    tree = yaml.safe_load((ROOT / "params.yaml").read_text())
-    corpus = fixture_corpus(tmp / "corpus")
-    for dotted, value in {**SMALL, "corpora.ravdess.source": str(corpus), **overrides}.items():
-        set_dotted(tree, dotted, value)
-    from_dict(tree)                           # a bad override fails here, not inside dvc repro
     (repo / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
     run(["git", "init", "-q", "-b", "main"], repo)
     run(["dvc", "init", "-q"], repo)
     run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", "tiny project"], repo)
+    run(["git", "commit", "-q", "-m", "project copy"], repo)
     return repo
+
+
+def build(tmp: Path, **overrides: Any) -> Path:
+    """``tmp/repo``: a committed git + DVC copy of the project on ``tmp/corpus``; see the module doc."""
+    tree = yaml.safe_load((ROOT / "params.yaml").read_text())
+    corpus = fixture_corpus(tmp / "corpus")
+    for dotted, value in {**SMALL, "corpora.ravdess.source": str(corpus), **overrides}.items():
+        set_dotted(tree, dotted, value)
+    return make_repo(tmp / "repo", tree)
