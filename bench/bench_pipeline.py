@@ -5,8 +5,8 @@ The pipeline runs in a temporary copy of the project (``stages/``, ``dvc.yaml``,
 whose ``corpora.ravdess.source`` is the absolute path of a local RAVDESS copy, so the working project
 and its cache are never touched. One ``dvc repro`` runs the whole pipeline; each stage's time is read
 from the moment DVC prints ``Running stage '<name>'`` to the next stage's start (the last one to the
-end of the repro), so DVC's own hashing and cache work is counted in the stage it follows. The second ``dvc repro`` must find every stage up to date
-(target: under 10 s).
+end of the repro), so DVC's own hashing and cache work is counted in the stage it follows. The second
+``dvc repro`` must find every stage up to date (target: under 10 s).
 
     python bench/bench_pipeline.py                                    # all 20 actors, params.yaml as is
     python bench/bench_pipeline.py -S model.input_layout=frames -S train.epochs=5
