@@ -70,3 +70,19 @@ def build(root: str | Path, num_variants: int = 3, corpus: str = "ravdess") -> P
                           {name: array[rows] for name, array in data.items()},
                           {"classes": list(p.classes), "corpus": corpus})
     return Path(root)
+
+
+def untrained_bundle(folder: str | Path) -> Path:
+    """A model bundle of params.yaml's network with its initial, seeded weights (zero mean, unit scale):
+    enough to load and predict with, for tests of loading and of bad input, not of accuracy."""
+    import keras
+
+    from stages import bundle
+    from stages import model as model_mod
+    p = params()
+    keras.utils.set_random_seed(0)
+    net = model_mod.build(p.model, len(p.classes), p.num_frames, p.features.num_channels, "float32")
+    size = p.num_frames * p.features.num_channels
+    bundle.save(folder, net, np.zeros(size, np.float32), np.ones(size, np.float32), p.classes, p.model,
+                p.features, p.audio, p.num_frames, p.features.num_channels, "float32")
+    return Path(folder)
