@@ -10,28 +10,63 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import yaml
 
 from stages import audio, features, store
 from stages.corpora.ravdess import parse_name
+from stages.manifest import Utterance
 from stages.params import Params, from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "ravdess"
 
 
-def params(**overrides) -> Params:
-    """params.yaml with dotted-key overrides, e.g. ``params(**{"split.protocol": "paper"})``."""
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in a params tree; a key params.yaml does not have is an error, not a new key."""
+    node = tree
+    *parents, last = dotted.split(".")
+    for part in parents:
+        node = node[part]
+    if last not in node:
+        raise KeyError(f"{dotted}: no such key in params.yaml")
+    node[last] = value
+
+
+def params_tree(**overrides: Any) -> dict[str, Any]:
+    """params.yaml as a dict with dotted-key overrides, e.g. ``params_tree(**{"split.protocol": "paper"})``."""
     tree = yaml.safe_load((ROOT / "params.yaml").read_text())
     for dotted, value in overrides.items():
-        node = tree
-        *parents, last = dotted.split(".")
-        for part in parents:
-            node = node[part]
-        node[last] = value
-    return from_dict(tree)
+        set_dotted(tree, dotted, value)
+    return tree
+
+
+def params(**overrides: Any) -> Params:
+    """The validated :class:`Params` of :func:`params_tree`."""
+    return from_dict(params_tree(**overrides))
+
+
+def write_params(path: str | Path, **overrides: Any) -> Path:
+    """Write :func:`params_tree` to ``path`` (a params.yaml file); returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(params_tree(**overrides), sort_keys=False))
+    return path
+
+
+def fixture_rows(folder: Path = FIXTURE, actors: Sequence[int] = (1, 2), per_actor: int = 2) -> list[Utterance]:
+    """Kept manifest rows for the fixture files, the first ``per_actor`` of each of ``actors``."""
+    p = params()
+    rows: list[Utterance] = []
+    for path in sorted(Path(folder).glob("Actor_*/*.flac")):
+        actor, emotion = parse_name(path.stem)
+        label = p.corpus("ravdess").label_map[emotion]
+        if actor in actors and label and sum(r.speaker == str(actor) for r in rows) < per_actor:
+            rows.append(Utterance(path.stem, str(path), "ravdess", str(actor), "M" if actor % 2 else "F",
+                                  emotion, label, 3.0, p.audio.sample_rate, 1))
+    return rows
 
 
 @functools.lru_cache(maxsize=4)

@@ -10,41 +10,16 @@ import h5py
 import librosa
 import numpy as np
 import pytest
-import yaml
 
 from stages import audio, augment, store, transforms
-from stages.corpora.ravdess import parse_name
 from stages.manifest import Utterance
-from stages.params import from_dict
+from featurestore import fixture_rows, params
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 22050
 
 
-def params(**overrides):
-    tree = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for dotted, value in overrides.items():
-        *parents, last = dotted.split(".")
-        node = tree
-        for part in parents:
-            node = node[part]
-        node[last] = value
-    return from_dict(tree)
-
-
 P = params()
-
-
-def fixture_rows(folder: Path, actors=(1, 2), per_actor=2) -> list[Utterance]:
-    """Kept manifest rows for the fixture files, ``per_actor`` per actor."""
-    rows = []
-    for path in sorted(folder.glob("Actor_*/*.flac")):
-        actor, emotion = parse_name(path.stem)
-        label = P.corpus("ravdess").label_map[emotion]
-        if actor in actors and label and sum(r.speaker == str(actor) for r in rows) < per_actor:
-            rows.append(Utterance(path.stem, str(path), "ravdess", str(actor), "M" if actor % 2 else "F",
-                                  emotion, label, 3.0, SR, 1))
-    return rows
 
 
 def clip(folder, name="Actor_01/03-01-05-01-01-01-01.flac"):

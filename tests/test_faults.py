@@ -6,7 +6,6 @@ params.yaml and data/), shrunk through params rather than mocked.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import pickle
@@ -22,32 +21,18 @@ import h5py
 import numpy as np
 import pytest
 import soundfile as sf
-import yaml
 
 from stages import augment, bundle, download, evaluate, features, manifest, predict, store, train
 import featurestore
 from stages.params import from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
 SR = 22050
 
 
-def tree(**overrides) -> dict:
-    """params.yaml as a dict with dotted-key overrides."""
-    t = copy.deepcopy(BASE)
-    for dotted, value in overrides.items():
-        node = t
-        *parents, last = dotted.split(".")
-        for part in parents:
-            node = node[part]
-        node[last] = value
-    return t
-
-
 def write_params(project: Path, **overrides) -> Path:
-    project.mkdir(parents=True, exist_ok=True)
-    (project / "params.yaml").write_text(yaml.safe_dump(tree(**overrides), sort_keys=False))
+    """A project folder holding params.yaml with ``overrides``; returns the folder."""
+    featurestore.write_params(project / "params.yaml", **overrides)
     return project
 
 
@@ -103,7 +88,7 @@ def test_test_speakers_that_select_nobody_stop_train_before_training(tmp_path, m
 
 def test_a_store_of_other_classes_is_refused_by_train(tmp_path):
     root = featurestore.build(tmp_path / "features", num_variants=1)
-    p = from_dict(tree(classes=["neutral", "happy", "sad", "angry", "fear", "disgust", "surprise"],
+    p = from_dict(featurestore.params_tree(classes=["neutral", "happy", "sad", "angry", "fear", "disgust", "surprise"],
                        **{"split.test_speakers": [4], "split.val_speakers": [3]}))
     split = train.splits.from_params(p, root)
     with pytest.raises(train.ParamsError, match="feature store holds classes .* params.yaml `classes` is"):
@@ -233,14 +218,14 @@ def test_a_cut_off_archive_without_md5_and_an_absolute_member_are_refused(tmp_pa
             zf.write(f, f.relative_to(ravdess_fixture).as_posix())
     cut = tmp_path / "cut.zip"
     cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])        # a transfer that stopped halfway
-    p = from_dict(tree(**{"corpora.ravdess.source": str(cut), "corpora.ravdess.md5": None}))
+    p = from_dict(featurestore.params_tree(**{"corpora.ravdess.source": str(cut), "corpora.ravdess.md5": None}))
     with pytest.raises(download.DownloadError, match="cut.zip: not a valid zip archive"):
         download.ingest("ravdess", p, tmp_path / "p1")
     absolute = tmp_path / "absolute.zip"
     shutil.copy(whole, absolute)
     with zipfile.ZipFile(absolute, "a") as zf:
         zf.writestr(zipfile.ZipInfo("/tmp/escaped.txt"), b"owned")
-    p = from_dict(tree(**{"corpora.ravdess.source": str(absolute), "corpora.ravdess.md5": None}))
+    p = from_dict(featurestore.params_tree(**{"corpora.ravdess.source": str(absolute), "corpora.ravdess.md5": None}))
     with pytest.raises(download.DownloadError, match="'/tmp/escaped.txt' would land outside"):
         download.ingest("ravdess", p, tmp_path / "p2")
     for project in ("p1", "p2"):
@@ -307,7 +292,7 @@ def augmented(tmp_path_factory, ravdess_fixture) -> Path:
     project = write_params(tmp_path_factory.mktemp("kill-features"), **{
         "augment.variants": [["noise"]], "features.workers": 2})
     from stages.corpora import ravdess
-    p = from_dict(tree(**{"augment.variants": [["noise"]]}))
+    p = from_dict(featurestore.params_tree(**{"augment.variants": [["noise"]]}))
     rows = []
     for path in sorted(ravdess_fixture.glob("Actor_*/*.flac")):
         actor, emotion = ravdess.parse_name(path.stem)
@@ -323,7 +308,7 @@ def augmented(tmp_path_factory, ravdess_fixture) -> Path:
 def test_features_stage_killed_at_any_moment_then_rerun_gives_identical_shards(augmented, tmp_path):
     # uninterrupted reference, in this process on 1 worker (the killed runs use 2: same bytes by design)
     reference = tmp_path / "reference"
-    features.run("ravdess", from_dict(tree()).features, augmented / "data/augmented/ravdess", reference,
+    features.run("ravdess", from_dict(featurestore.params_tree()).features, augmented / "data/augmented/ravdess", reference,
                  workers=1, progress=False)
     expected = {p.name: p.read_bytes() for p in reference.glob("*")}
     assert sorted(expected) == [f"speaker_{i}.h5" for i in range(1, 5)]

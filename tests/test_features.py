@@ -7,28 +7,14 @@ import h5py
 import librosa
 import numpy as np
 import pytest
-import yaml
 
 from stages import augment, features, manifest, store
 from stages.audio import load_clip
-from stages.corpora.ravdess import parse_name
-from stages.manifest import Utterance
-from stages.params import from_dict
+from featurestore import fixture_rows, params, write_params
 
 ROOT = Path(__file__).resolve().parents[1]
-P = from_dict(yaml.safe_load((ROOT / "params.yaml").read_text()))
+P = params()
 SR = P.audio.sample_rate
-
-
-def fixture_rows(folder: Path, actors, per_actor) -> list[Utterance]:
-    rows = []
-    for path in sorted(folder.glob("Actor_*/*.flac")):
-        actor, emotion = parse_name(path.stem)
-        label = P.corpus("ravdess").label_map[emotion]
-        if actor in actors and label and sum(r.speaker == str(actor) for r in rows) < per_actor:
-            rows.append(Utterance(path.stem, str(path), "ravdess", str(actor), "M" if actor % 2 else "F",
-                                  emotion, label, 3.0, SR, 1))
-    return rows
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +98,7 @@ def test_zero_crossing_rate_equals_librosa_exactly(ravdess_fixture):
 
 
 def test_stage_commands_run_from_params_and_manifest(ravdess_fixture, tmp_path, monkeypatch):
-    tree = yaml.safe_load((ROOT / "params.yaml").read_text())
-    tree["augment"]["variants"] = [["noise"], ["shift"]]           # shrunk config: 3 samples per file
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tree))
+    write_params(tmp_path / "params.yaml", **{"augment.variants": [["noise"], ["shift"]]})  # 3 samples per file
     rows = fixture_rows(ravdess_fixture, actors=(4,), per_actor=2)
     manifest.write(tmp_path / "data" / "manifests" / "ravdess.csv", rows)
     monkeypatch.chdir(tmp_path)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 import featurestore
 import tiny_project
@@ -25,24 +24,13 @@ TINY = {"model.input_layout": "frames", "train.epochs": 2, "train.batch_size": 1
         "split.test_speakers": [4], "split.val_speakers": [3]}
 
 
-def write_params(path: Path, **overrides) -> None:
-    tree = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for dotted, value in overrides.items():
-        node = tree
-        *parents, last = dotted.split(".")
-        for part in parents:
-            node = node[part]
-        node[last] = value
-    path.write_text(yaml.safe_dump(tree, sort_keys=False))
-
-
 def read_csv(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
 
 def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatch):
-    write_params(tmp_path / "params.yaml", **TINY)
+    featurestore.write_params(tmp_path / "params.yaml", **TINY)
     featurestore.build(tmp_path / "data" / "features", num_variants=3)
     monkeypatch.chdir(tmp_path)
     assert train.main([]) == 0
@@ -91,7 +79,7 @@ def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatc
     assert list(predicted) == [loaded.classes[i] for i in probs.argmax(axis=1)]
 
     # evaluate refuses a model trained under another split than params.yaml now asks for
-    write_params(Path("params.yaml"), **{**TINY, "split.test_speakers": [2]})
+    featurestore.write_params(Path("params.yaml"), **{**TINY, "split.test_speakers": [2]})
     with pytest.raises(ParamsError, match="another split"):
         evaluate.main([])
 
@@ -104,8 +92,8 @@ def read_csv_tsv(path: Path) -> list[dict[str, str]]:
 def test_training_is_seeded_and_the_paper_protocol_reports_its_leakage(tmp_path):
     p = featurestore.params(**{**TINY, "split.protocol": "paper", "train.epochs": 1})
     features = featurestore.build(tmp_path / "features", num_variants=3)
-    for run in ("a", "b"):
-        train.run(p, features, tmp_path / run, live_dir=None, verbose=0)
+    for name in ("a", "b"):
+        train.run(p, features, tmp_path / name, live_dir=None, verbose=0)
     # same seed, same data: byte-identical weights and config (weights only, no optimizer state)
     for name in (bundle.WEIGHTS_FILE, bundle.CONFIG_FILE):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from featurestore import params_tree
 from stages.params import from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,16 +53,6 @@ def run(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> 
     return done.stdout
 
 
-def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    node = tree
-    *parents, last = dotted.split(".")
-    for part in parents:
-        node = node[part]
-    if last not in node:
-        raise KeyError(f"{dotted}: no such key in params.yaml")
-    node[last] = value
-
-
 def fixture_corpus(dest: Path) -> Path:
     """The RAVDESS fixtures, statement 01 only (8 files per actor, 7 kept), laid out like the archive."""
     for path in sorted(FIXTURE.glob("Actor_*/03-01-*-*-01-*-*.flac")):
@@ -90,8 +81,6 @@ def make_repo(repo: Path, tree: dict[str, Any]) -> Path:
 
 def build(tmp: Path, **overrides: Any) -> Path:
     """``tmp/repo``: a committed git + DVC copy of the project on ``tmp/corpus``; see the module doc."""
-    tree = yaml.safe_load((ROOT / "params.yaml").read_text())
     corpus = fixture_corpus(tmp / "corpus")
-    for dotted, value in {**SMALL, "corpora.ravdess.source": str(corpus), **overrides}.items():
-        set_dotted(tree, dotted, value)
+    tree = params_tree(**{**SMALL, "corpora.ravdess.source": str(corpus), **overrides})
     return make_repo(tmp / "repo", tree)
