@@ -97,16 +97,16 @@ def machine() -> str:
 
 def measure(cfg: Config, p: params_mod.Params, steps: int, repeats: int, warmup: int, seed: int) -> float:
     """Median samples/s of ``cfg`` (one fresh model)."""
-    import keras
-    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config  # disable_op_determinism has no public name
 
-    if cfg.nodet:
-        tf.config.experimental.disable_op_determinism()
+    was = tf_config.is_op_determinism_enabled()
+    if cfg.nodet and was:
+        tf_config.disable_op_determinism()
     try:
         return _measure(cfg, p, steps, repeats, warmup, seed)
     finally:
-        if cfg.nodet:
-            tf.config.experimental.enable_op_determinism()
+        if cfg.nodet and was:
+            tf_config.enable_op_determinism()
 
 
 def _measure(cfg: Config, p: params_mod.Params, steps: int, repeats: int, warmup: int, seed: int) -> float:
