@@ -29,7 +29,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatch):
+def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatch, capsys):
     featurestore.write_params(tmp_path / "params.yaml", **TINY)
     featurestore.build(tmp_path / "data" / "features", num_variants=3)
     monkeypatch.chdir(tmp_path)
@@ -81,7 +81,10 @@ def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatc
     # evaluate refuses a model trained under another split than params.yaml now asks for
     featurestore.write_params(Path("params.yaml"), **{**TINY, "split.test_speakers": [2]})
     with pytest.raises(ParamsError, match="another split"):
-        evaluate.main([])
+        evaluate.run(p=featurestore.params(**{**TINY, "split.test_speakers": [2]}))
+    capsys.readouterr()
+    assert evaluate.main([]) == 1                                    # the command: message, exit 1
+    assert "another split" in capsys.readouterr().err
 
 
 def read_csv_tsv(path: Path) -> list[dict[str, str]]:
