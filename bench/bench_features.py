@@ -36,20 +36,17 @@ DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "ravdess"
 
 def select_rows(corpus_dir: Path, files: int | None, params):
     """Kept RAVDESS files as manifest rows, taken round-robin over actors so every worker has work."""
-    from stages.corpora.ravdess import parse_name
+    from stages.corpora import ravdess
     from stages.manifest import Utterance
 
     label_map = params.corpus("ravdess").label_map
     per_actor: dict[int, list] = {}
-    for path in sorted(corpus_dir.glob("Actor_*/*.*")):
-        if path.suffix.lower() not in (".wav", ".flac"):
-            continue
-        actor, emotion = parse_name(path.stem)
-        label = label_map.get(emotion)
+    for f in ravdess.scan(corpus_dir).files:
+        label = label_map.get(f.emotion)
         if label is None:
             continue
-        per_actor.setdefault(actor, []).append(
-            Utterance(path.stem, str(path), "ravdess", str(actor), "M" if actor % 2 else "F", emotion,
+        per_actor.setdefault(int(f.speaker), []).append(
+            Utterance(f.utterance, str(f.source), "ravdess", f.speaker, f.gender, f.emotion,
                       label, 0.0, params.audio.sample_rate, 1))
     rows, queues = [], [list(v) for _, v in sorted(per_actor.items())]
     while any(queues) and (files is None or len(rows) < files):

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(ROOT / "tests"))
 
+import featurestore  # noqa: E402  (tests/featurestore.py: the params-override helper the tests use)
 import tiny_project  # noqa: E402  (tests/tiny_project.py: the project copy the DVC tests use too)
 
 SOURCE = Path("/work/shared/corpora/ravdess")
@@ -45,15 +46,11 @@ STAGE_LINE = re.compile(r"Running stage '([^']+)'")
 
 
 def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    node = tree
-    *parents, last = dotted.split(".")
-    for part in parents:
-        if not isinstance(node.get(part), dict):
-            raise SystemExit(f"-S {dotted}: no section `{part}` in params.yaml")
-        node = node[part]
-    if last not in node:
-        raise SystemExit(f"-S {dotted}: no key `{last}` in params.yaml")
-    node[last] = value
+    """:func:`featurestore.set_dotted`, with an unknown key ending the benchmark with its message."""
+    try:
+        featurestore.set_dotted(tree, dotted, value)
+    except KeyError as exc:
+        raise SystemExit(f"-S {exc.args[0]}") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:

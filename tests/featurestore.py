@@ -16,6 +16,7 @@ import numpy as np
 import yaml
 
 from stages import audio, features, store
+from stages.corpora import ravdess
 from stages.corpora.ravdess import parse_name
 from stages.manifest import Utterance
 from stages.params import Params, from_dict
@@ -29,9 +30,11 @@ def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node = tree
     *parents, last = dotted.split(".")
     for part in parents:
+        if not isinstance(node.get(part), dict):
+            raise KeyError(f"{dotted}: no section `{part}` in params.yaml")
         node = node[part]
     if last not in node:
-        raise KeyError(f"{dotted}: no such key in params.yaml")
+        raise KeyError(f"{dotted}: no key `{last}` in params.yaml")
     node[last] = value
 
 
@@ -59,13 +62,13 @@ def write_params(path: str | Path, **overrides: Any) -> Path:
 def fixture_rows(folder: Path = FIXTURE, actors: Sequence[int] = (1, 2), per_actor: int = 2) -> list[Utterance]:
     """Kept manifest rows for the fixture files, the first ``per_actor`` of each of ``actors``."""
     p = params()
+    wanted = {str(a) for a in actors}
     rows: list[Utterance] = []
-    for path in sorted(Path(folder).glob("Actor_*/*.flac")):
-        actor, emotion = parse_name(path.stem)
-        label = p.corpus("ravdess").label_map[emotion]
-        if actor in actors and label and sum(r.speaker == str(actor) for r in rows) < per_actor:
-            rows.append(Utterance(path.stem, str(path), "ravdess", str(actor), "M" if actor % 2 else "F",
-                                  emotion, label, 3.0, p.audio.sample_rate, 1))
+    for f in ravdess.scan(folder).files:
+        label = p.corpus("ravdess").label_map[f.emotion]
+        if f.speaker in wanted and label and sum(r.speaker == f.speaker for r in rows) < per_actor:
+            rows.append(Utterance(f.utterance, str(f.source), "ravdess", f.speaker, f.gender, f.emotion,
+                                  label, 3.0, p.audio.sample_rate, 1))
     return rows
 
 
