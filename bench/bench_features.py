@@ -4,7 +4,7 @@
     python bench/bench_features.py --all           # every kept file of the local copy (1,040)
     python bench/bench_features.py --files 40 --repeats 5 --corpus-dir /path/to/ravdess
 
-Stages: ``stages.augment.run`` then ``stages.features.run`` (their process pools, ``augment.workers`` /
+Stages: ``emoaugnet.augment.run`` then ``emoaugnet.feature_shards.run`` (their process pools, ``augment.workers`` /
 ``features.workers`` from params.yaml unless ``--workers``), writing shards to a temporary folder.
 Reference: what the paper's code does, one process: ``librosa.load`` each file (same 2.5 s window),
 pad, then per variant ``np.random`` draws with ``librosa.effects.pitch_shift`` / ``time_stretch``,
@@ -29,15 +29,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "ravdess"
 
 
 def select_rows(corpus_dir: Path, files: int | None, params):
     """Kept RAVDESS files as manifest rows, taken round-robin over actors so every worker has work."""
-    from stages.corpora import ravdess
-    from stages.manifest import Utterance
+    from emoaugnet.corpora import ravdess
+    from emoaugnet.manifest import Utterance
 
     label_map = params.corpus("ravdess").label_map
     per_actor: dict[int, list] = {}
@@ -107,13 +106,13 @@ def reference_loop(paths: list[str], params) -> list:
 
 
 def run_stages(rows, params, workers: int | None, folder: Path) -> dict:
-    from stages import augment, features
+    from emoaugnet import augment, feature_shards
 
     t0 = time.perf_counter()
     report = augment.run("ravdess", rows, params, folder / "augmented", folder / "report.json",
                          workers=workers, progress=False)
     t1 = time.perf_counter()
-    summary = features.run("ravdess", params.features, folder / "augmented", folder / "features",
+    summary = feature_shards.run("ravdess", params.features, folder / "augmented", folder / "features",
                            workers=workers, progress=False)
     t2 = time.perf_counter()
     return {"augment_s": t1 - t0, "features_s": t2 - t1, "samples": summary["samples"],
@@ -122,7 +121,7 @@ def run_stages(rows, params, workers: int | None, folder: Path) -> dict:
 
 def measure(kind: str, corpus_dir: Path, files: int | None, workers: int | None) -> dict:
     """One timed run in this (fresh) process, after a one-file warm-up."""
-    from stages.params import load
+    from emoaugnet.params import load
 
     params = load(ROOT / "params.yaml")
     rows = select_rows(corpus_dir, files, params)

@@ -1,8 +1,7 @@
 """Wall time of every stage of a full ``dvc repro``, then of a second ``dvc repro`` with nothing to do.
 
-The pipeline runs in a temporary copy of the project (``stages/``, ``dvc.yaml``, ``params.yaml``,
-``.dvcignore``, ``.gitignore``; ``git init``; ``dvc init``; one commit: ``tests/tiny_project.make_repo``)
-whose ``corpora.ravdess.source`` is the absolute path of a local RAVDESS copy, so the working project
+The pipeline runs in a temporary ``git clone`` of this repository's HEAD (commit what you want to
+measure first), with params.yaml rewritten so that its ``corpora.ravdess.source`` is the absolute path of a local RAVDESS copy, so the working project
 and its cache are never touched. One ``dvc repro`` runs the whole pipeline; each stage's time is read
 from the moment DVC prints ``Running stage '<name>'`` to the next stage's start (the last one to the
 end of the repro), so DVC's own hashing and cache work is counted in the stage it follows. The second
@@ -34,23 +33,19 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-sys.path.insert(0, str(ROOT / "tests"))
-
-import featurestore  # noqa: E402  (tests/featurestore.py: the params-override helper the tests use)
-import tiny_project  # noqa: E402  (tests/tiny_project.py: the project copy the DVC tests use too)
+from emoaugnet.params import ParamsError, from_dict, override
 
 SOURCE = Path("/work/shared/corpora/ravdess")
 STAGE_LINE = re.compile(r"Running stage '([^']+)'")
 
 
 def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    """:func:`featurestore.set_dotted`, with an unknown key ending the benchmark with its message."""
+    """:func:`emoaugnet.params.override`, with an unknown key ending the benchmark with its message."""
     try:
-        featurestore.set_dotted(tree, dotted, value)
-    except KeyError as exc:
-        raise SystemExit(f"-S {exc.args[0]}") from None
+        override(tree, dotted, value)
+    except ParamsError as exc:
+        raise SystemExit(f"-S {exc}") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -71,8 +66,8 @@ def actor_subset(source: Path, actors: int, dest: Path) -> Path:
 
 
 def make_project(work: Path, source: Path, actors: int | None, overrides: list[tuple[str, Any]]) -> dict:
-    """The temporary project: copied code and dvc.yaml, params.yaml with the local source and overrides;
-    ``git init``, ``dvc init``, one commit (DVCLive in the train stage needs a commit to compare against)."""
+    """The temporary project: a ``git clone`` of this repository's HEAD (code, dvc.yaml, DVC config),
+    params.yaml with the local source and overrides, one commit (DVCLive needs a commit to compare against)."""
     tree = yaml.safe_load((ROOT / "params.yaml").read_text())
     if actors is not None:
         source = actor_subset(source, actors, work.parent / f"{work.name}-corpus")
@@ -82,7 +77,14 @@ def make_project(work: Path, source: Path, actors: int | None, overrides: list[t
     set_dotted(tree, "corpora.ravdess.source", str(source.resolve()))
     for key, value in overrides:
         set_dotted(tree, key, value)
-    tiny_project.make_repo(work, tree)  # refuses bad overrides before anything runs
+    try:
+        from_dict(tree)                     # refuses bad overrides before anything runs
+    except ParamsError as exc:
+        raise SystemExit(str(exc)) from None
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@emoaugnet.invalid"]
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(work)], check=True)
+    (work / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
+    subprocess.run([*git, "commit", "-qam", "bench params"], cwd=work, check=True)
     return tree
 
 

@@ -4,7 +4,7 @@
     python bench/bench_predict.py --repeats 50 --startup-repeats 5
 
 Untrained bundles (weights as initialised, scaler 0/1) in the paper's ``flat`` layout and the ``frames``
-layout are saved with :func:`stages.bundle.save` to a temporary folder; latency does not depend on
+layout are saved with :func:`emoaugnet.bundle.save` to a temporary folder; latency does not depend on
 the weights. Inputs: the first 3.0 s of a 22,050 Hz mono fixture FLAC and of the official 48 kHz stereo
 WAV (tests/fixtures/ravdess-48k), so reading, resampling, features and the model are all timed.
 
@@ -13,7 +13,7 @@ Printed, medians over ``--repeats`` after 3 warm-up calls:
 - baseline in the same run: the model called eagerly (``model(x)``, what ``Bundle.predict_frames`` did
   before it used ``predict_on_batch``), and the ratio;
 - batching: 64 files in one ``classify`` call, per file, against one call per file;
-- start-up: ``python -m stages.predict --help`` against a run on one file (fresh process each time,
+- start-up: ``python -m emoaugnet predict --help`` against a run on one file (fresh process each time,
   ``--startup-repeats`` times; the difference is mostly importing TensorFlow and loading the model).
 """
 
@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 FIXTURE_22K = ROOT / "tests" / "fixtures" / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.flac"
@@ -62,9 +61,9 @@ def make_inputs(tmp: Path) -> dict[str, Path]:
 def make_bundles(tmp: Path) -> dict[str, Path]:
     import numpy as np
 
-    from stages import bundle
-    from stages import model as model_mod
-    from stages.params import load
+    from emoaugnet import bundle
+    from emoaugnet import model as model_mod
+    from emoaugnet.params import load
     p = load(ROOT / "params.yaml")
     size = p.num_frames * p.features.num_channels
     out = {}
@@ -80,11 +79,12 @@ def make_bundles(tmp: Path) -> dict[str, Path]:
 def bench_layout(layout: str, directory: Path, inputs: dict[str, Path], repeats: int) -> None:
     import numpy as np
 
-    from stages import bundle, features, predict
+    from emoaugnet import bundle, features
+    from emoaugnet import inference as predict
     start = time.perf_counter()
     b = bundle.load(directory)
     load_ms = 1000 * (time.perf_counter() - start)
-    pp, _ = predict.predict_params(b.audio_params, ROOT / "params.yaml")
+    pp = predict.PredictParams()
     predictor = predict.Predictor(b, pp)
     print(f"\n[{layout}] {b.model.count_params():,} parameters; bundle.load {load_ms:.0f} ms")
     for name, path in inputs.items():
@@ -115,7 +115,7 @@ def bench_startup(directory: Path, path: Path, repeats: int) -> None:
 
     def run(*args: str) -> float:
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "stages.predict", *args], cwd=ROOT, env=env,
+        proc = subprocess.run([sys.executable, "-m", "emoaugnet", "predict", *args], cwd=ROOT, env=env,
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"predict failed ({proc.returncode}): {proc.stderr[-2000:]}")

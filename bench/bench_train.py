@@ -1,8 +1,8 @@
 """Training throughput of the paper model on this CPU: layouts, precisions, XLA and batch sizes.
 
-Every configuration trains the real Table I network (``stages.model.build`` with params.yaml's model
+Every configuration trains the real Table I network (``emoaugnet.model.build`` with params.yaml's model
 section) on synthetic inputs of the real shapes (flat 2,376 x 1, frames 108 x 22; seven classes),
-after ``stages.train.configure`` (seed, determinism, thread pools sized to the cores) -- the same set-up
+after ``emoaugnet.backend.configure`` (seed, determinism, thread pools sized to the cores) -- the same set-up
 as the train stage. Figures are samples per second: median over ``--repeats`` timings of ``--steps``
 optimizer steps each, after ``--warmup`` steps (which include tracing / XLA compilation). Ratios are
 against the baseline measured in the same run (flat, float32, batch 64, no XLA). The ``fit`` row
@@ -13,7 +13,7 @@ off for that model only.
 
 ``--accuracy EPOCHS`` instead trains the frames layout on the real feature store
 (``data/features``, params.yaml's split) in float32 and in mixed_bfloat16 from the same seed with
-``stages.train.fit`` and prints both validation accuracies; ``--variants`` limits the training
+``emoaugnet.training.fit`` and prints both validation accuracies; ``--variants`` limits the training
 samples to some augmentation variants (bfloat16 is emulated, hence slow, on CPUs without AVX-512 BF16).
 
     python bench/bench_train.py                 # default set, a few minutes on 2 cores
@@ -38,13 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from stages import model as model_mod  # noqa: E402
-from stages import params as params_mod  # noqa: E402
-from stages import train  # noqa: E402
+from emoaugnet import backend, training  # noqa: E402
+from emoaugnet import model as model_mod  # noqa: E402
+from emoaugnet import params as params_mod  # noqa: E402
 
 BASELINE = "flat:float32:64"
 DEFAULT = [
@@ -152,7 +151,7 @@ def _measure(cfg: Config, p: params_mod.Params, steps: int, repeats: int, warmup
 
 def accuracy(p: params_mod.Params, epochs: int, variants: list[int] | None, precisions: list[str]) -> None:
     """Frames layout, same seed and split: validation accuracy after ``epochs`` per precision."""
-    from stages import splits, store
+    from emoaugnet import splits
 
     tree = {**p.raw, "model": {**p.raw["model"], "input_layout": "frames"},
             "train": {**p.raw["train"], "epochs": epochs}}
@@ -162,10 +161,10 @@ def accuracy(p: params_mod.Params, epochs: int, variants: list[int] | None, prec
         split.train = split.train.subset(np.flatnonzero(np.isin(split.train.variant, variants)))
     print(f"accuracy check: frames layout, {epochs} epochs, batch {pf.train.batch_size}, seed {pf.seed}, "
           f"protocol {split.protocol}, samples {split.counts()}, variants {variants or 'all'} "
-          f"(store {store.FEATURES_DIR})", flush=True)
+          f"(store {pf.paths.features})", flush=True)
     rows = []
     for precision in precisions:
-        done = train.fit(pf, split, precision, verbose=0)
+        done = training.fit(pf, split, precision, verbose=0)
         val = done.history["val_accuracy"]
         rows.append((precision, val[-1], max(val), done.seconds))
         print(f"  {precision:15s} val_accuracy per epoch {' '.join(f'{v:.3f}' for v in val)}  "
@@ -191,12 +190,12 @@ def main(argv: list[str] | None = None) -> None:
     configs = [Config.parse(c) for c in (args.configs or (QUICK if args.quick else DEFAULT))]
 
     p = params_mod.load()
-    threads = train.configure(p.seed, args.threads or None)
-    flags = train.cpu_flags()
+    threads = backend.configure(p.seed, args.threads or None)
+    flags = backend.cpu_flags()
     bf16_flags = sorted(f for f in flags if "bf16" in f or f.startswith("amx"))
     print(f"date: {datetime.date.today()}  machine: {machine()}  TF threads: intra {threads}")
     print(f"cpu bf16/amx flags: {', '.join(bf16_flags) or 'none'}  avx512f: {'avx512f' in flags}  "
-          f"-> train.precision auto = {train.resolve_precision('auto', flags)}")
+          f"-> train.precision auto = {backend.resolve_precision('auto', flags)}")
     if args.accuracy:
         accuracy(p, args.accuracy, args.variants, args.precisions)
         return

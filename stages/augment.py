@@ -1,199 +1,18 @@
-"""Stage augment: every kept utterance as the original plus one sample per augmentation chain.
+"""Stage ``augment``: ``python -m stages.augment <corpus>`` materialises every variant of every kept file.
 
-``python -m stages.augment <corpus>`` reads ``data/manifests/<corpus>.csv`` (kept rows) and writes
-``data/augmented/<corpus>/speaker_<id>.h5``, one shard per speaker, plus the bad-file report
-``data/reports/augment/<corpus>.json``.
-
-Per utterance:
-
-1. **crop first**: :func:`stages.audio.load_clip` reads the analysis window (``audio.duration`` s from
-   ``audio.offset`` s, mono, ``audio.sample_rate``, zero-padded), once per file;
-2. **augment the clip**: variant 0 is the clip itself; variant ``k`` runs chain ``augment.variants[k-1]``
-   (:mod:`stages.transforms`) on it, with ``random`` and numpy's global RNG seeded from
-   (``seed``, utterance id, ``k``) right before the chain, so a rerun, another machine or another
-   number of workers draws the same parameters;
-3. **fit back** to the window length (:func:`stages.audio.fit_length`: a slow stretch is cropped, a fast
-   one zero-padded at the end), then stored as 16-bit PCM (:func:`stages.audio.to_int16`).
-
-Shard datasets (row-aligned, utterances sorted by id, variants 0..N in order): ``waveform`` (int16,
-samples x window), ``utterance``, ``variant``, ``chain`` (``original``, ``pitch+noise``...), ``label``
-(index into ``classes``), ``speaker``, ``transform_params`` (JSON of what each transform drew). Attributes:
-``corpus``, ``speaker``, ``classes``, ``sample_rate``, ``num_samples``, ``audio``, ``seed``, ``augment``
-(transforms and variants; not the worker count, which never changes a sample).
-
-A file that cannot be decoded, is silent, or holds less than one analysis frame
-(``features.frame_length`` samples) after the offset is reported by name and reason and left out; the stage
-fails when the bad share exceeds ``quality.max_bad_fraction``. Speakers are processed on
-``augment.workers`` processes, one speaker in memory per worker.
+Reads ``<paths.manifests>/<corpus>.csv`` (kept rows) and writes ``<paths.augmented>/<corpus>/speaker_<id>.h5``
+and ``<paths.stage_reports>/augment/<corpus>.json`` through :func:`emoaugnet.augment.run`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-from stages import manifest, store
-from stages.atomic import write_text
-from stages.audio import AudioError, check_usable, fit_length, read, to_int16
-from stages.manifest import Utterance
-from stages.params import Params, ParamsError, load
-from stages.pool import run_jobs
-from stages.transforms import apply_chain, drawn_parameters, make_chains, seed_for
-
-MANIFEST_DIR = Path("data/manifests")
-REPORT_DIR = Path("data/reports/augment")
-
-
-class AugmentError(RuntimeError):
-    """The stage cannot produce a trustworthy output (too many bad files, inconsistent manifest)."""
-
-
-@dataclass
-class SpeakerResult:
-    speaker: str
-    path: Path | None                  # None when every file of the speaker was bad
-    samples: int
-    bad: list[dict[str, str]] = field(default_factory=list)
-
-
-def manifest_path(corpus: str) -> Path:
-    return MANIFEST_DIR / f"{corpus}.csv"
-
-
-def group_by_speaker(rows: list[Utterance]) -> dict[str, list[Utterance]]:
-    """Rows per speaker, speakers and utterances in sorted order (the order samples are stored in)."""
-    groups: dict[str, list[Utterance]] = {}
-    for row in sorted(rows, key=lambda r: (r.speaker, r.utterance)):
-        groups.setdefault(row.speaker, []).append(row)
-    seen: set[str] = set()
-    for row in rows:
-        if row.utterance in seen:
-            raise AugmentError(f"manifest lists utterance {row.utterance!r} twice")
-        seen.add(row.utterance)
-    return groups
-
-
-def augment_clip(clip: np.ndarray, utterance: str, params: Params, chains=None
-                 ) -> tuple[np.ndarray, list[list[dict]]]:
-    """All variants of one cropped clip: ``(variants, num_samples)`` int16 and what each chain drew."""
-    chains = make_chains(params.augment) if chains is None else chains
-    sr, n = params.audio.sample_rate, params.audio.num_samples
-    out = np.empty((len(chains), n), np.int16)
-    drawn = []
-    for variant, chain in enumerate(chains):
-        y = apply_chain(chain, clip, sr, seed_for(params.seed, utterance, variant))
-        out[variant] = to_int16(fit_length(y, n))
-        drawn.append(drawn_parameters(chain))
-    return out, drawn
-
-
-def shard_attrs(corpus: str, speaker: str, params: Params) -> dict[str, Any]:
-    augment = {"transforms": params.augment.transforms,
-               "variants": [list(v) for v in params.augment.variants]}
-    return {"corpus": corpus, "speaker": speaker, "classes": list(params.classes),
-            "sample_rate": params.audio.sample_rate, "num_samples": params.audio.num_samples,
-            "audio": {"sample_rate": params.audio.sample_rate, "offset": params.audio.offset,
-                      "duration": params.audio.duration},
-            "seed": params.seed, "augment": augment}
-
-
-def augment_speaker(rows: list[Utterance], params: Params, out_dir: str | Path) -> SpeakerResult:
-    """Augment one speaker's utterances and write their shard; bad files are reported, not written."""
-    speaker = rows[0].speaker
-    chains = make_chains(params.augment)
-    per = len(chains)
-    waveform = np.empty((len(rows) * per, params.audio.num_samples), np.int16)
-    meta: dict[str, list] = {k: [] for k in ("utterance", "variant", "chain", "label", "speaker",
-                                             "transform_params")}
-    bad, filled = [], 0
-    for row in rows:
-        if row.label not in params.classes:
-            raise AugmentError(f"{row.path}: label {row.label!r} is not one of classes {list(params.classes)}"
-                               " (rerun the download stage after changing classes)")
-        try:
-            # load_clip's read, checked before padding: at least one analysis frame of real signal
-            ap = params.audio
-            y = read(row.path, ap.sample_rate, ap.offset, ap.duration)
-            check_usable(row.path, y, params.features.frame_length)
-            clip = fit_length(y, ap.num_samples)
-        except AudioError as exc:
-            bad.append({"utterance": row.utterance, "path": row.path, "reason": exc.reason})
-            continue
-        samples, drawn = augment_clip(clip, row.utterance, params, chains)
-        waveform[filled:filled + per] = samples
-        filled += per
-        for variant in range(per):
-            meta["utterance"].append(row.utterance)
-            meta["variant"].append(variant)
-            meta["chain"].append(params.augment.chain_name(variant))
-            meta["label"].append(params.classes.index(row.label))
-            meta["speaker"].append(speaker)
-            meta["transform_params"].append(json.dumps(drawn[variant], sort_keys=True))
-    if not filled:
-        return SpeakerResult(speaker, None, 0, bad)
-    path = Path(out_dir) / store.shard_name(speaker)
-    arrays = {"waveform": waveform[:filled],
-              "utterance": np.array(meta["utterance"], dtype=object),
-              "variant": np.array(meta["variant"], np.int16),
-              "chain": np.array(meta["chain"], dtype=object),
-              "label": np.array(meta["label"], np.int16),
-              "speaker": np.array(meta["speaker"], dtype=object),
-              "transform_params": np.array(meta["transform_params"], dtype=object)}
-    store.write_shard(path, arrays, shard_attrs(rows[0].corpus, speaker, params))
-    return SpeakerResult(speaker, path, filled, bad)
-
-
-class _SpeakerJob:
-    """Picklable job for the pool: one speaker's rows -> its shard."""
-
-    def __init__(self, params: Params, out_dir: Path):
-        self.params, self.out_dir = params, out_dir
-
-    def __call__(self, rows: list[Utterance]) -> SpeakerResult:
-        return augment_speaker(rows, self.params, self.out_dir)
-
-
-def run(corpus: str, rows: list[Utterance], params: Params, out_dir: str | Path | None = None,
-        report_path: str | Path | None = None, workers: int | None = None,
-        progress: bool = True) -> dict[str, Any]:
-    """Augment ``rows`` (kept manifest rows) into ``out_dir``; write and return the bad-file report.
-
-    Raises :class:`AugmentError` (after writing the report) when the bad share is too high.
-    """
-    out_dir = Path(out_dir or store.AUGMENTED_DIR / corpus)
-    report_path = Path(report_path or REPORT_DIR / f"{corpus}.json")
-    if not rows:
-        raise AugmentError(f"{corpus}: the manifest has no kept utterances")
-    groups = group_by_speaker(rows)
-    jobs = list(groups.values())
-    for leftover in out_dir.glob(".tmp-speaker_*"):     # left by a killed run (SIGKILL skips cleanup)
-        leftover.unlink()
-    results = list(run_jobs(_SpeakerJob(params, out_dir), jobs, [len(j) for j in jobs],
-                            workers or params.augment.workers, desc=f"augment {corpus}",
-                            unit="utt", progress=progress))
-    results.sort(key=lambda r: r.speaker)
-    written = {r.path.name for r in results if r.path is not None}
-    for stale in out_dir.glob("speaker_*.h5"):
-        if stale.name not in written:
-            stale.unlink()
-    bad = sorted((b for r in results for b in r.bad), key=lambda b: b["utterance"])
-    report = {"corpus": corpus, "utterances": len(rows), "augmented": len(rows) - len(bad),
-              "samples": sum(r.samples for r in results), "variants_per_utterance": params.num_variants,
-              "shards": len(written), "bad": bad, "bad_fraction": len(bad) / len(rows),
-              "max_bad_fraction": params.max_bad_fraction}
-    write_text(report_path, json.dumps(report, indent=2) + "\n")
-    if report["bad_fraction"] > params.max_bad_fraction:
-        names = ", ".join(f"{b['path']} ({b['reason']})" for b in bad[:5])
-        raise AugmentError(f"{corpus}: {len(bad)} of {len(rows)} files cannot be used "
-                           f"({report['bad_fraction']:.1%} > quality.max_bad_fraction "
-                           f"{params.max_bad_fraction:.1%}), e.g. {names}; see {report_path}")
-    return report
+from emoaugnet import manifest, shards
+from emoaugnet.augment import AugmentError, run
+from emoaugnet.params import ParamsError, load
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,11 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load()
         params.corpus(args.corpus)
-        path = manifest_path(args.corpus)
-        if not path.is_file():
-            raise AugmentError(f"{path}: manifest not found (run `dvc repro download@{args.corpus}` first)")
-        report = run(args.corpus, manifest.read(path, kept_only=True), params, workers=args.workers)
-    except (ParamsError, AugmentError, store.StoreError) as exc:
+        paths = params.paths
+        table = Path(paths.manifests) / f"{args.corpus}.csv"
+        if not table.is_file():
+            raise AugmentError(f"{table}: manifest not found (run `dvc repro download@{args.corpus}` first)")
+        report = run(args.corpus, manifest.read(table, kept_only=True), params,
+                     out_dir=Path(paths.augmented) / args.corpus,
+                     report_path=Path(paths.stage_reports) / "augment" / f"{args.corpus}.json",
+                     workers=args.workers)
+    except (ParamsError, AugmentError, shards.StoreError) as exc:
         print(f"augment: {exc}", file=sys.stderr)
         return 1
     print(f"augment {args.corpus}: {report['samples']} samples from {report['augmented']} utterances "

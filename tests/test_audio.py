@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from stages import audio
-from stages.params import AudioParams
+from emoaugnet import audio
+from emoaugnet.params import AudioParams
 
 WINDOW = AudioParams(sample_rate=22050, offset=0.6, duration=2.5)
 

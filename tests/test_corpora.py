@@ -10,10 +10,11 @@ import soundfile as sf
 import soxr
 import yaml
 
-from stages import audio, download, manifest
-from stages.corpora import CorpusError, iemocap, ravdess
-from stages.download import DownloadError
-from stages.params import from_dict
+from emoaugnet import audio, manifest
+from emoaugnet.ingest import ingest
+from emoaugnet.corpora import CorpusError, iemocap, ravdess
+from emoaugnet.fetch import DownloadError
+from emoaugnet.params import from_dict
 
 BASE = yaml.safe_load(Path("params.yaml").read_text())
 APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + b"\x00" * 64
@@ -132,7 +133,7 @@ def test_iemocap_label_line_format():
 
 def test_iemocap_ingest_counts_classes_and_speakers(tmp_path, iemocap_folder):
     project = tmp_path / "project"
-    report = download.ingest("iemocap", iemocap_params(iemocap_folder), project)
+    report = ingest("iemocap", iemocap_params(iemocap_folder), project)
     assert (report["listed"], report["kept"], report["dropped"], report["bad"]) == (11, 9, 2, 0)
     assert report["dropped_per_label"] == {"fru": 1, "xxx": 1}
     assert report["per_label"]["exc"] == {"listed": 2, "kept": 2, "class": "happy"}
@@ -164,7 +165,7 @@ def test_iemocap_missing_or_undecodable_wav_is_reported(tmp_path, iemocap_folder
     wavs = iemocap_folder / "Session2" / "sentences" / "wav" / "Ses02M_impro02"
     (wavs / "Ses02M_impro02_M001.wav").unlink()
     (wavs / "Ses02M_impro02_F001.wav").write_bytes(APPLEDOUBLE)
-    report = download.ingest("iemocap", iemocap_params(iemocap_folder, max_bad_fraction=0.2), tmp_path)
+    report = ingest("iemocap", iemocap_params(iemocap_folder, max_bad_fraction=0.2), tmp_path)
     assert (report["listed"], report["kept"], report["bad"]) == (11, 7, 2)
     reasons = {b["file"].rsplit("/", 1)[1]: b["reason"] for b in report["bad_files"]}
     assert reasons["Ses02M_impro02_M001.wav"] == "no such file"
@@ -174,11 +175,11 @@ def test_iemocap_missing_or_undecodable_wav_is_reported(tmp_path, iemocap_folder
 
 def test_iemocap_without_a_source_explains_how_to_get_it(tmp_path):
     with pytest.raises(DownloadError, match=r"`corpora.iemocap.source` is not set.*no public download"):
-        download.ingest("iemocap", iemocap_params(None), tmp_path)
+        ingest("iemocap", iemocap_params(None), tmp_path)
     with pytest.raises(CorpusError, match=r"no such folder.*no public download.*corpora.iemocap.source"):
-        download.ingest("iemocap", iemocap_params(tmp_path / "nowhere"), tmp_path)
+        ingest("iemocap", iemocap_params(tmp_path / "nowhere"), tmp_path)
     (tmp_path / "empty").mkdir()
     with pytest.raises(CorpusError, match="no SessionN/ folders"):
-        download.ingest("iemocap", iemocap_params(tmp_path / "empty"), tmp_path)
+        ingest("iemocap", iemocap_params(tmp_path / "empty"), tmp_path)
     assert not (tmp_path / "data" / "manifests").exists()
     assert os.listdir(tmp_path / "data" / "raw") == []

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages import download, manifest
-from stages.download import DownloadError
-from stages.params import from_dict
+from emoaugnet import fetch, manifest
+from emoaugnet.ingest import ingest
+from stages import download
+from emoaugnet.fetch import DownloadError
+from emoaugnet.params import from_dict
 
 BASE = yaml.safe_load(Path("params.yaml").read_text())
 ARCHIVE = "Audio_Speech_Actors_01-24.zip"
@@ -81,27 +83,27 @@ def assert_nothing_extracted(root: Path) -> None:
 # ------------------------------------------------------------------ local sources
 
 def test_local_folder(tmp_path, ravdess_fixture):
-    report = download.ingest("ravdess", make_params(ravdess_fixture), tmp_path)
+    report = ingest("ravdess", make_params(ravdess_fixture), tmp_path)
     assert_ingested(tmp_path, ravdess_fixture, report)
     assert set(report["per_class"].values()) == {expected(ravdess_fixture)["kept"] // 7}
 
 
 def test_relative_source_is_relative_to_the_project_root(tmp_path, ravdess_fixture):
     shutil.copytree(ravdess_fixture, tmp_path / "corpus")
-    report = download.ingest("ravdess", make_params("corpus"), tmp_path)
+    report = ingest("ravdess", make_params("corpus"), tmp_path)
     assert_ingested(tmp_path, ravdess_fixture, report)
 
 
 def test_local_zip_with_its_md5(tmp_path, ravdess_fixture):
     archive = build_zip(tmp_path / ARCHIVE, ravdess_fixture)
-    report = download.ingest("ravdess", make_params(ARCHIVE, md5_of(archive)), tmp_path)
+    report = ingest("ravdess", make_params(ARCHIVE, md5_of(archive)), tmp_path)
     assert_ingested(tmp_path, ravdess_fixture, report)
 
 
 def test_local_zip_with_wrong_md5_is_not_extracted(tmp_path, ravdess_fixture):
     build_zip(tmp_path / ARCHIVE, ravdess_fixture)
     with pytest.raises(DownloadError, match="checksum mismatch"):
-        download.ingest("ravdess", make_params(ARCHIVE, "0" * 32), tmp_path)
+        ingest("ravdess", make_params(ARCHIVE, "0" * 32), tmp_path)
     assert_nothing_extracted(tmp_path)
 
 
@@ -109,7 +111,7 @@ def test_zip_member_escaping_the_target_is_refused(tmp_path, ravdess_fixture):
     build_zip(tmp_path / "evil.zip", ravdess_fixture, extra=[("../../escaped.txt", b"owned")])
     (tmp_path / "project").mkdir()
     with pytest.raises(DownloadError, match=r"'\.\./\.\./escaped\.txt' would land outside"):
-        download.ingest("ravdess", make_params(tmp_path / "evil.zip"), tmp_path / "project")
+        ingest("ravdess", make_params(tmp_path / "evil.zip"), tmp_path / "project")
     assert not list(tmp_path.rglob("escaped.txt"))
     assert_nothing_extracted(tmp_path / "project")
 
@@ -120,7 +122,7 @@ def test_zip_symlink_member_is_refused(tmp_path, ravdess_fixture):
     link.external_attr = (stat.S_IFLNK | 0o777) << 16
     build_zip(tmp_path / "links.zip", ravdess_fixture, extra=[(link, b"/etc/passwd")])
     with pytest.raises(DownloadError, match="symbolic link"):
-        download.ingest("ravdess", make_params(tmp_path / "links.zip"), tmp_path)
+        ingest("ravdess", make_params(tmp_path / "links.zip"), tmp_path)
     assert_nothing_extracted(tmp_path)
 
 
@@ -131,7 +133,7 @@ def test_undecodable_files_are_reported_and_excluded(tmp_path, ravdess_fixture):
     empty = src / "Actor_03" / "03-01-03-01-02-01-03.flac"
     empty.write_bytes(b"")
     (src / "Actor_01" / ".DS_Store").write_bytes(b"\0\0")
-    report = download.ingest("ravdess", make_params(src), tmp_path / "p")
+    report = ingest("ravdess", make_params(src), tmp_path / "p")
     exp = expected(ravdess_fixture)
     assert report["listed"] == exp["listed"] and report["bad"] == 2
     assert report["kept"] == exp["kept"] - 2
@@ -147,13 +149,13 @@ def test_undecodable_files_are_reported_and_excluded(tmp_path, ravdess_fixture):
 
 def test_too_many_bad_files_fail_the_stage_and_keep_the_previous_output(tmp_path, ravdess_fixture):
     project = tmp_path / "p"
-    download.ingest("ravdess", make_params(ravdess_fixture), project)
+    ingest("ravdess", make_params(ravdess_fixture), project)
     before = (project / "data" / "manifests" / "ravdess.csv").read_bytes()
     src = shutil.copytree(ravdess_fixture, tmp_path / "src")
     for f in sorted(src.glob("Actor_01/*.flac"))[:4]:
         f.write_bytes(b"junk")
     with pytest.raises(DownloadError, match=r"4 of 64 files are unusable .*max_bad_fraction"):
-        download.ingest("ravdess", make_params(src, max_bad_fraction=0.05), project)
+        ingest("ravdess", make_params(src, max_bad_fraction=0.05), project)
     assert (project / "data" / "manifests" / "ravdess.csv").read_bytes() == before
     assert len(list((project / "data" / "raw" / "ravdess").rglob("*.flac"))) == 64
     report = json.loads((project / "data" / "reports" / "download" / "ravdess.json").read_text())
@@ -228,17 +230,17 @@ def server(tmp_path, ravdess_fixture):
 
 def test_http_download_verified_extracted_and_cached(tmp_path, ravdess_fixture, server):
     project = tmp_path / "p"
-    report = download.ingest("ravdess", make_params(server.url, server.md5), project)
+    report = ingest("ravdess", make_params(server.url, server.md5), project)
     assert_ingested(project, ravdess_fixture, report)
     assert md5_of(project / "data" / "downloads" / ARCHIVE) == server.md5
     assert not (project / "data" / "downloads" / f"{ARCHIVE}.part").exists()
-    download.ingest("ravdess", make_params(server.url, server.md5), project)   # rerun: cached archive
+    ingest("ravdess", make_params(server.url, server.md5), project)   # rerun: cached archive
     assert server.seen == [None]
 
 
 def test_http_checksum_mismatch_extracts_nothing(tmp_path, server):
     with pytest.raises(DownloadError, match=r"checksum mismatch \(md5 [0-9a-f]{32}, expected f{32}\)"):
-        download.ingest("ravdess", make_params(server.url, "f" * 32), tmp_path)
+        ingest("ravdess", make_params(server.url, "f" * 32), tmp_path)
     assert_nothing_extracted(tmp_path)
     assert list((tmp_path / "data" / "downloads").iterdir()) == []
 
@@ -247,17 +249,17 @@ def test_http_interrupted_transfer_resumes_on_rerun(tmp_path, ravdess_fixture, s
     server.modes = ["drop"]
     downloads = tmp_path / "data" / "downloads"
     with pytest.raises(DownloadError, match="interrupted .* rerun to resume"):
-        download.fetch(server.url, server.md5, downloads, param="corpora.ravdess.source", retries=0)
+        fetch.fetch(server.url, server.md5, downloads, param="corpora.ravdess.source", retries=0)
     half = (downloads / f"{ARCHIVE}.part").stat().st_size
     assert 0 < half < len(server.payload)
-    report = download.ingest("ravdess", make_params(server.url, server.md5), tmp_path)
+    report = ingest("ravdess", make_params(server.url, server.md5), tmp_path)
     assert server.seen == [None, f"bytes={half}-"]
     assert_ingested(tmp_path, ravdess_fixture, report)
 
 
 def test_http_interruption_is_retried_within_one_run(tmp_path, ravdess_fixture, server):
     server.modes = ["drop", "drop"]
-    report = download.ingest("ravdess", make_params(server.url, server.md5), tmp_path)
+    report = ingest("ravdess", make_params(server.url, server.md5), tmp_path)
     assert len(server.seen) == 3 and all(server.seen[1:])
     assert_ingested(tmp_path, ravdess_fixture, report)
 
@@ -266,7 +268,7 @@ def test_http_interruption_is_retried_within_one_run(tmp_path, ravdess_fixture, 
 def test_http_error_pages_are_refused(tmp_path, server, mode, message):
     server.modes = [mode]
     with pytest.raises(DownloadError, match=f"{message}.*corpora.ravdess.source"):
-        download.ingest("ravdess", make_params(server.url, server.md5), tmp_path)
+        ingest("ravdess", make_params(server.url, server.md5), tmp_path)
     assert_nothing_extracted(tmp_path)
     assert list((tmp_path / "data" / "downloads").iterdir()) == []
 
@@ -277,5 +279,5 @@ def test_no_network_names_the_param_for_a_local_copy(tmp_path):
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}/{ARCHIVE}"
     with pytest.raises(DownloadError, match=r"cannot reach .*no network\?.*`corpora\.ravdess\.source`"):
-        download.ingest("ravdess", make_params(url, BASE["corpora"]["ravdess"]["md5"]), tmp_path)
+        ingest("ravdess", make_params(url, BASE["corpora"]["ravdess"]["md5"]), tmp_path)
     assert_nothing_extracted(tmp_path)

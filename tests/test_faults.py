@@ -22,9 +22,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from stages import augment, bundle, download, evaluate, features, manifest, predict, store, train
-import featurestore
-from stages.params import from_dict
+from emoaugnet import augment, bundle, cli, feature_shards, manifest, splits, training
+from emoaugnet import shards as store
+from emoaugnet.fetch import DownloadError
+from emoaugnet.ingest import ingest
+from emoaugnet.params import ParamsError, from_dict
+from helpers import featurestore
+from stages import augment as augment_stage
+from stages import download, evaluate, train
+from stages import features as features_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 22050
@@ -50,7 +56,7 @@ BAD_PARAMS = [
     ({"features.frame_length": 100_000}, "`features.frame_length` (100000 samples) is longer than the analysis "
                                          "window `audio.duration` (2.5 s = 55125 samples)"),
 ]
-STAGES = [(download, ["ravdess"]), (augment, ["ravdess"]), (features, ["ravdess"]), (train, []), (evaluate, [])]
+STAGES = [(download, ["ravdess"]), (augment_stage, ["ravdess"]), (features_stage, ["ravdess"]), (train, []), (evaluate, [])]
 
 
 @pytest.mark.parametrize("overrides, message", BAD_PARAMS, ids=lambda v: next(iter(v)) if isinstance(v, dict) else "")
@@ -66,12 +72,10 @@ def test_every_stage_names_the_bad_key_and_exits_non_zero_before_any_work(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]     # nothing started
 
 
-def test_predict_names_a_bad_params_key_and_exits_2(tmp_path, monkeypatch, capsys, untrained_bundle):
-    write_params(tmp_path, **{"predict.hop": -1})
-    monkeypatch.chdir(tmp_path)
-    assert predict.main(["--model", str(untrained_bundle), str(tmp_path)]) == 2
+def test_predict_names_a_bad_setting_and_exits_2(tmp_path, capsys, untrained_bundle):
+    assert cli.main(["predict", "--model", str(untrained_bundle), "--hop", "-1", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "`predict.hop` is -1; must be > 0" in err and "Traceback" not in err
+    assert "--hop must be > 0" in err and "Traceback" not in err
 
 
 def test_test_speakers_that_select_nobody_stop_train_before_training(tmp_path, monkeypatch, capsys):
@@ -90,9 +94,9 @@ def test_a_store_of_other_classes_is_refused_by_train(tmp_path):
     root = featurestore.build(tmp_path / "features", num_variants=1)
     p = from_dict(featurestore.params_tree(classes=["neutral", "happy", "sad", "angry", "fear", "disgust", "surprise"],
                        **{"split.test_speakers": [4], "split.val_speakers": [3]}))
-    split = train.splits.from_params(p, root)
-    with pytest.raises(train.ParamsError, match="feature store holds classes .* params.yaml `classes` is"):
-        train.check_store(split.train.attrs, p)
+    split = splits.from_params(p, root)
+    with pytest.raises(ParamsError, match="feature store holds classes .* params.yaml `classes` is"):
+        training.check_store(split.train.attrs, p)
 
 
 # --------------------------------------------------------------------------- unusable audio
@@ -173,14 +177,14 @@ def test_each_kind_of_bad_audio_is_reported_excluded_and_counted(tmp_path, ravde
         name = broken[kind].relative_to(src).as_posix()
         assert REASONS[kind] in reasons[name], (kind, reasons[name])
 
-    assert augment.main(["ravdess", "--workers", "1"]) == 0
+    assert augment_stage.main(["ravdess", "--workers", "1"]) == 0
     rep = json.loads((project / "data/reports/augment/ravdess.json").read_text())
     assert rep["utterances"] == 28 - len(at_download) and len(rep["bad"]) == len(at_augment)
     assert rep["augmented"] == 28 - len(at_download) - len(at_augment)
     reasons = {Path(b["path"]).name: b["reason"] for b in rep["bad"]}
     for kind in at_augment:
         assert REASONS[kind] in reasons[broken[kind].name], (kind, reasons[broken[kind].name])
-    assert features.main(["ravdess", "--workers", "1"]) == 0
+    assert features_stage.main(["ravdess", "--workers", "1"]) == 0
     samples = store.load_features(project / "data/features", ["ravdess"])
     assert len(samples) == 2 * rep["augmented"] and np.all(np.isfinite(samples.features))
     bad_utts = {p.stem for p in broken.values()}
@@ -193,7 +197,7 @@ def test_each_kind_of_bad_audio_is_reported_excluded_and_counted(tmp_path, ravde
     assert download.main(["ravdess"]) == 1                     # 4 of 32 = 12.5 %
     err = capsys.readouterr().err
     assert "4 of 32 files are unusable" in err and "max_bad_fraction" in err and "Traceback" not in err
-    assert augment.main(["ravdess", "--workers", "1"]) == 1    # 7 of 24 = 29 %
+    assert augment_stage.main(["ravdess", "--workers", "1"]) == 1    # 7 of 24 = 29 %
     err = capsys.readouterr().err
     assert "7 of 24 files cannot be used" in err and "quality.max_bad_fraction" in err
 
@@ -219,15 +223,15 @@ def test_a_cut_off_archive_without_md5_and_an_absolute_member_are_refused(tmp_pa
     cut = tmp_path / "cut.zip"
     cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])        # a transfer that stopped halfway
     p = from_dict(featurestore.params_tree(**{"corpora.ravdess.source": str(cut), "corpora.ravdess.md5": None}))
-    with pytest.raises(download.DownloadError, match="cut.zip: not a valid zip archive"):
-        download.ingest("ravdess", p, tmp_path / "p1")
+    with pytest.raises(DownloadError, match="cut.zip: not a valid zip archive"):
+        ingest("ravdess", p, tmp_path / "p1")
     absolute = tmp_path / "absolute.zip"
     shutil.copy(whole, absolute)
     with zipfile.ZipFile(absolute, "a") as zf:
         zf.writestr(zipfile.ZipInfo("/tmp/escaped.txt"), b"owned")
     p = from_dict(featurestore.params_tree(**{"corpora.ravdess.source": str(absolute), "corpora.ravdess.md5": None}))
-    with pytest.raises(download.DownloadError, match="'/tmp/escaped.txt' would land outside"):
-        download.ingest("ravdess", p, tmp_path / "p2")
+    with pytest.raises(DownloadError, match="'/tmp/escaped.txt' would land outside"):
+        ingest("ravdess", p, tmp_path / "p2")
     for project in ("p1", "p2"):
         raw = tmp_path / project / "data" / "raw"
         assert not list(raw.iterdir()) and not (tmp_path / project / "data" / "manifests").exists()
@@ -291,7 +295,7 @@ def augmented(tmp_path_factory, ravdess_fixture) -> Path:
     """A project with augmented shards of the 4 fixture actors (original + noise variant)."""
     project = write_params(tmp_path_factory.mktemp("kill-features"), **{
         "augment.variants": [["noise"]], "features.workers": 2})
-    from stages.corpora import ravdess
+    from emoaugnet.corpora import ravdess
     p = from_dict(featurestore.params_tree(**{"augment.variants": [["noise"]]}))
     rows = []
     for path in sorted(ravdess_fixture.glob("Actor_*/*.flac")):
@@ -308,7 +312,7 @@ def augmented(tmp_path_factory, ravdess_fixture) -> Path:
 def test_features_stage_killed_at_any_moment_then_rerun_gives_identical_shards(augmented, tmp_path):
     # uninterrupted reference, in this process on 1 worker (the killed runs use 2: same bytes by design)
     reference = tmp_path / "reference"
-    features.run("ravdess", from_dict(featurestore.params_tree()).features, augmented / "data/augmented/ravdess", reference,
+    feature_shards.run("ravdess", from_dict(featurestore.params_tree()).features, augmented / "data/augmented/ravdess", reference,
                  workers=1, progress=False)
     expected = {p.name: p.read_bytes() for p in reference.glob("*")}
     assert sorted(expected) == [f"speaker_{i}.h5" for i in range(1, 5)]

@@ -8,9 +8,12 @@ import librosa
 import numpy as np
 import pytest
 
-from stages import augment, features, manifest, store
-from stages.audio import load_clip
-from featurestore import fixture_rows, params, write_params
+from emoaugnet import augment, feature_shards, features, manifest
+from emoaugnet import shards as store
+from emoaugnet.audio import load_clip
+from stages import augment as augment_stage
+from stages import features as features_stage
+from helpers.featurestore import fixture_rows, params, write_params
 
 ROOT = Path(__file__).resolve().parents[1]
 P = params()
@@ -24,7 +27,7 @@ def small_store(tmp_path_factory, ravdess_fixture):
     rows = fixture_rows(ravdess_fixture, actors=(2, 3), per_actor=3)[:5]
     augment.run("ravdess", rows, P, root / "augmented" / "ravdess", root / "report.json", workers=1,
                 progress=False)
-    summary = features.run("ravdess", P.features, root / "augmented" / "ravdess", root / "features" / "ravdess",
+    summary = feature_shards.run("ravdess", P.features, root / "augmented" / "ravdess", root / "features" / "ravdess",
                            workers=1, progress=False)
     return root, rows, summary
 
@@ -79,7 +82,7 @@ def test_shards_load_with_classes_channels_and_rows_aligned(small_store):
 def test_worker_count_gives_byte_identical_shards(small_store, tmp_path):
     root, _, _ = small_store
     source = root / "augmented" / "ravdess"
-    features.run("ravdess", P.features, source, tmp_path / "w2", workers=2, progress=False)
+    feature_shards.run("ravdess", P.features, source, tmp_path / "w2", workers=2, progress=False)
     for name in ("speaker_2.h5", "speaker_3.h5"):
         assert (tmp_path / "w2" / name).read_bytes() == (root / "features" / "ravdess" / name).read_bytes()
 
@@ -105,8 +108,8 @@ def test_stage_commands_run_from_params_and_manifest(ravdess_fixture, tmp_path, 
     (tmp_path / "data" / "features" / "ravdess").mkdir(parents=True)
     stale = tmp_path / "data" / "features" / "ravdess" / "speaker_99.h5"
     shutil.copy(__file__, stale)                                    # left from an older manifest
-    assert augment.main(["ravdess"]) == 0
-    assert features.main(["ravdess"]) == 0
+    assert augment_stage.main(["ravdess"]) == 0
+    assert features_stage.main(["ravdess"]) == 0
     assert not stale.exists()
     samples = store.load_features("data/features", ["ravdess"])
     assert len(samples) == 6 and samples.attrs["augment"]["variants"] == [["noise"], ["shift"]]
@@ -116,9 +119,9 @@ def test_stage_commands_run_from_params_and_manifest(ravdess_fixture, tmp_path, 
 def test_stage_commands_fail_clearly_without_inputs(tmp_path, monkeypatch, capsys):
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
     monkeypatch.chdir(tmp_path)
-    assert augment.main(["ravdess"]) == 1
+    assert augment_stage.main(["ravdess"]) == 1
     assert "data/manifests/ravdess.csv: manifest not found" in capsys.readouterr().err
-    assert features.main(["ravdess"]) == 1
+    assert features_stage.main(["ravdess"]) == 1
     assert "no augmented shards" in capsys.readouterr().err
 
 

@@ -1,7 +1,7 @@
 """Property-based fuzzing: the audio reader and predict fed mutated real recordings and random bytes.
 
 Every case must end in a result (finite samples / a classification or silence) or a clean error naming
-the file (:class:`stages.audio.AudioError` / an ``error`` record), never another exception, a crash or a
+the file (:class:`emoaugnet.audio.AudioError` / an ``error`` record), never another exception, a crash or a
 hang. Mutations of a real fixture FLAC and a WAV made from it: truncations, byte flips, overwritten
 header bytes, random bytes behind a RIFF/WAVE or fLaC magic, and WAV headers with random fields.
 Derandomized (the same cases every run), no example database, a watchdog per case.
@@ -24,9 +24,10 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import featurestore
-from stages import audio, bundle, predict
-from stages.params import PredictParams
+from helpers import featurestore
+from emoaugnet import audio, bundle, cli
+from emoaugnet import inference as predict
+from emoaugnet.inference import PredictParams
 
 FIXTURE = featurestore.FIXTURE / "Actor_01" / "03-01-05-01-01-01-01.flac"
 FLAC = FIXTURE.read_bytes()
@@ -124,7 +125,7 @@ def test_audio_reader_returns_finite_samples_or_a_clean_error(case):
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory) -> predict.Predictor:
     b = bundle.load(featurestore.untrained_bundle(tmp_path_factory.mktemp("bundle") / "models"))
-    return predict.Predictor(b, PredictParams(window=2.5, hop=1.25, silence_rms=0.001))
+    return predict.Predictor(b, PredictParams(hop=1.25, silence_rms=0.001))
 
 
 def check_results(results: list[dict], paths: list[Path], classes) -> None:
@@ -163,7 +164,7 @@ def test_predict_command_on_a_folder_of_damaged_files(tmp_path, capsys):
     for name, data in cases.items():
         (folder / name).write_bytes(data)
     with watchdog():
-        status = predict.main(["--model", str(models), str(folder)])
+        status = cli.main(["predict", "--model", str(models), str(folder)])
     out = capsys.readouterr()
     results = [json.loads(line) for line in out.out.splitlines()]
     check_results(results, sorted(folder.iterdir()), bundle.load(models).classes)

@@ -9,9 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-import featurestore
-from stages import bundle, features, train
-from stages import model as model_mod
+from helpers import featurestore
+from emoaugnet import backend, bundle, cli, features, scaler
+from emoaugnet import model as model_mod
 
 TABLE_I = ["InputLayer", "Conv1D", "MaxPooling1D", "BatchNormalization", "Dropout",
            "Conv1D", "BatchNormalization", "MaxPooling1D", "Dropout",
@@ -62,8 +62,9 @@ def test_mixed_precision_keeps_softmax_in_float32():
     np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_model_module_prints_the_summary_for_current_params():
-    done = subprocess.run([sys.executable, "-m", "stages.model"], capture_output=True, text=True, check=True)
+def test_summary_command_prints_the_summary_for_current_params():
+    done = subprocess.run([sys.executable, "-m", "emoaugnet", "summary"], capture_output=True, text=True,
+                          check=True)
     assert "total parameters: 1,149,511" in done.stdout
     assert "lstm1" in done.stdout and "input layout: flat (2376, 1)" in done.stdout
 
@@ -72,26 +73,26 @@ def test_scaler_is_per_position_and_layouts_hold_the_same_values():
     rng = np.random.default_rng(0)
     frames = rng.normal(3.0, 2.0, size=(50, 108, 22)).astype(np.float32)
     frames[:, :, 5] = 7.0                                   # a constant channel
-    mean, scale = model_mod.fit_scaler(frames)
+    mean, scale = scaler.fit_scaler(frames)
     assert mean.shape == scale.shape == (2376,)
-    flat = model_mod.to_inputs(frames, mean, scale, "flat")
+    flat = scaler.to_inputs(frames, mean, scale, "flat")
     assert flat.shape == (50, 2376, 1)
     np.testing.assert_allclose(flat[..., 0].mean(axis=0), 0, atol=1e-5)
     constant = features.flatten(np.arange(108 * 22).reshape(1, 108, 22))[0]
     constant = np.isin(constant, np.arange(108) * 22 + 5)   # flat positions of channel 5
     assert np.all(scale[constant] == 1) and np.all(flat[:, constant, 0] == 0)
     np.testing.assert_allclose(flat[..., 0][:, ~constant].std(axis=0), 1, rtol=1e-3)
-    seq = model_mod.to_inputs(frames, mean, scale, "frames")
+    seq = scaler.to_inputs(frames, mean, scale, "frames")
     assert seq.shape == (50, 108, 22)
     np.testing.assert_array_equal(features.flatten(seq), flat[..., 0])
     with pytest.raises(ValueError, match="empty training set"):
-        model_mod.fit_scaler(frames[:0])
+        scaler.fit_scaler(frames[:0])
 
 
 def test_bundle_round_trip_predicts_the_same_and_writes_stable_bytes(tmp_path):
     p, net = build("frames")
     frames = np.random.default_rng(1).normal(size=(9, 108, 22)).astype(np.float32)
-    mean, scale = model_mod.fit_scaler(frames)
+    mean, scale = scaler.fit_scaler(frames)
     kwargs = dict(model=net, mean=mean, scale=scale, classes=p.classes, model_params=p.model,
                   feature_params=p.features, audio_params=p.audio, num_frames=108, num_channels=22,
                   precision="float32", split={"protocol": "speaker"}, training={"epochs_run": 0})
@@ -104,7 +105,7 @@ def test_bundle_round_trip_predicts_the_same_and_writes_stable_bytes(tmp_path):
     assert loaded.feature_params.hop_length == p.features.hop_length
     assert loaded.audio_params == p.audio
     np.testing.assert_array_equal(loaded.mean, mean)
-    expected = np.asarray(net(model_mod.to_inputs(frames, mean, scale, "frames"), training=False))
+    expected = np.asarray(net(scaler.to_inputs(frames, mean, scale, "frames"), training=False))
     np.testing.assert_allclose(loaded.predict_frames(frames), expected, atol=1e-6)
     with pytest.raises(bundle.BundleError, match=r"\(n, 108, 22\)"):
         loaded.predict_frames(frames[:, :100])
@@ -130,11 +131,11 @@ def test_precision_auto_follows_cpu_flags_and_gpu(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f amx_bf16 amx_tile\n\n"
                        "processor\t: 1\nflags\t\t: fpu sse avx2 avx512f amx_bf16 amx_tile\n")
-    flags = train.cpu_flags(cpuinfo)
+    flags = backend.cpu_flags(cpuinfo)
     assert {"amx_bf16", "avx2"} <= flags
-    assert train.resolve_precision("auto", flags, gpu=False) == "mixed_bfloat16"
-    assert train.resolve_precision("auto", {"avx512_bf16"}, gpu=False) == "mixed_bfloat16"
-    assert train.resolve_precision("auto", {"avx2", "avx512f"}, gpu=False) == "float32"
-    assert train.resolve_precision("auto", set(), gpu=True) == "mixed_bfloat16"
-    assert train.resolve_precision("float32", flags, gpu=True) == "float32"
-    assert train.cpu_flags(tmp_path / "missing") == set()
+    assert backend.resolve_precision("auto", flags, gpu=False) == "mixed_bfloat16"
+    assert backend.resolve_precision("auto", {"avx512_bf16"}, gpu=False) == "mixed_bfloat16"
+    assert backend.resolve_precision("auto", {"avx2", "avx512f"}, gpu=False) == "float32"
+    assert backend.resolve_precision("auto", set(), gpu=True) == "mixed_bfloat16"
+    assert backend.resolve_precision("float32", flags, gpu=True) == "float32"
+    assert backend.cpu_flags(tmp_path / "missing") == set()

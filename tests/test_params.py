@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from stages import params as P
+from emoaugnet import params as P
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from stages import model as model_mod
-from stages import splits, train
-from tests import featurestore
+from emoaugnet import backend, scaler, splits, training
+from emoaugnet import model as model_mod
+from helpers import featurestore
 
 # The flags line of /proc/cpuinfo on the machine this project was developed on (AMD EPYC, family 25
 # model 1, under KVM): AVX2 and FMA, no AVX-512, no AMX.
@@ -38,17 +38,17 @@ def cpuinfo_text(flags: str, processors: int = 2) -> str:
 def test_auto_is_float32_on_the_epyc_zen3_and_bf16_only_with_amx_or_avx512_bf16(tmp_path):
     plain = tmp_path / "epyc"
     plain.write_text(cpuinfo_text(EPYC_ZEN3_FLAGS))
-    flags = train.cpu_flags(plain)
+    flags = backend.cpu_flags(plain)
     assert {"avx2", "fma"} <= flags and not any("avx512" in f or f.startswith("amx") for f in flags)
-    assert train.resolve_precision("auto", flags, gpu=False) == "float32"
+    assert backend.resolve_precision("auto", flags, gpu=False) == "float32"
 
     amx = tmp_path / "sapphire"
     amx.write_text(cpuinfo_text(EPYC_ZEN3_FLAGS + " avx512f avx512bw amx_tile amx_bf16 amx_int8"))
-    assert train.resolve_precision("auto", train.cpu_flags(amx), gpu=False) == "mixed_bfloat16"
+    assert backend.resolve_precision("auto", backend.cpu_flags(amx), gpu=False) == "mixed_bfloat16"
     # AVX-512 without its BF16 extension is not enough
     no_bf16 = tmp_path / "skylake"
     no_bf16.write_text(cpuinfo_text(EPYC_ZEN3_FLAGS + " avx512f avx512bw avx512vl"))
-    assert train.resolve_precision("auto", train.cpu_flags(no_bf16), gpu=False) == "float32"
+    assert backend.resolve_precision("auto", backend.cpu_flags(no_bf16), gpu=False) == "float32"
 
 
 def test_auto_follows_this_machines_real_cpuinfo(tmp_path):
@@ -56,18 +56,18 @@ def test_auto_follows_this_machines_real_cpuinfo(tmp_path):
     text = CPUINFO.read_text() if CPUINFO.is_file() else cpuinfo_text(EPYC_ZEN3_FLAGS)
     real = tmp_path / "cpuinfo"
     real.write_text(text)
-    flags = train.cpu_flags(real)
+    flags = backend.cpu_flags(real)
     assert "sse2" in flags  # parsed the flags lines of a real x86-64 description
     has_bf16 = bool(flags & {"amx_bf16", "avx512_bf16"})
-    assert train.resolve_precision("auto", flags, gpu=False) == ("mixed_bfloat16" if has_bf16 else "float32")
+    assert backend.resolve_precision("auto", flags, gpu=False) == ("mixed_bfloat16" if has_bf16 else "float32")
     # the same text with the bf16 units removed / added flips the choice
     stripped = tmp_path / "stripped"
     stripped.write_text(text.replace(" amx_bf16", "").replace(" avx512_bf16", ""))
-    assert train.resolve_precision("auto", train.cpu_flags(stripped), gpu=False) == "float32"
+    assert backend.resolve_precision("auto", backend.cpu_flags(stripped), gpu=False) == "float32"
     added = tmp_path / "added"
     added.write_text("\n".join(line + " amx_bf16" if line.startswith("flags") else line
                                for line in text.splitlines()))
-    assert train.resolve_precision("auto", train.cpu_flags(added), gpu=False) == "mixed_bfloat16"
+    assert backend.resolve_precision("auto", backend.cpu_flags(added), gpu=False) == "mixed_bfloat16"
 
 
 def test_mixed_bfloat16_trains_on_real_features_with_float32_outputs(tmp_path):
@@ -77,7 +77,7 @@ def test_mixed_bfloat16_trains_on_real_features_with_float32_outputs(tmp_path):
     split = splits.from_params(p, root)
     losses = {}
     for precision in ("float32", "mixed_bfloat16"):
-        done = train.fit(p, split, precision, verbose=0)
+        done = training.fit(p, split, precision, verbose=0)
         net = done.model
         assert net.get_layer("conv2").compute_dtype == ("bfloat16" if precision == "mixed_bfloat16" else "float32")
         assert all(w.dtype == "float32" for w in net.weights)          # master weights stay float32
@@ -85,7 +85,7 @@ def test_mixed_bfloat16_trains_on_real_features_with_float32_outputs(tmp_path):
         losses[precision] = done.history["loss"]
         assert np.all(np.isfinite(done.history["loss"])) and np.all(np.isfinite(done.history["val_loss"]))
         assert all(np.all(np.isfinite(w.numpy())) for w in net.weights)
-        x = model_mod.to_inputs(split.val.features, done.mean, done.scale, "frames")
+        x = scaler.to_inputs(split.val.features, done.mean, done.scale, "frames")
         out = net(x, training=False)
         assert out.dtype == "float32"
         np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1.0, rtol=1e-5)
@@ -101,7 +101,7 @@ def test_mixed_bfloat16_trains_on_real_features_with_float32_outputs(tmp_path):
 
 def test_configure_sizes_tf_thread_pools_to_the_cores():
     # A fresh interpreter: thread pools can only be set before TensorFlow starts.
-    code = ("from stages import train; import tensorflow as tf; t = train.configure(7); "
+    code = ("from emoaugnet import backend; import tensorflow as tf; t = backend.configure(7); "
             "print(t, tf.config.threading.get_intra_op_parallelism_threads(), "
             "tf.config.threading.get_inter_op_parallelism_threads())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -19,13 +19,15 @@ import pytest
 import soundfile as sf
 import soxr
 
-from stages import bundle, evaluate, predict, train
-import featurestore
-from stages.params import AudioParams, PredictParams
+from emoaugnet import backend, bundle, cli, evaluation, training
+from emoaugnet import inference as predict
+from helpers import featurestore
+from emoaugnet.inference import PredictParams
+from emoaugnet.params import AudioParams
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_ACTOR = "Actor_04"
-PP = PredictParams(window=2.5, hop=1.25, silence_rms=0.001)
+PP = PredictParams(hop=1.25, silence_rms=0.001)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +39,9 @@ def trained(tmp_path_factory) -> dict[str, Path]:
     p = featurestore.params(**{"model.input_layout": "frames", "train.epochs": 6, "train.batch_size": 16,
                                "train.precision": "float32", "split.test_speakers": [4],
                                "split.val_speakers": [], "split.val_fraction": 0})
-    train.configure(p.seed)
-    train.run(p, features_dir, root / "models", live_dir=None, verbose=0)
-    evaluate.run(root / "models", features_dir, root / "reports")
+    backend.configure(p.seed)
+    training.train_and_save(p, features_dir, root / "models", live_dir=None, verbose=0)
+    evaluation.evaluate(p, root / "models", features_dir, root / "reports")
     return {"models": root / "models", "reports": root / "reports", "root": root}
 
 
@@ -132,7 +134,7 @@ def test_cli_reports_every_file_and_fails_on_unreadable_ones(trained, ravdess_fi
     silent = tmp_path / "silent.flac"
     sf.write(silent, np.zeros(3 * 22050, np.float32), 22050)
     paths = [good, truncated_wav, truncated_flac, empty, text, silent]
-    proc = subprocess.run([sys.executable, "-m", "stages.predict", "--model", str(trained["models"]),
+    proc = subprocess.run([sys.executable, "-m", "emoaugnet", "predict", "--model", str(trained["models"]),
                            *map(str, paths)], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert proc.returncode == 1, proc.stderr
@@ -159,7 +161,7 @@ def predictor_classes(trained) -> tuple[str, ...]:
 
 def test_csv_output_and_exit_status_zero_when_all_files_read(trained, ravdess_fixture, capsys):
     files = sorted((ravdess_fixture / TEST_ACTOR).glob("*.flac"))[:3]
-    assert predict.main(["--model", str(trained["models"]), "--csv", *map(str, files)]) == 0
+    assert cli.main(["predict", "--model", str(trained["models"]), "--csv", *map(str, files)]) == 0
     rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
     classes = predictor_classes(trained)
     assert [r["path"] for r in rows] == list(map(str, files))
@@ -170,20 +172,20 @@ def test_csv_output_and_exit_status_zero_when_all_files_read(trained, ravdess_fi
 
 
 def test_missing_model_is_a_clear_error(tmp_path, capsys):
-    assert predict.main(["--model", str(tmp_path / "nowhere"), "x.wav"]) == 2
+    assert cli.main(["predict", "--model", str(tmp_path / "nowhere"), "x.wav"]) == 2
     assert "model bundle not found" in capsys.readouterr().err
 
 
-def test_predict_params_from_params_yaml_else_model_defaults(tmp_path):
+def test_hop_defaults_to_half_the_models_window_and_can_be_set(tmp_path):
     model_audio = AudioParams(sample_rate=22050, offset=0.6, duration=2.5)
-    pp, source = predict.predict_params(model_audio, tmp_path / "params.yaml")
-    assert pp == PredictParams(window=2.5, hop=1.25, silence_rms=predict.DEFAULT_SILENCE_RMS)
-    assert source.startswith("defaults")
-    pp, source = predict.predict_params(model_audio, ROOT / "params.yaml")
-    assert pp == featurestore.params().predict and "warning" not in source
-    other = AudioParams(sample_rate=22050, offset=0.6, duration=3.0)
-    pp, source = predict.predict_params(other, ROOT / "params.yaml")
-    assert pp.window == 3.0 and "warning" in source
+    assert PredictParams().hop_for(2.5) == 1.25 and PredictParams().hop_for(3.0) == 1.5
+    long = tmp_path / "long.wav"
+    sf.write(long, 0.1 * np.sin(np.arange(10 * 22050) / 10).astype(np.float32), 22050)
+    default = predict.read_windows(long, model_audio, PredictParams())
+    assert [w.start for w in default.windows] == predict.window_starts(10.0, 0.6, 2.5, 1.25)
+    finer = predict.read_windows(long, model_audio, PredictParams(hop=0.5))
+    assert [w.start for w in finer.windows] == predict.window_starts(10.0, 0.6, 2.5, 0.5)
+    assert len(finer.windows) > len(default.windows)
 
 
 def test_folders_are_walked_recursively_in_sorted_order(tmp_path):

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-import tiny_project
-from tiny_project import run
+from helpers import tiny_project
+from helpers.tiny_project import run
 
 STAGES = ("download@ravdess", "augment@ravdess", "features@ravdess", "train", "evaluate")
 # Everything the pipeline writes: its cached outputs (pulled) and the git-tracked reports.

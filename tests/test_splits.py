@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import featurestore
-from stages import splits, store
+from helpers import featurestore
+from emoaugnet import shards as store
+from emoaugnet import splits
 
 VARIANTS = 3
 

@@ -13,11 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import featurestore
-import tiny_project
-from stages import bundle, evaluate, splits, store, train
-from stages.params import ParamsError
-from tiny_project import run
+from helpers import featurestore
+from helpers import tiny_project
+from emoaugnet import backend, bundle, evaluation, splits, training
+from emoaugnet import shards as store
+from stages import evaluate, train
+from emoaugnet.params import ParamsError
+from helpers.tiny_project import run
 
 ROOT = featurestore.ROOT
 TINY = {"model.input_layout": "frames", "train.epochs": 2, "train.batch_size": 16, "train.precision": "float32",
@@ -52,10 +54,15 @@ def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatc
     assert metrics["protocol"] == "speaker" and metrics["leakage"]["note"] is None
     assert metrics["leakage"]["test_utterances_in_train"] == 0
     assert metrics["samples"] == {"train": 84, "val": 14, "test": 14}
-    assert metrics["model"] == {"layout": "frames", "conv_activation": "relu", "dense_activation": "elu",
-                                "precision": "float32", "parameters": 1_176_391}
+    assert config["model"]["conv_activation"] == "relu" and config["model"]["dense_activation"] == "elu"
+    assert config["training"]["parameters"] == 1_176_391
     assert metrics["epochs_run"] == 2
-    assert sum(c["support"] for c in metrics["per_class"].values()) == 14
+    assert set(metrics) == {"protocol", "weighted_accuracy", "unweighted_accuracy", "macro_f1", "samples",
+                            "leakage", "epochs_run", "best_epoch", "model"}   # a screenful for `dvc metrics show`
+    assert metrics["model"] == "frames conv-relu dense-elu float32"
+    per_class = read_csv(Path("reports/per_class.csv"))
+    assert [r["class"] for r in per_class] == list(config["classes"])
+    assert sum(int(r["support"]) for r in per_class) == 14
 
     # the reports agree with each other and with the saved model
     predictions = read_csv(Path("reports/predictions.csv"))
@@ -81,7 +88,8 @@ def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatc
     # evaluate refuses a model trained under another split than params.yaml now asks for
     featurestore.write_params(Path("params.yaml"), **{**TINY, "split.test_speakers": [2]})
     with pytest.raises(ParamsError, match="another split"):
-        evaluate.run(p=featurestore.params(**{**TINY, "split.test_speakers": [2]}))
+        evaluation.evaluate(featurestore.params(**{**TINY, "split.test_speakers": [2]}), "models",
+                            "data/features", "reports")
     capsys.readouterr()
     assert evaluate.main([]) == 1                                    # the command: message, exit 1
     assert "another split" in capsys.readouterr().err
@@ -96,12 +104,12 @@ def test_training_is_seeded_and_the_paper_protocol_reports_its_leakage(tmp_path)
     p = featurestore.params(**{**TINY, "split.protocol": "paper", "train.epochs": 1})
     features = featurestore.build(tmp_path / "features", num_variants=3)
     for name in ("a", "b"):
-        train.run(p, features, tmp_path / name, live_dir=None, verbose=0)
+        training.train_and_save(p, features, tmp_path / name, live_dir=None, verbose=0)
     # same seed, same data: byte-identical weights and config (weights only, no optimizer state)
     for name in (bundle.WEIGHTS_FILE, bundle.CONFIG_FILE):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
-    metrics = evaluate.run(tmp_path / "a", features, tmp_path / "reports", p)
+    metrics = evaluation.evaluate(p, tmp_path / "a", features, tmp_path / "reports")
     assert metrics["protocol"] == "paper"
     assert metrics["leakage"]["note"] == splits.PAPER_LEAKAGE
     assert metrics["leakage"]["test_utterances_in_train"] > 0
@@ -133,6 +141,6 @@ def test_relu_and_elu_compared_with_dvc_experiments(tmp_path):
         data = by_name[f"conv-{activation}"]
         assert data["params"]["params.yaml"]["data"]["model"]["conv_activation"] == activation
         metrics = data["metrics"]["reports/metrics.json"]["data"]
-        assert metrics["model"]["conv_activation"] == activation
+        assert f"conv-{activation}" in metrics["model"]
         assert 0 <= metrics["weighted_accuracy"] <= 1 and 0 <= metrics["unweighted_accuracy"] <= 1
         assert metrics["samples"] == {"train": 2 * 7 * 2, "val": 7, "test": 7}

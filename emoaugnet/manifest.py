@@ -10,7 +10,7 @@ import csv
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
-from stages.atomic import atomic_path
+from emoaugnet.atomic import atomic_path
 
 
 @dataclass(frozen=True)

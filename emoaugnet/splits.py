@@ -14,15 +14,16 @@ speakers' shards when only the test set is asked for).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from stages import store
-from stages.params import Params, SplitParams
-from stages.store import Samples
+from emoaugnet import shards
+from emoaugnet.params import Params, SplitParams
+from emoaugnet.shards import Samples
 
 PARTS = ("train", "val", "test")
 PAPER_LEAKAGE = ("paper protocol: random stratified split of all samples after augmentation; augmented "
@@ -75,7 +76,7 @@ def stratified_pick(labels: np.ndarray, fraction: float, rng: np.random.Generato
 
 def _speaker(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path,
              parts: tuple[str, ...]) -> Split:
-    present = sorted({s for corpus in corpora for s in store.speakers(root, corpus)})
+    present = sorted({s for corpus in corpora for s in shards.speakers(root, corpus)})
     for role, wanted in (("test_speakers", sp.test_speakers), ("val_speakers", sp.val_speakers)):
         missing = sorted(set(wanted) - set(present))
         if missing:
@@ -86,16 +87,16 @@ def _speaker(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path,
     if not train_speakers:
         raise SplitError(f"split: every speaker in {root} is held out; no speaker left to train on")
 
-    test = store.load_features(root, corpora, sp.test_speakers, variants=[0]) if "test" in parts else None
+    test = shards.load_features(root, corpora, sp.test_speakers, variants=[0]) if "test" in parts else None
     train = val = None
     if sp.val_speakers:
         if "val" in parts:
-            val = store.load_features(root, corpora, sp.val_speakers, variants=[0])
+            val = shards.load_features(root, corpora, sp.val_speakers, variants=[0])
         if "train" in parts:
-            train = store.load_features(root, corpora, train_speakers)
+            train = shards.load_features(root, corpora, train_speakers)
     elif "train" in parts or "val" in parts:
         # No validation speakers: hold out a share of the training speakers' utterances instead.
-        pool = store.load_features(root, corpora, train_speakers)
+        pool = shards.load_features(root, corpora, train_speakers)
         train, val = _carve_val(pool, sp.val_fraction, np.random.default_rng(seed))
     return Split("speaker", train if "train" in parts else None, val if "val" in parts else None, test)
 
@@ -110,7 +111,7 @@ def _carve_val(pool: Samples, fraction: float, rng: np.random.Generator) -> tupl
 
 
 def _utterance(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path) -> Split:
-    samples = store.load_features(root, corpora)
+    samples = shards.load_features(root, corpora)
     rng = np.random.default_rng(seed)
     original = np.flatnonzero(samples.variant == 0)
     utt = keys(samples)
@@ -123,7 +124,7 @@ def _utterance(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path)
 
 
 def _paper(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path) -> Split:
-    samples = store.load_features(root, corpora)
+    samples = shards.load_features(root, corpora)
     rng = np.random.default_rng(seed)
     in_test = stratified_pick(samples.label, sp.test_fraction, rng)
     rest = np.flatnonzero(~in_test)
@@ -134,7 +135,7 @@ def _paper(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path) -> 
                  leakage=PAPER_LEAKAGE)
 
 
-def make(sp: SplitParams, seed: int, corpora: Iterable[str], root: str | Path = store.FEATURES_DIR,
+def make(sp: SplitParams, seed: int, corpora: Iterable[str], root: str | Path,
          parts: Iterable[str] = PARTS) -> Split:
     """The split ``sp.protocol`` prescribes; parts not asked for are ``None`` (and maybe never read)."""
     corpora, parts, root = tuple(corpora), tuple(parts), Path(root)
@@ -159,8 +160,15 @@ def make(sp: SplitParams, seed: int, corpora: Iterable[str], root: str | Path = 
     return split
 
 
-def from_params(p: Params, root: str | Path = store.FEATURES_DIR, parts: Iterable[str] = PARTS) -> Split:
-    return make(p.split, p.seed, p.corpora_to_run, root, parts)
+def from_params(p: Params, root: str | Path | None = None, parts: Iterable[str] = PARTS) -> Split:
+    """The split params.yaml asks for, from the feature store at ``root`` (default ``paths.features``)."""
+    return make(p.split, p.seed, p.corpora_to_run, p.paths.features if root is None else root, parts)
+
+
+def fingerprint(samples: Samples) -> str:
+    """A digest of which samples a set holds (corpus, utterance, variant; order-free), to compare sets."""
+    ids = sorted(f"{k}#{v}" for k, v in zip(keys(samples), samples.variant))
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
 
 
 def overlap(split: Split) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """The offline stores: HDF5 shards of augmented waveforms and of frame-level features.
 
-One shard per speaker (``data/features/<corpus>/<speaker>.h5``), so a speaker-independent split reads
+One shard per speaker (``<paths.augmented>/<corpus>/speaker_<id>.h5`` for waveforms,
+``<paths.features>/<corpus>/speaker_<id>.h5`` for features), so a speaker-independent split reads
 only the speakers it needs. Shards are written to a temporary name and renamed when complete, with no
 timestamps inside, so the same inputs give byte-identical files. Nothing here unpickles anything.
 """
@@ -16,10 +17,8 @@ from typing import Any, Iterable, Mapping
 import h5py
 import numpy as np
 
-from stages.atomic import atomic_path
+from emoaugnet.atomic import atomic_path
 
-FEATURES_DIR = Path("data/features")
-AUGMENTED_DIR = Path("data/augmented")
 _STR = h5py.string_dtype("utf-8")
 
 
@@ -124,7 +123,7 @@ class Samples:
                        self.classes, self.attrs)
 
 
-def load_features(root: str | Path = FEATURES_DIR, corpora: Iterable[str] = ("ravdess",),
+def load_features(root: str | Path, corpora: Iterable[str] = ("ravdess",),
                   speakers: Iterable[str] | None = None,
                   variants: Iterable[int] | None = None) -> Samples:
     """Read the samples of the chosen corpora, speakers and variants; other shards are not opened."""

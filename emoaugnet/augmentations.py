@@ -31,7 +31,7 @@ from audiomentations import Compose, PitchShift, Shift, TimeStretch
 from audiomentations.core.transforms_interface import BaseWaveformTransform
 from numpy.typing import NDArray
 
-from stages.params import AugmentParams
+from emoaugnet.params import AugmentParams
 
 CHEAPER_PRESET = True
 

@@ -6,13 +6,12 @@ Dense 64 - BN - Dense 32 - BN - Dropout - Dense <classes> softmax. With the pape
 (2,376 x 1) and seven classes it has exactly 1,149,511 parameters. The ``frames`` layout feeds the same
 layers a 108 x 22 sequence (features as channels).
 
-``python -m stages.model`` prints the summary for the current params.yaml.
+``python -m emoaugnet summary`` prints the summary for the current params.yaml.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Sequence
 
 import numpy as np
 
@@ -21,9 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from stages import features as feats  # noqa: E402
-from stages import params as params_mod  # noqa: E402
-from stages.params import ModelParams  # noqa: E402
+from emoaugnet.params import LAYOUTS, ModelParams, ParamsError  # noqa: E402
 
 PAPER_PARAMETERS = 1_149_511
 
@@ -34,8 +31,7 @@ def input_shape(layout: str, num_frames: int, num_channels: int) -> tuple[int, i
         return (num_frames * num_channels, 1)
     if layout == "frames":
         return (num_frames, num_channels)
-    raise params_mod.ParamsError(f"params: `model.input_layout` is {layout!r}; allowed values: "
-                                 f"{', '.join(params_mod.LAYOUTS)}")
+    raise ParamsError(f"params: `model.input_layout` is {layout!r}; allowed values: {', '.join(LAYOUTS)}")
 
 
 def build(mp: ModelParams, num_classes: int, num_frames: int, num_channels: int,
@@ -74,35 +70,6 @@ def build(mp: ModelParams, num_classes: int, num_frames: int, num_channels: int,
     return keras.Model(inputs, outputs, name=f"emoaugnet_{mp.input_layout}_{conv}")
 
 
-def fit_scaler(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and scale of every position of the flat (paper-order) vector, from ``(n, frames, channels)``.
-
-    Computed in float64; a constant position gets scale 1 so it maps to 0 rather than to inf.
-    """
-    if len(frames) == 0:
-        raise ValueError("cannot fit the feature scaler on an empty training set")
-    flat = feats.flatten(np.asarray(frames, np.float64))
-    mean = flat.mean(axis=0)
-    std = flat.std(axis=0)
-    scale = np.where(std > 1e-8, std, 1.0)
-    return mean.astype(np.float32), scale.astype(np.float32)
-
-
-def to_inputs(frames: np.ndarray, mean: np.ndarray, scale: np.ndarray, layout: str) -> np.ndarray:
-    """Standardise ``(n, frames, channels)`` features and shape them for the model's layout."""
-    frames = np.asarray(frames, np.float32)
-    if frames.ndim != 3:
-        raise ValueError(f"expected features of shape (n, frames, channels), got {frames.shape}")
-    num_frames, num_channels = frames.shape[1:]
-    flat = (feats.flatten(frames) - mean) / scale
-    if flat.shape[-1] != len(mean):
-        raise ValueError(f"features have {flat.shape[-1]} values per sample; the scaler expects {len(mean)}")
-    if layout == "flat":
-        return np.ascontiguousarray(flat[..., None], dtype=np.float32)
-    input_shape(layout, num_frames, num_channels)  # validates the layout name
-    return np.ascontiguousarray(feats.unflatten(flat, num_frames, num_channels), dtype=np.float32)
-
-
 def summary_lines(model: keras.Model) -> list[str]:
     """A plain-text layer table (Keras's own summary is cut to the terminal width when piped)."""
     rows = [("layer", "type", "output shape", "params")]
@@ -120,16 +87,3 @@ def summary_lines(model: keras.Model) -> list[str]:
                  f"non-trainable {model.count_params() - trainable:,})")
     return lines
 
-
-def main(argv: Sequence[str] | None = None) -> None:
-    p = params_mod.load()
-    model = build(p.model, len(p.classes), p.num_frames, p.features.num_channels)
-    for line in summary_lines(model):
-        print(line)
-    print(f"input layout: {p.model.input_layout} {input_shape(p.model.input_layout, p.num_frames, p.features.num_channels)}; "
-          f"conv activation: {p.model.conv_activation}; dense activation: {p.model.dense_activation}; "
-          f"precision: {p.train.precision}")
-
-
-if __name__ == "__main__":
-    main()

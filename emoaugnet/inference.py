@@ -1,15 +1,11 @@
-"""Classify your own recordings with a trained model: ``python -m stages.predict [--model DIR] PATH...``.
-
-Each PATH is an audio file (anything libsndfile decodes: WAV, FLAC, OGG/Opus, MP3, AIFF, ...; any
-sample rate, channel count and length) or a folder, walked recursively for audio extensions in sorted
-order. One JSON object per file goes to standard output (``--csv``: one table row per file instead).
+"""Classify recordings with a trained model bundle: windows, silence, batching, one result per file.
 
 Nothing about the features is re-typed here: the sample rate, analysis window, feature parameters,
-scaler and classes all come from the model bundle (:func:`stages.bundle.load`), and the audio goes
-through the same :func:`stages.audio.read` and :func:`stages.features.extract` as training.
+scaler and classes all come from the model bundle (:func:`emoaugnet.bundle.load`), and the audio goes
+through the same :func:`emoaugnet.audio.read` and :func:`emoaugnet.features.extract` as training.
 
 Windows (``window`` = the model's ``audio.duration``, 2.5 s; ``offset`` = ``audio.offset``, 0.6 s;
-``hop`` = ``predict.hop``, 1.25 s), for a recording of ``D`` seconds:
+``hop`` = :attr:`PredictParams.hop`, half the window by default), for a recording of ``D`` seconds:
 
 * ``D <= window``: one window, the whole recording from 0 s, zero-padded (too short for the offset);
 * ``window < D <= offset + window + hop`` (4.35 s; all RAVDESS utterances but the longest 4 %): one
@@ -19,65 +15,42 @@ Windows (``window`` = the model's ``audio.duration``, 2.5 s; ``offset`` = ``audi
   recording (the last one zero-padded). The first ``offset`` s are skipped, as in training. Such a
   recording is decoded whole (88 kB per second at 22,050 Hz) and its windows classified together.
 
-A window whose RMS (over its real samples, not the padding) is below ``predict.silence_rms`` is
-reported as silent and not classified. The file's probabilities are the mean of its non-silent
+A window whose RMS (over its real samples, not the padding) is below :attr:`PredictParams.silence_rms`
+is reported as silent and not classified. The file's probabilities are the mean of its non-silent
 windows' probabilities; a file whose windows are all silent gets ``"result": "silence"`` and no emotion.
-
-``hop`` and ``silence_rms`` come from the ``predict`` section of ``params.yaml`` in the current
-directory when there is one, else from :data:`DEFAULT_SILENCE_RMS` and half the model's window.
-
-A file that cannot be read gets ``{"path": ..., "result": "error", "error": ...}`` (also on stderr);
-the others are still classified and the exit status is 1. Status 2: bad arguments, model or params.
+A file that cannot be read gets ``{"path": ..., "result": "error", "error": ...}``.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
-import json
-import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from stages import audio
-from stages.params import PARAMS_FILE, AudioParams, ParamsError, PredictParams
+from emoaugnet import audio, features
+from emoaugnet.params import AudioParams
 
 #: Extensions collected from folders. Those libsndfile cannot decode (m4a, aac, wma) are listed on
 #: purpose, so that such a file gets an error line instead of being skipped unnoticed.
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
                               ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64", ".m4a", ".aac", ".wma"})
-DEFAULT_SILENCE_RMS = 0.001
 #: Windows per feature-extraction / model call; windows of several files share one call.
 BATCH_WINDOWS = 64
 DECIMALS = 6
 
 
-# --- Where the predict params come from --------------------------------------------------------------
+@dataclass(frozen=True)
+class PredictParams:
+    """How recordings are cut and screened: ``hop`` seconds between windows (``None``: half the model's
+    window) and the RMS under which a window counts as silence."""
+    hop: float | None = None
+    silence_rms: float = 0.001
 
-def predict_params(model_audio: AudioParams, params_file: str | Path = PARAMS_FILE) -> tuple[PredictParams, str]:
-    """``(params, source)``: ``predict`` of ``params_file`` when it exists, else defaults from the model.
-
-    The window is always the model's own ``audio.duration`` (its input length); a params file that
-    asks for another one gets a warning in ``source``, not a different window.
-    """
-    params_file = Path(params_file)
-    window = model_audio.duration
-    if not params_file.is_file():
-        return PredictParams(window=window, hop=window / 2, silence_rms=DEFAULT_SILENCE_RMS), \
-            f"defaults (window {window} s from the model, hop {window / 2} s, silence_rms {DEFAULT_SILENCE_RMS})"
-    from stages.params import load
-    pp = load(params_file).predict
-    source = f"{params_file} (predict: hop {pp.hop} s, silence_rms {pp.silence_rms})"
-    if pp.window != window:
-        source += (f"; warning: predict.window {pp.window} s differs from the model's {window} s window "
-                   "(retrain?), using the model's")
-        pp = PredictParams(window=window, hop=pp.hop, silence_rms=pp.silence_rms)
-    return pp, source
+    def hop_for(self, window: float) -> float:
+        return window / 2 if self.hop is None else self.hop
 
 
 # --- Windows ----------------------------------------------------------------------------------------
@@ -118,13 +91,13 @@ def rms(y: np.ndarray) -> float:
 
 
 def read_windows(path: str | Path, ap: AudioParams, pp: PredictParams) -> Recording:
-    """Decode ``path`` and cut it into analysis windows; raises :class:`stages.audio.AudioError`."""
+    """Decode ``path`` and cut it into analysis windows; raises :class:`emoaugnet.audio.AudioError`."""
     header = audio.info(path)
     if header.samplerate <= 0 or header.frames <= 0:
         raise audio.AudioError(path, f"no audio samples ({header.frames} frames at {header.samplerate} Hz)")
     duration = header.frames / header.samplerate
     sr, n = ap.sample_rate, ap.num_samples
-    starts = window_starts(duration, ap.offset, ap.duration, pp.hop)
+    starts = window_starts(duration, ap.offset, ap.duration, pp.hop_for(ap.duration))
     pieces: list[tuple[float, np.ndarray]] = []
     if duration <= ap.duration or ap.offset >= duration:     # too short for the offset: all of it
         pieces.append((0.0, audio.read(path, sr)[:n]))
@@ -228,7 +201,6 @@ class Predictor:
 
     def window_probabilities(self, clips: np.ndarray) -> np.ndarray:
         """``(n, classes)`` probabilities for ``(n, num_samples)`` windows, :attr:`batch_windows` at a time."""
-        from stages import features
         out = []
         for i in range(0, len(clips), self.batch_windows):
             frames = features.extract(clips[i:i + self.batch_windows], self.bundle.audio_params.sample_rate,
@@ -283,70 +255,3 @@ def csv_row(result: dict[str, Any], classes: Sequence[str]) -> list[Any]:
     return [result["path"], result["result"], result.get("emotion") or "",
             *[probs.get(c, "") for c in classes], len(windows), sum(w["silent"] for w in windows),
             result.get("duration_s", ""), result.get("error", ""), result.get("warning", "")]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m stages.predict",
-        description="Classify the emotion of audio files with a trained model (one JSON object per file).",
-        epilog="Windows, silence and params: see the docstring of stages/predict.py. Exit status: 0 all "
-               "files classified (or silent), 1 some file could not be read, 2 bad model/params/arguments.")
-    parser.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
-                        help="audio files, or folders searched recursively for audio files")
-    parser.add_argument("--model", default="models", help="model bundle folder (default: models)")
-    parser.add_argument("--csv", action="store_true", help="write a CSV table instead of JSON lines")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="progress bar on stderr (default: when stderr is a terminal)")
-    args = parser.parse_args(argv)
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from stages import bundle as bundle_mod   # imports Keras: after argparse so --help stays fast
-    try:
-        model = bundle_mod.load(args.model)
-        pp, source = predict_params(model.audio_params)
-        predictor = Predictor(model, pp)
-    except (bundle_mod.BundleError, ParamsError, ValueError) as exc:
-        print(f"predict: {exc}", file=sys.stderr)
-        return 2
-    if "warning" in source:
-        print(f"predict: params from {source}", file=sys.stderr)
-
-    items = expand(args.paths)
-    classes = model.classes
-    writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
-    if writer:
-        writer.writerow(csv_header(classes))
-    try:
-        failed = _write(predictor, items, classes, writer, args.progress)
-    except BrokenPipeError:           # e.g. piped into `head`: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    if failed:
-        print(f"predict: {failed} of {len(items)} files could not be classified", file=sys.stderr)
-    return 1 if failed else 0
-
-
-def _write(predictor: Predictor, items: list[tuple[str, str | None]], classes: Sequence[str],
-           writer: Any, progress: bool | None) -> int:
-    """Print one JSON line (or CSV row) per result; returns how many files failed."""
-    from tqdm import tqdm
-    failed = 0
-    disable = None if progress is None else not progress   # None: only on a terminal
-    with tqdm(total=len(items), unit="file", desc="predict", file=sys.stderr, disable=disable, leave=False) as bar:
-        for result in predictor.classify(items):
-            bar.update(1)
-            if result["result"] == "error":
-                failed += 1
-                tqdm.write(f"predict: {result['path']}: {result['error']}", file=sys.stderr)
-            elif result.get("warning"):
-                tqdm.write(f"predict: {result['path']}: {result['warning']}", file=sys.stderr)
-            if writer:
-                writer.writerow(csv_row(result, classes))
-            else:
-                print(json.dumps(result))
-            sys.stdout.flush()
-    return failed
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

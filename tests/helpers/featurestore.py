@@ -15,34 +15,22 @@ from typing import Any, Sequence
 import numpy as np
 import yaml
 
-from stages import audio, features, store
-from stages.corpora import ravdess
-from stages.corpora.ravdess import parse_name
-from stages.manifest import Utterance
-from stages.params import Params, from_dict
+from emoaugnet import audio, features
+from emoaugnet import shards as store
+from emoaugnet.corpora import ravdess
+from emoaugnet.corpora.ravdess import parse_name
+from emoaugnet.manifest import Utterance
+from emoaugnet.params import Params, from_dict, override
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "ravdess"
-
-
-def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in a params tree; a key params.yaml does not have is an error, not a new key."""
-    node = tree
-    *parents, last = dotted.split(".")
-    for part in parents:
-        if not isinstance(node.get(part), dict):
-            raise KeyError(f"{dotted}: no section `{part}` in params.yaml")
-        node = node[part]
-    if last not in node:
-        raise KeyError(f"{dotted}: no key `{last}` in params.yaml")
-    node[last] = value
 
 
 def params_tree(**overrides: Any) -> dict[str, Any]:
     """params.yaml as a dict with dotted-key overrides, e.g. ``params_tree(**{"split.protocol": "paper"})``."""
     tree = yaml.safe_load((ROOT / "params.yaml").read_text())
     for dotted, value in overrides.items():
-        set_dotted(tree, dotted, value)
+        override(tree, dotted, value)
     return tree
 
 
@@ -115,8 +103,8 @@ def untrained_bundle(folder: str | Path) -> Path:
     enough to load and predict with, for tests of loading and of bad input, not of accuracy."""
     import keras
 
-    from stages import bundle
-    from stages import model as model_mod
+    from emoaugnet import bundle
+    from emoaugnet import model as model_mod
     p = params()
     keras.utils.set_random_seed(0)
     net = model_mod.build(p.model, len(p.classes), p.num_frames, p.features.num_channels, "float32")

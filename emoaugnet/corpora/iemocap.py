@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stages.corpora import CorpusError, Scan, SourceFile
+from emoaugnet.corpora import CorpusError, Scan, SourceFile
 
+NAME = "iemocap"
+LINK_LOCAL = True
 HOW_TO_GET = ("IEMOCAP has no public download: request it from USC SAIL (https://sail.usc.edu/iemocap/) "
               "and set `corpora.iemocap.source` in params.yaml to your IEMOCAP_full_release folder")
 LINE = re.compile(r"^\[\s*[\d.]+\s*-\s*[\d.]+\s*\]\t(Ses\d\d[FM]_\S+_([FM])\d+)\t(\w+)\t\[.*\]\s*$")

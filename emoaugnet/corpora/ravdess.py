@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stages.corpora import CorpusError, Scan, SourceFile
+from emoaugnet.corpora import CorpusError, Scan, SourceFile
 
+NAME = "ravdess"
+HOW_TO_GET = ("set `corpora.ravdess.source` in params.yaml to the official archive URL (Zenodo record "
+              "1188976), a local .zip of it, or a folder with Actor_NN/ subfolders")
+LINK_LOCAL = False
 EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad",
             "05": "angry", "06": "fearful", "07": "disgust", "08": "surprised"}
 AUDIO_SUFFIXES = (".wav", ".flac")

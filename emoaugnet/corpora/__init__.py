@@ -1,4 +1,4 @@
-"""One module per corpus: parse its layout into utterance-table rows."""
+"""One module per corpus: parse its layout into utterance-table rows; :data:`REGISTRY` lists them."""
 
 from __future__ import annotations
 
@@ -29,3 +29,11 @@ class Scan:
     files: list[SourceFile] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)            # stray files / lines, by name
     bad: list[tuple[str, str]] = field(default_factory=list)    # (file, reason): looks like audio, unusable
+
+
+# The registry: the one list of corpora the project knows. Each module provides ``NAME``, ``scan(folder)``,
+# ``HOW_TO_GET`` (what to set when the source is missing) and ``LINK_LOCAL`` (hard-link, rather than
+# copy, the files of a local source folder: DVC caches hard links too; used for large licensed copies).
+from emoaugnet.corpora import iemocap, ravdess  # noqa: E402
+
+REGISTRY = {module.NAME: module for module in (ravdess, iemocap)}

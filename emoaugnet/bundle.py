@@ -1,9 +1,9 @@
-"""The saved model "bundle" in ``models/``: weights plus everything needed to use them.
+"""The saved model "bundle" (``paths.models``, ``models/``): weights plus everything needed to use them.
 
 ``model.weights.h5`` holds the Keras weights; ``model.json`` holds the architecture params, classes,
 the feature and audio params the features were computed with, the scaler (per-position mean and
 scale of the flat vector), the split protocol and a training summary. :func:`load` rebuilds the model
-with :func:`stages.model.build` from those params and loads the weights: no pickle, no code from the
+with :func:`emoaugnet.model.build` from those params and loads the weights: no pickle, no code from the
 files. ``predict_frames`` applies the same flatten / scaler / layout as training.
 """
 
@@ -16,11 +16,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from stages import model as model_mod
-from stages.atomic import atomic_path, write_text
-from stages.params import ACTIVATIONS, LAYOUTS, AudioParams, FeatureParams, ModelParams
+from emoaugnet import model as model_mod
+from emoaugnet import scaler
+from emoaugnet.atomic import atomic_path, write_text
+from emoaugnet.params import ACTIVATIONS, LAYOUTS, AudioParams, FeatureParams, ModelParams
 
-MODELS_DIR = Path("models")
 WEIGHTS_FILE = "model.weights.h5"
 CONFIG_FILE = "model.json"
 FORMAT = 1
@@ -55,7 +55,7 @@ class Bundle:
         if frames.ndim != 3 or frames.shape[1:] != (self.num_frames, self.num_channels):
             raise BundleError(f"features of shape {frames.shape}; this model expects "
                               f"(n, {self.num_frames}, {self.num_channels})")
-        return model_mod.to_inputs(frames, self.mean, self.scale, self.layout)
+        return scaler.to_inputs(frames, self.mean, self.scale, self.layout)
 
     def predict_frames(self, frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Class probabilities ``(n, len(classes))`` float32 for ``(n, frames, channels)`` features."""
@@ -108,7 +108,7 @@ def save(directory: str | Path, model: Any, mean: np.ndarray, scale: np.ndarray,
     write_text(directory / CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True) + "\n")
 
 
-def read_config(directory: str | Path = MODELS_DIR) -> dict[str, Any]:
+def read_config(directory: str | Path) -> dict[str, Any]:
     path = Path(directory) / CONFIG_FILE
     if not path.is_file():
         raise BundleError(f"{path}: model bundle not found (run `dvc repro train` or `dvc pull`)")
@@ -121,7 +121,7 @@ def read_config(directory: str | Path = MODELS_DIR) -> dict[str, Any]:
     return config
 
 
-def load(directory: str | Path = MODELS_DIR) -> Bundle:
+def load(directory: str | Path) -> Bundle:
     """Rebuild the model from ``model.json`` and load ``model.weights.h5`` (float32 for inference)."""
     directory = Path(directory)
     config = read_config(directory)

@@ -1,19 +1,18 @@
 """Read any audio file as mono float32 at the analysis rate; crop and pad to the analysis window.
 
-The one place audio enters the pipeline: augment, features and predict all read through here, so
+The one place audio enters the pipeline: download (headers), augment and predict read through here, so
 training and inference see the same samples. Errors name the file and the reason.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from stages.params import AudioParams
+from emoaugnet.params import AudioParams
 
 
 #: Largest sample magnitude accepted. Integer PCM decodes to [-1, 1]; float files may overshoot a
@@ -114,11 +113,6 @@ def to_int16(y: np.ndarray) -> np.ndarray:
 
 def from_int16(pcm: np.ndarray) -> np.ndarray:
     return (pcm.astype(np.float32) / 32768.0).astype(np.float32)
-
-
-def duration_seconds(path: str | Path) -> float:
-    header = info(path)
-    return header.frames / header.samplerate if header.samplerate else math.nan
 
 
 def _short(exc: Exception) -> str:

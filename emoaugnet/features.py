@@ -1,0 +1,72 @@
+"""Frame-level features of a clip: ZCR, RMS energy and MFCC, as the paper computes them.
+
+A clip of ``audio.num_samples`` gives ``frames x (2 + n_mfcc)`` values (108 x 22 at the defaults):
+channel 0 is ZCR, channel 1 is RMS, channels 2.. are MFCC 0..n_mfcc-1. :func:`flatten` turns that into
+the paper's 2,376-long input: all ZCR frames, all RMS frames, then MFCC frame by frame.
+"""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+
+from emoaugnet.params import FeatureParams
+
+
+def channel_names(fp: FeatureParams) -> list[str]:
+    return ["zcr", "rms"] + [f"mfcc{i}" for i in range(fp.n_mfcc)]
+
+
+def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
+    """Features of one clip ``(samples,)`` or a batch ``(n, samples)``: ``(..., frames, channels)``.
+
+    librosa computes each feature over the last axis, so a batch of clips costs one call per feature.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    zcr = zero_crossing_rate(y, fp.frame_length, fp.hop_length)
+    rms = librosa.feature.rms(y=y, frame_length=fp.frame_length, hop_length=fp.hop_length)
+    # librosa.feature.mfcc(y=...) clips the dB mel spectrogram at 80 dB below its maximum over the whole
+    # array, which for a batch would be the loudest clip's; clip each clip at its own maximum instead,
+    # so a clip's features never depend on the other clips in its batch.
+    mel = librosa.feature.melspectrogram(y=y, sr=sample_rate, n_fft=fp.frame_length, hop_length=fp.hop_length)
+    db = librosa.power_to_db(mel, top_db=None)
+    db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80.0)
+    mfcc = librosa.feature.mfcc(S=db, n_mfcc=fp.n_mfcc)
+    # zcr, rms: (..., 1, frames); mfcc: (..., n_mfcc, frames) -> (..., frames, 2 + n_mfcc)
+    stacked = np.concatenate([zcr, rms, mfcc], axis=-2)
+    return np.ascontiguousarray(np.swapaxes(stacked, -1, -2), dtype=np.float32)
+
+
+def zero_crossing_rate(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
+    """``librosa.feature.zero_crossing_rate(y, frame_length=, hop_length=)``, the same values, faster.
+
+    librosa (centred frames, edge padding, |x| <= 1e-10 counts as +0) tests every sample pair once per
+    frame that holds it; here each pair is tested once and counted per frame with a cumulative sum.
+    """
+    half = frame_length // 2
+    padded = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(half, half)], mode="edge")
+    negative = np.signbit(np.where(np.abs(padded) <= padded.dtype.type(1e-10), 0, padded))
+    crossings = negative[..., 1:] != negative[..., :-1]          # between samples j-1 and j, j >= 1
+    counts = np.zeros(padded.shape, np.int64)
+    np.cumsum(crossings, axis=-1, out=counts[..., 1:])
+    starts = np.arange(1 + (padded.shape[-1] - frame_length) // hop_length) * hop_length
+    # librosa ignores the pair before a frame's first sample: count pairs start+1 .. start+frame_length-1
+    per_frame = counts[..., starts + frame_length - 1] - counts[..., starts]
+    return (per_frame / frame_length)[..., None, :]
+
+
+def flatten(frames: np.ndarray) -> np.ndarray:
+    """``(..., frames, channels)`` -> ``(..., frames * channels)`` in the paper's order."""
+    zcr = frames[..., 0]
+    rms = frames[..., 1]
+    mfcc = frames[..., 2:].reshape(*frames.shape[:-2], -1)  # frame by frame
+    return np.concatenate([zcr, rms, mfcc], axis=-1)
+
+
+def unflatten(flat: np.ndarray, num_frames: int, num_channels: int) -> np.ndarray:
+    """Inverse of :func:`flatten`."""
+    lead = flat.shape[:-1]
+    zcr = flat[..., :num_frames]
+    rms = flat[..., num_frames:2 * num_frames]
+    mfcc = flat[..., 2 * num_frames:].reshape(*lead, num_frames, num_channels - 2)
+    return np.concatenate([zcr[..., None], rms[..., None], mfcc], axis=-1)

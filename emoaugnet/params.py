@@ -1,0 +1,247 @@
+"""Load and validate ``params.yaml``: one typed, read-only view of every knob.
+
+Each key is declared once, as a dataclass field whose metadata (:func:`emoaugnet.knobs.knob`) carries
+its bounds or allowed values; :func:`emoaugnet.knobs.load_section` walks the fields generically, so a
+wrong value stops the pipeline before any work starts with one message naming the key and the values it
+accepts. Checks that involve
+several keys (label maps against ``classes``, the frame against the window, held-out speakers) follow
+in :func:`from_dict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from emoaugnet.knobs import ParamsError, get, knob, load_section, number
+
+PARAMS_FILE = Path("params.yaml")
+
+PROTOCOLS = ("speaker", "utterance", "paper")
+ACTIVATIONS = ("relu", "elu")
+LAYOUTS = ("flat", "frames")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+TRANSFORMS = ("noise", "pitch", "slow", "fast", "shift")
+
+
+# --- The sections ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CorpusParams:
+    source: str | None = knob()
+    label_map: dict[str, str | None] = knob()
+    md5: str | None = knob(default=None)
+
+
+@dataclass(frozen=True)
+class PathParams:
+    """Where each stage's outputs live, relative to the project root; dvc.yaml reads the same keys."""
+    downloads: str = knob()
+    raw: str = knob()
+    manifests: str = knob()
+    augmented: str = knob()
+    features: str = knob()
+    stage_reports: str = knob()
+    models: str = knob()
+    live: str = knob()
+    reports: str = knob()
+
+
+@dataclass(frozen=True)
+class AudioParams:
+    sample_rate: int = knob(low=8000)
+    offset: float = knob(low=0)
+    duration: float = knob(low=0, low_open=True)
+
+    @property
+    def num_samples(self) -> int:
+        return int(round(self.duration * self.sample_rate))
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    workers: int = knob(low=1)
+    transforms: dict[str, dict[str, float]] = knob()
+    variants: tuple[tuple[str, ...], ...] = knob()   # each a chain of TRANSFORMS (checked in from_dict)
+
+    def chain_name(self, variant: int) -> str:
+        """``original`` for variant 0, else the chain's transforms joined by ``+``."""
+        return "original" if variant == 0 else "+".join(self.variants[variant - 1])
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    workers: int = knob(low=1)
+    frame_length: int = knob(low=16)
+    hop_length: int = knob(low=1)
+    n_mfcc: int = knob(low=1)
+
+    @property
+    def num_channels(self) -> int:
+        return 2 + self.n_mfcc
+
+    def num_frames(self, num_samples: int) -> int:
+        """Frames librosa gives a clip of ``num_samples`` with centred framing."""
+        return 1 + num_samples // self.hop_length
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    protocol: str = knob(choices=PROTOCOLS)
+    test_speakers: tuple[str, ...] = knob()
+    val_speakers: tuple[str, ...] = knob()
+    test_fraction: float = knob(low=0, high=1, low_open=True)
+    val_fraction: float = knob(low=0, high=1)
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    input_layout: str = knob(choices=LAYOUTS)
+    conv_activation: str = knob(choices=ACTIVATIONS)
+    dense_activation: str = knob(choices=ACTIVATIONS)
+    conv_dropout: float = knob(low=0, high=0.95)
+    lstm_dropout: float = knob(low=0, high=0.95)
+    dense_dropout: float = knob(low=0, high=0.95)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    batch_size: int = knob(low=1)
+    epochs: int = knob(low=1)
+    learning_rate: float = knob(low=0, low_open=True)
+    precision: str = knob(choices=PRECISIONS)
+    reduce_lr_factor: float = knob(key="reduce_lr.factor", low=0, high=1, low_open=True)
+    reduce_lr_patience: int = knob(key="reduce_lr.patience", low=0)
+    min_lr: float = knob(key="reduce_lr.min_lr", low=0)
+    early_stopping_patience: int = knob(key="early_stopping.patience", low=0)
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = knob(low=0)
+    corpora_to_run: tuple[str, ...] = knob(key="run.corpora")
+    classes: tuple[str, ...] = knob()
+    paths: PathParams = knob()
+    audio: AudioParams = knob()
+    augment: AugmentParams = knob()
+    features: FeatureParams = knob()
+    split: SplitParams = knob()
+    model: ModelParams = knob()
+    train: TrainParams = knob()
+    max_bad_fraction: float = knob(key="quality.max_bad_fraction", low=0, high=1)
+    corpora: dict[str, CorpusParams] = field(default_factory=dict)
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        return self.features.num_frames(self.audio.num_samples)
+
+    @property
+    def num_variants(self) -> int:
+        """Samples per utterance: the original plus each augmented chain."""
+        return 1 + len(self.augment.variants)
+
+    def corpus(self, name: str) -> CorpusParams:
+        if name not in self.corpora:
+            raise ParamsError(f"params: unknown corpus {name!r}; allowed values: {', '.join(self.corpora)}")
+        return self.corpora[name]
+
+
+def from_dict(tree: Mapping[str, Any]) -> Params:
+    """Validate a parsed params tree and return its typed view."""
+    if not isinstance(tree, Mapping):
+        raise ParamsError("params: the file must hold a mapping of keys")
+    p = load_section(Params, tree, "")
+    if len(p.classes) < 2 or len(set(p.classes)) != len(p.classes):
+        raise ParamsError("params: `classes` must list at least two distinct class names")
+    corpora_tree = get(tree, "corpora")
+    if not isinstance(corpora_tree, Mapping) or not corpora_tree:
+        raise ParamsError("params: `corpora` must hold one section per corpus (source, label_map)")
+    known = ", ".join(corpora_tree)
+    if not p.corpora_to_run:
+        raise ParamsError(f"params: `run.corpora` is empty; allowed values: {known}")
+    for name in p.corpora_to_run:
+        if name not in corpora_tree:
+            raise ParamsError(f"params: `run.corpora` names {name!r}; allowed values: {known}")
+    corpora = {str(name): _corpus(section, name, p.classes) for name, section in corpora_tree.items()}
+    _check_augment(tree, p.augment)
+    if p.features.frame_length > p.audio.num_samples:
+        raise ParamsError(
+            f"params: `features.frame_length` ({p.features.frame_length} samples) is longer than the "
+            f"analysis window `audio.duration` ({p.audio.duration} s = {p.audio.num_samples} samples)")
+    sp = p.split
+    if sp.protocol == "speaker":
+        if not sp.test_speakers:
+            raise ParamsError("params: `split.test_speakers` is empty; the speaker protocol needs at least one")
+        overlap = set(sp.test_speakers) & set(sp.val_speakers)
+        if overlap:
+            raise ParamsError(f"params: speakers {sorted(overlap)} are in both `split.test_speakers` "
+                              "and `split.val_speakers`")
+    return Params(**{f.name: getattr(p, f.name) for f in fields(Params) if f.name not in ("corpora", "raw")},
+                  corpora=corpora, raw=dict(tree))
+
+
+def _corpus(tree: Any, name: str, classes: tuple[str, ...]) -> CorpusParams:
+    key = f"corpora.{name}"
+    cp = load_section(CorpusParams, tree, key)
+    if not cp.label_map:
+        raise ParamsError(f"params: `{key}.label_map` must map corpus labels to classes")
+    for label, target in cp.label_map.items():
+        if target is not None and target not in classes:
+            raise ParamsError(f"params: `{key}.label_map.{label}` is {target!r}; allowed values: "
+                              f"{', '.join(classes)}, or null to drop")
+    return CorpusParams(source=cp.source, md5=None if cp.md5 is None else cp.md5.lower(),
+                        label_map={str(k): v for k, v in cp.label_map.items()})
+
+
+#: Bounds of each transform's settings (``augment.transforms.<name>.<key>``).
+TRANSFORM_BOUNDS: dict[str, dict[str, dict[str, Any]]] = {
+    "noise": {"scale": {"low": 0}},
+    "pitch": {"min_semitones": {"low": -12, "high": 12}, "max_semitones": {"low": -12, "high": 12}},
+    "slow": {"min_rate": {"low": 0, "high": 1, "low_open": True}, "max_rate": {"low": 0, "high": 1, "low_open": True}},
+    "fast": {"min_rate": {"low": 1}, "max_rate": {"low": 1}},
+    "shift": {"max_samples": {"low": 0, "integer": True}},
+}
+
+
+def _check_augment(tree: Mapping[str, Any], ap: AugmentParams) -> None:
+    for i, chain in enumerate(ap.variants):
+        for step in chain:
+            if step not in TRANSFORMS:
+                raise ParamsError(f"params: `augment.variants[{i}]` names {step!r}; "
+                                  f"allowed values: {', '.join(TRANSFORMS)}")
+    for name, settings in TRANSFORM_BOUNDS.items():
+        for key, bounds in settings.items():
+            number(get(tree, f"augment.transforms.{name}.{key}"), f"augment.transforms.{name}.{key}",
+                    **{"integer": False, **bounds})
+
+
+def override(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in a parsed params tree, as ``dvc exp run -S a.b.c=value`` does; a key the tree
+    does not have is a :class:`ParamsError`, not a new key."""
+    node = tree
+    *parents, last = dotted.split(".")
+    for part in parents:
+        if not isinstance(node.get(part), dict):
+            raise ParamsError(f"params: {dotted}: no section `{part}`")
+        node = node[part]
+    if last not in node:
+        raise ParamsError(f"params: {dotted}: no key `{last}`")
+    node[last] = value
+
+
+def load(path: str | Path = PARAMS_FILE) -> Params:
+    """Read and validate a params file (``params.yaml`` in the working directory by default)."""
+    path = Path(path)
+    try:
+        tree = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"params: {path} not found (run from the project root)") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"params: {path} is not valid YAML: {exc}") from None
+    if not isinstance(tree, Mapping):
+        raise ParamsError(f"params: {path} must hold a mapping of keys")
+    return from_dict(tree)

@@ -1,0 +1,72 @@
+"""The layout is what dvc.yaml says: each stage's code deps are exactly the files it runs, and a setting
+that changes no output (a worker count) is not a params dep, so changing it reruns nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emoaugnet.params import load
+from helpers.imports import ROOT, code_deps
+
+DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+STAGES = sorted(DVC_YAML["stages"])
+
+
+def stage_body(name: str) -> dict:
+    stage = DVC_YAML["stages"][name]
+    return stage.get("do", stage)
+
+
+def listed_code(name: str) -> set[str]:
+    return {d for d in stage_body(name)["deps"] if d.endswith(".py") or d.startswith(("emoaugnet", "stages"))}
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_each_stage_lists_exactly_the_code_it_imports(name):
+    script = f"stages/{name}.py"
+    assert stage_body(name)["cmd"].startswith(f"python -m stages.{name}")
+    derived = code_deps(script)
+    listed = listed_code(name)
+    assert listed == derived, (f"dvc.yaml stage {name}: missing {sorted(derived - listed)}, "
+                               f"not imported {sorted(listed - derived)}")
+
+
+def test_stages_folder_holds_only_stage_scripts():
+    scripts = {p.stem for p in (ROOT / "stages").glob("*.py")} - {"__init__"}
+    assert scripts == set(STAGES)
+    for path in (ROOT / "stages").glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 80, f"{path.name}: a stage script should stay short"
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_worker_counts_are_not_params_deps(name):
+    params = [p if isinstance(p, str) else next(iter(p)) for p in stage_body(name).get("params", [])]
+    assert not any(p.endswith("workers") or p in ("augment", "features") for p in params), params
+
+
+def test_paths_in_dvc_yaml_come_from_params():
+    text = (ROOT / "dvc.yaml").read_text()
+    paths = load(ROOT / "params.yaml").paths
+    for key in ("raw", "manifests", "augmented", "features", "stage_reports", "models", "live", "reports"):
+        assert f"${{paths.{key}}}" in text, key
+    for literal in ("data/raw", "data/features", "data/augmented", "data/manifests"):
+        assert literal not in text.split("stages:", 1)[1], f"{literal} typed in dvc.yaml instead of ${{paths.*}}"
+    assert paths.features == "data/features"
+
+
+def test_no_module_is_long_without_a_stated_reason():
+    for path in sorted((ROOT / "emoaugnet").rglob("*.py")):
+        lines = path.read_text().splitlines()
+        if len(lines) > 260:
+            doc = "\n".join(lines[:30]).lower()
+            assert "long because" in doc, f"{path.relative_to(ROOT)}: {len(lines)} lines and no reason given"
+
+
+def test_library_never_reads_a_hard_coded_data_path():
+    for path in sorted((ROOT / "emoaugnet").rglob("*.py")):
+        code = path.read_text()
+        for literal in ('"data/', "'data/", 'Path("models")', 'Path("reports")', 'Path("dvclive")'):
+            assert literal not in code, f"{path.relative_to(ROOT)} hard-codes {literal}"
