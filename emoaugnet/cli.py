@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="seconds between analysis windows of long recordings (default: half the model's window)")
     pr.add_argument("--silence-rms", type=float, default=0.001,
                     help="a window whose RMS is below this is reported as silence (default: 0.001)")
+    pr.add_argument("--speaker-norm", action="store_true",
+                    help="speaker adaptation, for a model trained with model.speaker_norm: all the files given "
+                         "are one speaker's, and their features are standardised by that speaker's statistics "
+                         "(read from these files, unlabelled) before the model sees them")
     pr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="progress bar on stderr (default: when stderr is a terminal)")
     sub.add_parser("summary", help="print the network's layer table for params.yaml",
@@ -44,17 +48,24 @@ def _parser() -> argparse.ArgumentParser:
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from emoaugnet import bundle as bundle_mod   # imports Keras
-    from emoaugnet.inference import PredictParams, Predictor, expand
+    from emoaugnet.inference import PredictParams, Predictor, expand, speaker_statistics
     if args.hop is not None and args.hop <= 0 or args.silence_rms < 0:
         print("predict: --hop must be > 0 and --silence-rms >= 0", file=sys.stderr)
         return 2
+    items = expand(args.paths)
     try:
         model = bundle_mod.load(args.model)
-        predictor = Predictor(model, PredictParams(hop=args.hop, silence_rms=args.silence_rms))
+        if model.model_params.speaker_norm != args.speaker_norm:
+            raise ValueError(f"{args.model} was trained with model.speaker_norm: "
+                             f"{str(model.model_params.speaker_norm).lower()}; "
+                             + ("pass --speaker-norm and the recordings of one speaker"
+                                if model.model_params.speaker_norm else "leave out --speaker-norm"))
+        pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms)
+        stats = speaker_statistics(items, model, pp) if args.speaker_norm else None
+        predictor = Predictor(model, pp, speaker_stats=stats)
     except (bundle_mod.BundleError, ValueError) as exc:
         print(f"predict: {exc}", file=sys.stderr)
         return 2
-    items = expand(args.paths)
     classes = model.classes
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
     if writer:

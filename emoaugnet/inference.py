@@ -30,7 +30,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from emoaugnet import audio, features
+from emoaugnet import audio, features, speaker_norm
 from emoaugnet.params import AudioParams
 
 #: Extensions collected from folders. Those libsndfile cannot decode (m4a, aac, wma) are listed on
@@ -191,8 +191,10 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
 class Predictor:
     """A loaded bundle plus the predict params; :meth:`classify` streams one result per file."""
 
-    def __init__(self, bundle: Any, pp: PredictParams, batch_windows: int = BATCH_WINDOWS):
+    def __init__(self, bundle: Any, pp: PredictParams, batch_windows: int = BATCH_WINDOWS,
+                 speaker_stats: tuple[np.ndarray, np.ndarray] | None = None):
         self.bundle, self.pp, self.batch_windows = bundle, pp, batch_windows
+        self.speaker_stats = speaker_stats      # (mean, std) per channel: model.speaker_norm models
         ap, fp = bundle.audio_params, bundle.feature_params
         if fp.num_frames(ap.num_samples) != bundle.num_frames or fp.num_channels != bundle.num_channels:
             raise ValueError(f"model bundle is inconsistent: its feature params give "
@@ -205,6 +207,8 @@ class Predictor:
         for i in range(0, len(clips), self.batch_windows):
             frames = features.extract(clips[i:i + self.batch_windows], self.bundle.audio_params.sample_rate,
                                       self.bundle.feature_params)
+            if self.speaker_stats is not None:
+                frames = speaker_norm.apply(frames, *self.speaker_stats)
             out.append(self.bundle.predict_frames(frames, batch_size=self.batch_windows))
         return np.concatenate(out) if out else np.zeros((0, len(self.bundle.classes)), np.float32)
 
@@ -240,6 +244,25 @@ class Predictor:
                 yield from self._flush(pending)
                 queued = 0
         yield from self._flush(pending)
+
+
+def speaker_statistics(items: Iterable[tuple[str, str | None]], bundle: Any,
+                       pp: PredictParams) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean / sd over the voiced windows of every readable file in ``items``: the statistics
+    a ``model.speaker_norm`` model standardises one speaker's features by (:mod:`emoaugnet.speaker_norm`).
+    Unreadable files are skipped here (``classify`` reports them)."""
+    frames = []
+    for path, error in items:
+        try:
+            rec = read_windows(path, bundle.audio_params, pp) if error is None else None
+        except (audio.AudioError, OSError, ValueError):
+            rec = None
+        voiced = [w.samples for w in rec.windows if not w.silent] if rec else []
+        if voiced:
+            frames.append(features.extract(np.stack(voiced), bundle.audio_params.sample_rate, bundle.feature_params))
+    if not frames:
+        raise ValueError("--speaker-norm: no readable, voiced recording to take the speaker's statistics from")
+    return speaker_norm.statistics(np.concatenate(frames))
 
 
 # --- Output ---------------------------------------------------------------------------------------------

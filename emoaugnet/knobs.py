@@ -67,6 +67,10 @@ def _convert(value: Any, kind: Any, dotted: str, meta: Mapping[str, Any]) -> Any
         if value is None and type(None) in args:
             return None
         return _convert(value, next(a for a in args if a is not type(None)), dotted, meta)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"params: `{dotted}` is {value!r}; expected true or false")
+        return value
     if kind is int or kind is float:
         return number(value, dotted, integer=kind is int, low=meta.get("low"), high=meta.get("high"),
                        low_open=meta.get("low_open", False))

@@ -4,8 +4,9 @@ Each key is declared once, as a dataclass field whose metadata (:func:`emoaugnet
 its bounds or allowed values; :func:`emoaugnet.knobs.load_section` walks the fields generically, so a
 wrong value stops the pipeline before any work starts with one message naming the key and the values it
 accepts. Checks that involve
-several keys (label maps against ``classes``, the frame against the window, held-out speakers) follow
-in :func:`from_dict`.
+several keys (label maps against ``classes``, the frame against the window, held-out speakers, folds)
+follow in :func:`from_dict`. The module is long because it declares every section of params.yaml in one
+place.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ PROTOCOLS = ("speaker", "utterance", "paper")
 ACTIVATIONS = ("relu", "elu")
 LAYOUTS = ("flat", "frames")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+CLASS_WEIGHTS = ("none", "balanced")
 TRANSFORMS = ("noise", "pitch", "slow", "fast", "shift")
 
 
@@ -48,6 +50,7 @@ class PathParams:
     models: str = knob()
     live: str = knob()
     reports: str = knob()
+    cv: str = knob(default="cv")
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,10 @@ class SplitParams:
     val_speakers: tuple[str, ...] = knob()
     test_fraction: float = knob(low=0, high=1, low_open=True)
     val_fraction: float = knob(low=0, high=1)
+    folds: int = knob(low=2, default=5)          # speaker k-fold cross-validation: emoaugnet/folds.py
+    fold: int | None = knob(low=0, default=None)
+    val_per_fold: int = knob(low=0, default=2)
+    train_variants: tuple[int, ...] = knob(low=0, default=())
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,7 @@ class ModelParams:
     conv_dropout: float = knob(low=0, high=0.95)
     lstm_dropout: float = knob(low=0, high=0.95)
     dense_dropout: float = knob(low=0, high=0.95)
+    speaker_norm: bool = knob(default=False)      # speaker adaptation: emoaugnet/speaker_norm.py
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,8 @@ class TrainParams:
     reduce_lr_patience: int = knob(key="reduce_lr.patience", low=0)
     min_lr: float = knob(key="reduce_lr.min_lr", low=0)
     early_stopping_patience: int = knob(key="early_stopping.patience", low=0)
+    class_weight: str = knob(choices=CLASS_WEIGHTS, default="none")
+    weight_decay: float = knob(low=0, default=0.0)
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,7 @@ class Params:
     model: ModelParams = knob()
     train: TrainParams = knob()
     max_bad_fraction: float = knob(key="quality.max_bad_fraction", low=0, high=1)
+    cv_folds: tuple[int, ...] = knob(key="cv.folds", low=0, default=())
     corpora: dict[str, CorpusParams] = field(default_factory=dict)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -173,7 +184,15 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
             f"params: `features.frame_length` ({p.features.frame_length} samples) is longer than the "
             f"analysis window `audio.duration` ({p.audio.duration} s = {p.audio.num_samples} samples)")
     sp = p.split
-    if sp.protocol == "speaker":
+    if sp.fold is not None and sp.protocol != "speaker":
+        raise ParamsError(f"params: `split.fold` is {sp.fold}; folds need `split.protocol: speaker` "
+                          f"(it is {sp.protocol!r}), or set `split.fold: null`")
+    if sp.train_variants and sp.protocol != "speaker":
+        raise ParamsError("params: `split.train_variants` is for the speaker protocol only; set it to []")
+    for role, fold in [("split.fold", sp.fold)] + [(f"cv.folds[{i}]", f) for i, f in enumerate(p.cv_folds)]:
+        if fold is not None and (fold >= sp.folds or p.cv_folds.count(fold) > 1 and role != "split.fold"):
+            raise ParamsError(f"params: `{role}` is {fold}; folds are 0..{sp.folds - 1} (`split.folds`), each once")
+    if sp.protocol == "speaker" and sp.fold is None:
         if not sp.test_speakers:
             raise ParamsError("params: `split.test_speakers` is empty; the speaker protocol needs at least one")
         overlap = set(sp.test_speakers) & set(sp.val_speakers)

@@ -10,18 +10,21 @@
 
 Each protocol reads only the shards it needs where it can (the speaker protocol opens only the held-out
 speakers' shards when only the test set is asked for).
+
+With ``split.fold: K`` the speaker protocol takes its test and validation speakers from speaker k-fold
+cross-validation (:func:`emoaugnet.folds.fold_roles`) instead of ``split.test_speakers`` / ``val_speakers``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from emoaugnet import shards
+from emoaugnet import folds, shards, speaker_norm
 from emoaugnet.params import Params, SplitParams
 from emoaugnet.shards import Samples
 
@@ -42,6 +45,8 @@ class Split:
     val: Samples | None
     test: Samples | None
     leakage: str | None = None
+    test_speakers: tuple[str, ...] = ()     # speaker protocol: the speakers held out for test / validation
+    val_speakers: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, int]:
         return {name: len(part) for name in PARTS if (part := getattr(self, name)) is not None}
@@ -77,6 +82,12 @@ def stratified_pick(labels: np.ndarray, fraction: float, rng: np.random.Generato
 def _speaker(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path,
              parts: tuple[str, ...]) -> Split:
     present = sorted({s for corpus in corpora for s in shards.speakers(root, corpus)})
+    if sp.fold is not None:
+        try:
+            test, val = folds.fold_roles(present, sp.folds, sp.fold, sp.val_per_fold)
+        except folds.FoldError as exc:
+            raise SplitError(str(exc)) from None
+        sp = replace(sp, test_speakers=tuple(test), val_speakers=tuple(val))
     for role, wanted in (("test_speakers", sp.test_speakers), ("val_speakers", sp.val_speakers)):
         missing = sorted(set(wanted) - set(present))
         if missing:
@@ -93,12 +104,13 @@ def _speaker(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path,
         if "val" in parts:
             val = shards.load_features(root, corpora, sp.val_speakers, variants=[0])
         if "train" in parts:
-            train = shards.load_features(root, corpora, train_speakers)
+            train = shards.load_features(root, corpora, train_speakers, variants=sp.train_variants or None)
     elif "train" in parts or "val" in parts:
         # No validation speakers: hold out a share of the training speakers' utterances instead.
-        pool = shards.load_features(root, corpora, train_speakers)
+        pool = shards.load_features(root, corpora, train_speakers, variants=sp.train_variants or None)
         train, val = _carve_val(pool, sp.val_fraction, np.random.default_rng(seed))
-    return Split("speaker", train if "train" in parts else None, val if "val" in parts else None, test)
+    return Split("speaker", train if "train" in parts else None, val if "val" in parts else None, test,
+                 test_speakers=tuple(sp.test_speakers), val_speakers=tuple(sp.val_speakers))
 
 
 def _carve_val(pool: Samples, fraction: float, rng: np.random.Generator) -> tuple[Samples, Samples]:
@@ -136,8 +148,9 @@ def _paper(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path) -> 
 
 
 def make(sp: SplitParams, seed: int, corpora: Iterable[str], root: str | Path,
-         parts: Iterable[str] = PARTS) -> Split:
-    """The split ``sp.protocol`` prescribes; parts not asked for are ``None`` (and maybe never read)."""
+         parts: Iterable[str] = PARTS, normalise_speakers: bool = False) -> Split:
+    """The split ``sp.protocol`` prescribes; parts not asked for are ``None`` (and maybe never read).
+    ``normalise_speakers``: each part's features standardised per speaker (:mod:`emoaugnet.speaker_norm`)."""
     corpora, parts, root = tuple(corpora), tuple(parts), Path(root)
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -157,12 +170,19 @@ def make(sp: SplitParams, seed: int, corpora: Iterable[str], root: str | Path,
         raise SplitError(f"split ({sp.protocol}): the training set is empty")
     if split.test is not None and len(split.test) == 0:
         raise SplitError(f"split ({sp.protocol}): the test set is empty")
+    if normalise_speakers:
+        for name in PARTS:
+            if (part := getattr(split, name)) is not None and len(part):
+                setattr(split, name, speaker_norm.normalise(part))
     return split
 
 
-def from_params(p: Params, root: str | Path | None = None, parts: Iterable[str] = PARTS) -> Split:
-    """The split params.yaml asks for, from the feature store at ``root`` (default ``paths.features``)."""
-    return make(p.split, p.seed, p.corpora_to_run, p.paths.features if root is None else root, parts)
+def from_params(p: Params, root: str | Path | None = None, parts: Iterable[str] = PARTS,
+                normalise_speakers: bool | None = None) -> Split:
+    """The split params.yaml asks for, from the feature store at ``root`` (default ``paths.features``);
+    per-speaker normalisation as ``model.speaker_norm`` says unless ``normalise_speakers`` is given."""
+    norm = p.model.speaker_norm if normalise_speakers is None else normalise_speakers
+    return make(p.split, p.seed, p.corpora_to_run, p.paths.features if root is None else root, parts, norm)
 
 
 def fingerprint(samples: Samples) -> str:

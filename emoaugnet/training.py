@@ -66,6 +66,13 @@ class Trained:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+def class_weights(labels: np.ndarray, num_classes: int) -> dict[int, float]:
+    """``n / (classes present * count)`` per class present in ``labels`` (scikit-learn's "balanced")."""
+    counts = np.bincount(labels, minlength=num_classes)
+    present = np.flatnonzero(counts)
+    return {int(c): float(len(labels) / (len(present) * counts[c])) for c in present}
+
+
 def fit(p: Params, split: splits.Split, precision: str = "float32",
         callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int | str = "auto") -> Trained:
     """Train a fresh model on ``split.train`` (validating on ``split.val`` when it has samples)."""
@@ -81,7 +88,10 @@ def fit(p: Params, split: splits.Split, precision: str = "float32",
 
     keras.utils.set_random_seed(p.seed)
     net = model_mod.build(p.model, len(p.classes), num_frames, num_channels, precision)
-    net.compile(optimizer=keras.optimizers.Adam(learning_rate=p.train.learning_rate, name="adam"),
+    optimizer = (keras.optimizers.AdamW(learning_rate=p.train.learning_rate, weight_decay=p.train.weight_decay,
+                                        name="adamw") if p.train.weight_decay > 0 else
+                 keras.optimizers.Adam(learning_rate=p.train.learning_rate, name="adam"))
+    net.compile(optimizer=optimizer,
                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     stopper = keras.callbacks.EarlyStopping(monitor=monitor, mode="max",
                                             patience=p.train.early_stopping_patience,
@@ -90,7 +100,8 @@ def fit(p: Params, split: splits.Split, precision: str = "float32",
                                                patience=p.train.reduce_lr_patience, min_lr=p.train.min_lr)
     start = time.perf_counter()
     history = net.fit(x, y, batch_size=p.train.batch_size, epochs=p.train.epochs, validation_data=val,
-                      shuffle=True, callbacks=[stopper, reduce, *callbacks], verbose=verbose)
+                      shuffle=True, callbacks=[stopper, reduce, *callbacks], verbose=verbose,
+                      class_weight=class_weights(y, len(p.classes)) if p.train.class_weight == "balanced" else None)
     seconds = time.perf_counter() - start
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     best = int(np.argmax(hist[monitor])) + 1
@@ -109,7 +120,8 @@ def split_record(p: Params, split: splits.Split) -> dict[str, Any]:
     """What model.json keeps about the split: the params that made it, the counts, the measured overlap
     and a fingerprint of the test set, which evaluate compares with the test set params.yaml gives now."""
     return {"protocol": p.split.protocol, "seed": p.seed, "corpora": list(p.corpora_to_run),
-            "test_speakers": list(p.split.test_speakers), "val_speakers": list(p.split.val_speakers),
+            "test_speakers": list(split.test_speakers or p.split.test_speakers),
+            "val_speakers": list(split.val_speakers or p.split.val_speakers), "fold": p.split.fold,
             "test_fraction": p.split.test_fraction, "val_fraction": p.split.val_fraction,
             "counts": split.counts(), "overlap": splits.overlap(split), "leakage": split.leakage,
             "test_fingerprint": splits.fingerprint(split.test)}

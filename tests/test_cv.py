@@ -1,0 +1,93 @@
+"""A tiny 3-fold speaker cross-validation run by DVC itself (`dvc repro cv_summary`) on the fixtures.
+
+Fixture actors 1-4 in 3 folds ({1, 2}, {3}, {4}), one validation speaker per fold, 1 epoch, frames layout,
+per-speaker normalisation on (so speaker adaptation runs through train, evaluate and the summary).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from helpers import tiny_project
+from helpers.tiny_project import run
+from emoaugnet import cv_summary
+
+CV = {"split.folds": 3, "split.val_per_fold": 1, "cv.folds": [0, 1], "model.speaker_norm": True}
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def set_folds(repo: Path, wanted: list[int]) -> None:
+    tree = yaml.safe_load((repo / "params.yaml").read_text())
+    tree["cv"]["folds"] = wanted
+    (repo / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
+
+
+def ran(output: str) -> set[str]:
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    repo = tiny_project.build(tmp_path_factory.mktemp("cv"), **CV)
+    first = run(["dvc", "repro", "cv_summary"], repo)
+    set_folds(repo, [0, 1, 2])                   # adding a fold runs that fold's stages and the summary only
+    second = run(["dvc", "repro", "cv_summary"], repo)
+    again = run(["dvc", "repro", "cv_summary"], repo)
+    return repo, first, second, again
+
+
+def test_cv_runs_each_fold_once_and_a_rerun_does_nothing(project):
+    repo, first, second, again = project
+    assert {"train_fold@0", "train_fold@1", "evaluate_fold@0", "evaluate_fold@1", "cv_summary"} <= ran(first)
+    assert ran(second) == {"train_fold@2", "evaluate_fold@2", "cv_summary"}
+    assert ran(again) == set()
+    assert "train_fold@2" not in run(["dvc", "status"], repo)
+
+
+def test_folds_are_disjoint_cover_every_speaker_and_never_train_on_held_out_speakers(project):
+    repo = project[0]
+    tested = []
+    for fold in range(3):
+        config = json.loads((repo / f"cv/models/fold_{fold}/model.json").read_text())
+        split = config["split"]
+        assert split["fold"] == fold and split["overlap"]["test_speakers_in_train"] == 0
+        assert not set(split["test_speakers"]) & set(split["val_speakers"])
+        assert config["model"]["speaker_norm"] is True
+        predicted = rows(repo / f"cv/reports/fold_{fold}/predictions.csv")
+        assert {r["speaker"] for r in predicted} == set(split["test_speakers"])
+        tested += split["test_speakers"]
+        train = 4 - len(split["test_speakers"]) - len(split["val_speakers"])
+        assert split["counts"] == {"train": train * 7 * 2, "val": 7, "test": len(split["test_speakers"]) * 7}
+    assert sorted(tested) == ["1", "2", "3", "4"]
+
+
+def test_summary_arithmetic_matches_the_fold_reports(project):
+    repo = project[0]
+    summary = json.loads((repo / "reports/cv/metrics.json").read_text())
+    folds = [json.loads((repo / f"cv/reports/fold_{k}/metrics.json").read_text()) for k in range(3)]
+    assert summary["folds_run"] == 3 and summary["complete"] and summary["test_recordings"] == 28
+    for key in cv_summary.HEADLINE:
+        values = np.array([m[key] for m in folds])
+        assert [summary["per_fold"][str(k)][key] for k in range(3)] == list(values)
+        assert summary["mean"][key] == pytest.approx(values.mean(), abs=1e-6)
+        assert summary["sd"][key] == pytest.approx(values.std(ddof=1), abs=1e-6)
+    # the pooled confusion matrix is the sum of the folds' matrices
+    pooled = Counter((r["actual"], r["predicted"]) for r in rows(repo / "reports/cv/confusion.csv"))
+    summed = sum((Counter((r["actual"], r["predicted"]) for r in rows(repo / f"cv/reports/fold_{k}/confusion.csv"))
+                  for k in range(3)), Counter())
+    assert pooled == summed and sum(pooled.values()) == 28
+    correct = sum(n for (a, p), n in pooled.items() if a == p)
+    assert summary["pooled"]["weighted_accuracy"] == pytest.approx(correct / 28, abs=1e-6)
+    shown = run(["dvc", "metrics", "show"], repo)
+    assert "reports/cv/metrics.json" in shown and "mean.unweighted_accuracy" in shown

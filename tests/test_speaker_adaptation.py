@@ -1,0 +1,70 @@
+"""Speaker adaptation in `predict`: a model trained with model.speaker_norm standardises one speaker's
+features by that speaker's own (unlabelled) recordings, so the speaker's recording level cancels out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import soundfile as sf
+
+from emoaugnet import bundle, cli, model as model_mod
+from emoaugnet.inference import PredictParams, Predictor, expand
+from helpers import featurestore
+
+ACTOR = featurestore.FIXTURE / "Actor_04"
+
+
+def speaker_norm_bundle(folder: Path) -> Path:
+    p = featurestore.params(**{"model.input_layout": "frames", "model.speaker_norm": True})
+    keras.utils.set_random_seed(0)
+    net = model_mod.build(p.model, len(p.classes), p.num_frames, p.features.num_channels, "float32")
+    size = p.num_frames * p.features.num_channels
+    bundle.save(folder, net, np.zeros(size, np.float32), np.ones(size, np.float32), p.classes,
+                replace(p.model, speaker_norm=True), p.features, p.audio, p.num_frames, p.features.num_channels,
+                "float32")
+    return folder
+
+
+def scaled_copy(dest: Path, gain: float) -> Path:
+    dest.mkdir()
+    for path in sorted(ACTOR.glob("*.flac"))[:6]:
+        y, sr = sf.read(path, dtype="float32")
+        sf.write(dest / (path.stem + ".wav"), y * gain, sr, subtype="FLOAT")
+    return dest
+
+
+def predict(capsys, *args) -> tuple[int, list[dict]]:
+    code = cli.main(["predict", *args])
+    return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_speaker_norm_model_needs_the_flag_and_cancels_the_speakers_level(tmp_path, capsys):
+    model = str(speaker_norm_bundle(tmp_path / "model"))
+    loud, quiet = scaled_copy(tmp_path / "loud", 1.0), scaled_copy(tmp_path / "quiet", 0.25)
+    code = cli.main(["predict", "--model", model, str(loud)])
+    assert code == 2 and "pass --speaker-norm" in capsys.readouterr().err
+    code, loud_out = predict(capsys, "--model", model, "--speaker-norm", str(loud))
+    assert code == 0 and len(loud_out) == 6 and all(r["emotion"] for r in loud_out)
+    code, quiet_out = predict(capsys, "--model", model, "--speaker-norm", str(quiet))
+    assert code == 0
+    adapted = max(np.abs(probs(a) - probs(b)).max() for a, b in zip(loud_out, quiet_out))
+    # the same network fed the unadapted features: the level change moves its outputs far more
+    raw = Predictor(bundle.load(model), PredictParams())
+    plain = [list(raw.classify(expand([str(d)]))) for d in (loud, quiet)]
+    unadapted = max(np.abs(probs(a) - probs(b)).max() for a, b in zip(*plain))
+    assert adapted < unadapted / 10, (adapted, unadapted)
+    assert [r["emotion"] for r in loud_out] == [r["emotion"] for r in quiet_out]
+
+
+def probs(result: dict) -> np.ndarray:
+    return np.array(list(result["probabilities"].values()))
+
+
+def test_the_flag_is_refused_for_a_model_without_speaker_norm(tmp_path, capsys):
+    model = str(featurestore.untrained_bundle(tmp_path / "model"))
+    assert cli.main(["predict", "--model", model, "--speaker-norm", str(ACTOR)]) == 2
+    assert "leave out --speaker-norm" in capsys.readouterr().err
