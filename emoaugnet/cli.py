@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from emoaugnet import bundle as bundle_mod   # imports Keras
-    from emoaugnet.inference import PredictParams, Predictor, expand, speaker_statistics
+    from emoaugnet.inference import PredictParams, Predictor, expand
     if args.hop is not None and args.hop <= 0 or args.silence_rms < 0:
         print("predict: --hop must be > 0 and --silence-rms >= 0", file=sys.stderr)
         return 2
@@ -79,6 +79,27 @@ def predict(args: argparse.Namespace) -> int:
     if failed:
         print(f"predict: {failed} of {len(items)} files could not be classified", file=sys.stderr)
     return 1 if failed else 0
+
+
+def speaker_statistics(items: list[tuple[str, str | None]], bundle: Any, pp: Any) -> tuple[Any, Any]:
+    """Per-channel mean / sd over the voiced windows of every readable file in ``items``: the statistics
+    a ``model.speaker_norm`` model standardises one speaker's features by (:mod:`emoaugnet.speaker_norm`).
+    Unreadable files are skipped here (``classify`` reports them)."""
+    import numpy as np
+
+    from emoaugnet import audio, features, inference, speaker_norm
+    frames = []
+    for path, error in items:
+        try:
+            rec = inference.read_windows(path, bundle.audio_params, pp) if error is None else None
+        except (audio.AudioError, OSError, ValueError):
+            rec = None
+        voiced = [w.samples for w in rec.windows if not w.silent] if rec else []
+        if voiced:
+            frames.append(features.extract(np.stack(voiced), bundle.audio_params.sample_rate, bundle.feature_params))
+    if not frames:
+        raise ValueError("--speaker-norm: no readable, voiced recording to take the speaker's statistics from")
+    return speaker_norm.statistics(np.concatenate(frames))
 
 
 def _write(predictor: Any, items: list[tuple[str, str | None]], classes: Sequence[str],

@@ -189,12 +189,11 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
 
 
 class Predictor:
-    """A loaded bundle plus the predict params; :meth:`classify` streams one result per file."""
+    """A bundle, predict params, a speaker's stats (model.speaker_norm); :meth:`classify`: a result per file."""
 
     def __init__(self, bundle: Any, pp: PredictParams, batch_windows: int = BATCH_WINDOWS,
                  speaker_stats: tuple[np.ndarray, np.ndarray] | None = None):
-        self.bundle, self.pp, self.batch_windows = bundle, pp, batch_windows
-        self.speaker_stats = speaker_stats      # (mean, std) per channel: model.speaker_norm models
+        self.bundle, self.pp, self.batch_windows, self.speaker_stats = bundle, pp, batch_windows, speaker_stats
         ap, fp = bundle.audio_params, bundle.feature_params
         if fp.num_frames(ap.num_samples) != bundle.num_frames or fp.num_channels != bundle.num_channels:
             raise ValueError(f"model bundle is inconsistent: its feature params give "
@@ -244,25 +243,6 @@ class Predictor:
                 yield from self._flush(pending)
                 queued = 0
         yield from self._flush(pending)
-
-
-def speaker_statistics(items: Iterable[tuple[str, str | None]], bundle: Any,
-                       pp: PredictParams) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean / sd over the voiced windows of every readable file in ``items``: the statistics
-    a ``model.speaker_norm`` model standardises one speaker's features by (:mod:`emoaugnet.speaker_norm`).
-    Unreadable files are skipped here (``classify`` reports them)."""
-    frames = []
-    for path, error in items:
-        try:
-            rec = read_windows(path, bundle.audio_params, pp) if error is None else None
-        except (audio.AudioError, OSError, ValueError):
-            rec = None
-        voiced = [w.samples for w in rec.windows if not w.silent] if rec else []
-        if voiced:
-            frames.append(features.extract(np.stack(voiced), bundle.audio_params.sample_rate, bundle.feature_params))
-    if not frames:
-        raise ValueError("--speaker-norm: no readable, voiced recording to take the speaker's statistics from")
-    return speaker_norm.statistics(np.concatenate(frames))
 
 
 # --- Output ---------------------------------------------------------------------------------------------
