@@ -94,3 +94,18 @@ def test_speaker_norm_standardises_each_speaker_by_its_own_originals(root):
     # the test speaker's features depend on the test speaker's recordings only
     alone = speaker_norm.normalise(raw.test)
     np.testing.assert_array_equal(alone.features, normed.test.features)
+
+
+def test_summary_refuses_folds_that_test_the_same_speaker(tmp_path):
+    from emoaugnet import cv_summary
+    classes = featurestore.params().classes
+    dirs = {}
+    for fold, speakers in enumerate((["1", "2"], ["2", "3"])):
+        d = dirs[fold] = tmp_path / f"fold_{fold}"
+        d.mkdir()
+        (d / "metrics.json").write_text('{"weighted_accuracy": 1, "unweighted_accuracy": 1, "macro_f1": 1}')
+        (d / "predictions.csv").write_text("corpus,utterance,speaker,variant,actual,predicted\n" + "".join(
+            f"ravdess,u{s},{s},0,sad,sad\n" for s in speakers))
+    assert cv_summary.summarise({0: dirs[0]}, classes, 2)["complete"] is False
+    with pytest.raises(cv_summary.CVError, match="speaker ravdess/2 is tested in folds 0 and 1"):
+        cv_summary.summarise(dirs, classes, 2)
