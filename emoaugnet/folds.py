@@ -60,6 +60,13 @@ def fold_roles(speakers: Iterable[str], k: int, fold: int, val_per_fold: int) ->
     return test, val
 
 
+def parse_fold(args: list[str], stage: str) -> int:
+    """The fold number a fold stage is run with (``python -m stages.<stage> K``)."""
+    if len(args) != 1 or not args[0].isdigit():
+        raise ParamsError(f"usage: python -m stages.{stage} FOLD (a fold number), got {args}")
+    return int(args[0])
+
+
 def fold_params(p: Params, fold: int) -> Params:
     """``p`` with ``split.fold`` set to ``fold`` (speaker protocol): what the fold's stages run with."""
     if not 0 <= fold < p.split.folds:

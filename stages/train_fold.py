@@ -17,9 +17,7 @@ from emoaugnet.training import train_and_save
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        if len(args) != 1 or not args[0].isdigit():
-            raise ParamsError(f"usage: python -m stages.train_fold FOLD (a fold number), got {args}")
-        fold = int(args[0])
+        fold = folds.parse_fold(args, "train_fold")
         p = folds.fold_params(load(), fold)
         backend.configure(p.seed)
         dirs = folds.fold_dirs(p, fold)
