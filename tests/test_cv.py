@@ -1,4 +1,4 @@
-"""A tiny 3-fold speaker cross-validation run by DVC itself (`dvc repro cv_summary`) on the fixtures.
+"""A tiny 3-fold speaker cross-validation run by DVC itself (`dvc repro cv/dvc.yaml`) on the fixtures.
 
 Fixture actors 1-4 in 3 folds ({1, 2}, {3}, {4}), one validation speaker per fold, 1 epoch, frames layout,
 per-speaker normalisation on (so speaker adaptation runs through train, evaluate and the summary).
@@ -34,17 +34,19 @@ def set_folds(repo: Path, wanted: list[int]) -> None:
 
 
 def ran(output: str) -> set[str]:
-    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
+    """Stages a `dvc repro` output ran (``cv/dvc.yaml:train_fold@0`` -> ``train_fold@0``)."""
+    return {line.split("'")[1].split(":")[-1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     repo = tiny_project.build(tmp_path_factory.mktemp("cv"), **CV)
-    first = run(["dvc", "repro", "cv_summary"], repo)
+    first = run(["dvc", "repro", "cv/dvc.yaml"], repo)
     set_folds(repo, [0, 1, 2])                   # adding a fold runs that fold's stages and the summary only
-    second = run(["dvc", "repro", "cv_summary"], repo)
-    again = run(["dvc", "repro", "cv_summary"], repo)
+    second = run(["dvc", "repro", "cv/dvc.yaml"], repo)
+    again = run(["dvc", "repro", "cv/dvc.yaml"], repo)
     return repo, first, second, again
+
 
 
 def test_cv_runs_each_fold_once_and_a_rerun_does_nothing(project):
@@ -52,7 +54,7 @@ def test_cv_runs_each_fold_once_and_a_rerun_does_nothing(project):
     assert {"train_fold@0", "train_fold@1", "evaluate_fold@0", "evaluate_fold@1", "cv_summary"} <= ran(first)
     assert ran(second) == {"train_fold@2", "evaluate_fold@2", "cv_summary"}
     assert ran(again) == set()
-    assert "train_fold@2" not in run(["dvc", "status"], repo)
+    assert "train_fold@2" not in run(["dvc", "status", "cv/dvc.yaml"], repo)
 
 
 def test_folds_are_disjoint_cover_every_speaker_and_never_train_on_held_out_speakers(project):

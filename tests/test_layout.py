@@ -11,13 +11,28 @@ import yaml
 from emoaugnet.params import load
 from helpers.imports import ROOT, code_deps
 
-DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-STAGES = sorted(DVC_YAML["stages"])
+# ./dvc.yaml (`dvc repro`) and cv/dvc.yaml (the cross-validation, `dvc repro cv/dvc.yaml`: stages run
+# from the project root, `wdir: ..`)
+PIPELINES = {"dvc.yaml": ".", "cv/dvc.yaml": ".."}
+DVC_STAGES = {name: (file, stage) for file in PIPELINES
+              for name, stage in yaml.safe_load((ROOT / file).read_text())["stages"].items()}
+STAGES = sorted(DVC_STAGES)
 
 
 def stage_body(name: str) -> dict:
-    stage = DVC_YAML["stages"][name]
+    stage = DVC_STAGES[name][1]
     return stage.get("do", stage)
+
+
+def test_plain_dvc_repro_never_trains_the_folds():
+    # `dvc repro` / `dvc exp run` without targets reproduce ./dvc.yaml only
+    assert {n for n, (file, _) in DVC_STAGES.items() if file == "dvc.yaml"} == {
+        "download", "augment", "features", "train", "evaluate"}
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_each_stage_runs_from_the_project_root(name):
+    assert stage_body(name).get("wdir", ".") == PIPELINES[DVC_STAGES[name][0]]
 
 
 def listed_code(name: str) -> set[str]:
