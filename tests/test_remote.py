@@ -1,6 +1,6 @@
 """Sharing cached shards and models through a DVC remote, for real.
 
-One tiny pipeline run (``tests/tiny_project.py``: the RAVDESS fixtures, 1 epoch) is pushed to a local
+One tiny pipeline run (``tests/helpers/tiny_project.py``: the RAVDESS fixtures, 1 epoch) is pushed to a local
 folder remote and committed (dvc.lock, reports/metrics.json, .dvc/config); every test then works in
 ``git clone``s of that repository: ``dvc pull`` must bring back everything ``dvc repro`` needs, so
 that nothing is recomputed, and the shards and model must be byte-identical to the originals. The SSH
