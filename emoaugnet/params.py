@@ -123,6 +123,8 @@ class TrainParams:
 class Params:
     seed: int = knob(low=0)
     corpora_to_run: tuple[str, ...] = knob(key="run.corpora")
+    corpora_to_prepare: tuple[str, ...] = knob(key="data.corpora")
+    cross_corpora: tuple[str, ...] = knob(key="evaluate.cross_corpora")
     classes: tuple[str, ...] = knob()
     paths: PathParams = knob()
     audio: AudioParams = knob()
@@ -163,9 +165,12 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
     known = ", ".join(corpora_tree)
     if not p.corpora_to_run:
         raise ParamsError(f"params: `run.corpora` is empty; allowed values: {known}")
-    for name in p.corpora_to_run:
-        if name not in corpora_tree:
-            raise ParamsError(f"params: `run.corpora` names {name!r}; allowed values: {known}")
+    for key, names in (("run.corpora", p.corpora_to_run), ("data.corpora", p.corpora_to_prepare),
+                       ("evaluate.cross_corpora", p.cross_corpora)):
+        for name in names:
+            if name not in corpora_tree:
+                raise ParamsError(f"params: `{key}` names {name!r}; allowed values: {known}")
+    _check_corpus_lists(p)
     corpora = {str(name): _corpus(section, name, p.classes) for name, section in corpora_tree.items()}
     _check_augment(tree, p.augment)
     if p.features.frame_length > p.audio.num_samples:
@@ -182,6 +187,20 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
                               "and `split.val_speakers`")
     return Params(**{f.name: getattr(p, f.name) for f in fields(Params) if f.name not in ("corpora", "raw")},
                   corpora=corpora, raw=dict(tree))
+
+
+def _check_corpus_lists(p: Params) -> None:
+    """Cross-corpus scores only for corpora never trained on; every corpus used is prepared."""
+    seen = sorted(set(p.cross_corpora) & set(p.corpora_to_run))
+    if seen:
+        raise ParamsError(f"params: `evaluate.cross_corpora` names {seen}, which `run.corpora` trains on; a "
+                          "cross-corpus score is for corpora the model never saw")
+    unprepared = [c for c in (*p.corpora_to_run, *p.cross_corpora) if c not in p.corpora_to_prepare]
+    if unprepared:
+        wanted = list(dict.fromkeys((*p.corpora_to_prepare, *unprepared)))
+        raise ParamsError(f"params: `data.corpora` must list every corpus of `run.corpora` and "
+                          f"`evaluate.cross_corpora` (dvc.yaml prepares only those); missing {unprepared}: "
+                          f"set data.corpora=[{','.join(wanted)}]")
 
 
 def _corpus(tree: Any, name: str, classes: tuple[str, ...]) -> CorpusParams:
