@@ -162,15 +162,9 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
     corpora_tree = get(tree, "corpora")
     if not isinstance(corpora_tree, Mapping) or not corpora_tree:
         raise ParamsError("params: `corpora` must hold one section per corpus (source, label_map)")
-    known = ", ".join(corpora_tree)
     if not p.corpora_to_run:
-        raise ParamsError(f"params: `run.corpora` is empty; allowed values: {known}")
-    for key, names in (("run.corpora", p.corpora_to_run), ("data.corpora", p.corpora_to_prepare),
-                       ("evaluate.cross_corpora", p.cross_corpora)):
-        for name in names:
-            if name not in corpora_tree:
-                raise ParamsError(f"params: `{key}` names {name!r}; allowed values: {known}")
-    _check_corpus_lists(p)
+        raise ParamsError(f"params: `run.corpora` is empty; allowed values: {', '.join(corpora_tree)}")
+    _check_corpus_lists(p, corpora_tree)
     corpora = {str(name): _corpus(section, name, p.classes) for name, section in corpora_tree.items()}
     _check_augment(tree, p.augment)
     if p.features.frame_length > p.audio.num_samples:
@@ -189,18 +183,18 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
                   corpora=corpora, raw=dict(tree))
 
 
-def _check_corpus_lists(p: Params) -> None:
-    """Cross-corpus scores only for corpora never trained on; every corpus used is prepared."""
-    seen = sorted(set(p.cross_corpora) & set(p.corpora_to_run))
-    if seen:
+def _check_corpus_lists(p: Params, known: Mapping[str, Any]) -> None:
+    """Known names; cross-corpus scores only for corpora never trained on; every corpus used is prepared."""
+    for key, name in ((k, n) for k, names in (("run.corpora", p.corpora_to_run), ("data.corpora", p.corpora_to_prepare),
+                      ("evaluate.cross_corpora", p.cross_corpora)) for n in names if n not in known):
+        raise ParamsError(f"params: `{key}` names {name!r}; allowed values: {', '.join(known)}")
+    if seen := sorted(set(p.cross_corpora) & set(p.corpora_to_run)):
         raise ParamsError(f"params: `evaluate.cross_corpora` names {seen}, which `run.corpora` trains on; a "
                           "cross-corpus score is for corpora the model never saw")
-    unprepared = [c for c in (*p.corpora_to_run, *p.cross_corpora) if c not in p.corpora_to_prepare]
-    if unprepared:
-        wanted = list(dict.fromkeys((*p.corpora_to_prepare, *unprepared)))
-        raise ParamsError(f"params: `data.corpora` must list every corpus of `run.corpora` and "
-                          f"`evaluate.cross_corpora` (dvc.yaml prepares only those); missing {unprepared}: "
-                          f"set data.corpora=[{','.join(wanted)}]")
+    if unprepared := [c for c in (*p.corpora_to_run, *p.cross_corpora) if c not in p.corpora_to_prepare]:
+        raise ParamsError(f"params: `data.corpora` must list every corpus of `run.corpora` and `evaluate.cross_"
+                          f"corpora` (dvc.yaml prepares only those); missing {unprepared}: set data.corpora="
+                          f"[{','.join(dict.fromkeys((*p.corpora_to_prepare, *unprepared)))}]")
 
 
 def _corpus(tree: Any, name: str, classes: tuple[str, ...]) -> CorpusParams:
