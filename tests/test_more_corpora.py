@@ -98,7 +98,8 @@ def test_tess_fixture_ingested(tmp_path):
 
 def test_tess_redistributed_copy_quirks(tmp_path):
     """The whole set nested twice under another spelling, a 44.1 kHz float WAV (as in the common
-    redistributed copy), FLAC bytes under a .wav name, an unknown emotion, stray files, a Git LFS pointer."""
+    redistributed copy), FLAC bytes under a .wav name, an unknown emotion, stray files, and a Git LFS
+    pointer in the outer copy whose audio the nested copy has."""
     src = tmp_path / "src" / "TESS Toronto emotional speech set data"
     shutil.copytree(FIXTURES / "tess" / TESS_DATA, src)
     twice = shutil.copytree(FIXTURES / "tess" / TESS_DATA, src / "TESS Toronto emotional speech set data")
@@ -113,17 +114,17 @@ def test_tess_redistributed_copy_quirks(tmp_path):
     (src / "OAF_sad" / "OAF_dog_bored.wav").write_bytes(b"RIFF")
     (src / ".DS_Store").write_bytes(b"\0\0")
     (src / "README.txt").write_text("TESS\n")
-    (src / "YAF_fear" / "YAF_back_fear.wav").write_bytes(LFS_POINTER)
+    (src / "YAF_neutral" / "YAF_dog_neutral.wav").write_bytes(LFS_POINTER)   # the nested copy has the audio
 
     report = run_ingest("tess", tmp_path / "src", tmp_path / "p", max_bad_fraction=0.1)
     assert (report["listed"], report["kept"], report["bad"]) == (15, 14, 1)
-    assert report["bad_files"] == [{"file": f"{src.name}/YAF_fear/YAF_back_fear.wav",
+    assert report["bad_files"] == [{"file": f"{src.name}/YAF_neutral/YAF_dog_neutral.wav",
                                     "reason": report["bad_files"][0]["reason"]}]
     assert "Git LFS pointer" in report["bad_files"][0]["reason"]
     assert report["per_class"] == per_class(**{c: 2 for c in CLASSES})
     assert speakers(report) == {"OAF": ("F", 7), "YAF": ("F", 7)}
     dups = {d["file"]: d["same_utterance_as"] for d in report["duplicates"]["files"]}
-    assert report["duplicates"]["count"] == 14 and len(dups) == 14
+    assert report["duplicates"]["count"] == 13 and len(dups) == 13
     inner = f"{src.name}/{twice.name}"
     assert dups[f"{inner}/OAF_Pleasant_surprise/OAF_dog_pleasant_surprise.wav"] == \
         f"{src.name}/OAF_pleasant_surprise/OAF_dog_ps.wav"
@@ -132,6 +133,8 @@ def test_tess_redistributed_copy_quirks(tmp_path):
     assert f"{src.name}/.DS_Store" in ignored and f"{src.name}/README.txt" in ignored
 
     rows = {r.utterance: r for r in assert_brought_in(tmp_path / "p", "tess", report)}
+    kept = tmp_path / "p" / rows["YAF_dog_neutral"].path
+    assert kept.read_bytes() == (twice / "YAF_neutral" / "YAF_dog_neutral.wav").read_bytes()
     assert (rows["YAF_dog_angry"].sample_rate, rows["OAF_dog_sad"].sample_rate) == (44100, 24414)
     p = params()
     for utt in ("YAF_dog_angry", "OAF_dog_sad"):            # both decode to the analysis window
