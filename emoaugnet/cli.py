@@ -25,6 +25,8 @@ from typing import Any, Sequence
 #: outside a project, so it does not read params.yaml for them).
 DEFAULT_MODELS = "models"
 DEFAULT_EXPORT = "export"
+KERAS_MISSING = ("{} is not installed: Keras bundles and `emoaugnet export` need the keras extra "
+                 "(pip install 'emoaugnet[keras]'); an exported model needs only the core install")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,6 +87,9 @@ def predict(args: argparse.Namespace) -> int:
         predictor = Predictor(model, PredictParams(hop=args.hop, silence_rms=args.silence_rms))
     except (bundle_mod.BundleError, ValueError) as exc:
         print(f"predict: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        print(f"predict: {model_folder(args)} is a Keras bundle, and {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
         return 2
     items = expand(args.paths)
     classes = model.classes
@@ -165,6 +170,9 @@ def export(args: argparse.Namespace) -> int:
         entry = export_model(args.model, args.out)
     except bundle_mod.BundleError as exc:
         print(f"export: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        print(f"export: {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
         return 2
     print(f"export: {Path(args.out) / entry['file']} (opset {entry['opset']}, largest difference from Keras "
           f"{entry['max_abs_diff_vs_keras']:.2g}), features.npz, model.json")

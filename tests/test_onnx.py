@@ -182,3 +182,17 @@ def test_classifier_api_files_and_arrays(models, ravdess_fixture, ravdess_48k):
         clf.predict_array(np.full(30000, np.nan, np.float32), 22050, name="bad")
     with pytest.raises(audio.AudioError, match=r"got shape \(0,\)"):
         clf.predict_array(np.zeros(0, np.float32), 22050)
+
+
+def test_readme_python_example_runs(models, tmp_path):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### From Python"):]
+    code = section[section.index("```python\n") + len("```python\n"):section.index("\n```", section.index("```python"))]
+    (tmp_path / "export").symlink_to(models["frames"]["onnx"])       # the example's paths, from a user's folder
+    (tmp_path / "tests").symlink_to(ROOT / "tests")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**ENV, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.splitlines()
+    classes = onnx_model.load(models["frames"]["onnx"]).classes
+    assert first.split()[0] in classes and "'neutral':" in first and second in classes
