@@ -89,7 +89,7 @@ def predict(args: argparse.Namespace) -> int:
         print(f"predict: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
-        print(f"predict: {model_folder(args)} is a Keras bundle, and {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
+        print(f"predict: {model_folder(args)}: {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
         return 2
     items = expand(args.paths)
     classes = model.classes

@@ -29,11 +29,11 @@ def has_onnx(directory: str | Path) -> bool:
 class OnnxModel(bundle.Description):
     session: Any = None             # onnxruntime.InferenceSession
     constants: dict[str, np.ndarray] | None = None
-    backend: str = "onnxruntime"
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def extract(self, clips: np.ndarray) -> np.ndarray:
         """``(n, frames, channels)`` features of ``(n, num_samples)`` windows (numpy; equal to training's)."""
-        return features.extract_with(clips, self.constants, self.feature_params)
+        return features.extract_with(clips, self.constants, self.feature_params, self.segments)
 
     def predict_frames(self, frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Class probabilities ``(n, len(classes))`` float32 for ``(n, frames, channels)`` features."""
@@ -68,6 +68,9 @@ def load(directory: str | Path) -> OnnxModel:
     import onnxruntime as ort
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # Worker threads sleep between calls instead of spinning: predict computes features (numpy) between
+    # model calls, and spinning threads take the cores those need.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:    # onnxruntime raises its own Fail / InvalidGraph / ... types
@@ -77,6 +80,6 @@ def load(directory: str | Path) -> OnnxModel:
     if shape != want:
         raise bundle.BundleError(f"{onnx_path}: input shape {shape}; {bundle.CONFIG_FILE} describes {want} "
                           f"({info.layout} layout)")
-    return OnnxModel(session=session, constants=constants,
+    return OnnxModel(session=session, constants=constants, segments=features.mel_segments(constants["mel"]),
                      **{f.name: getattr(info, f.name) for f in fields(bundle.Description)})
 
