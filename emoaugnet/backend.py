@@ -2,7 +2,8 @@
 
 Keras 3 runs the same model on TensorFlow (the project's default), JAX or PyTorch: set ``KERAS_BACKEND``.
 Nothing here imports a backend library unless Keras is running on it, so under ``KERAS_BACKEND=jax``
-TensorFlow need not be installed. :func:`describe` is the line train and predict print first.
+TensorFlow need not be installed; Keras itself is imported only by the functions that need it, so the
+CPU helpers serve the ONNX path of predict too. :func:`describe` is the line train and predict print first.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
 def name() -> str:
+    import keras
     return keras.backend.backend()
 
 
@@ -89,6 +89,7 @@ def configure(seed: int, threads: int | None = None, deterministic: bool = True)
     if name() == "tensorflow":
         from emoaugnet import tensorflow_settings
         tensorflow_settings.apply(threads, deterministic)
+    import keras
     keras.utils.set_random_seed(seed)
     return threads
 
@@ -97,5 +98,6 @@ def describe(precision: str | None = None) -> str:
     """``backend jax, device GPU (cuda:0), precision float32`` or ``..., device CPU (AMD EPYC), ...``."""
     found = gpus()
     device = f"GPU ({', '.join(found)})" if found else f"CPU ({cpu_model()})"
+    import keras
     return f"backend {name()} (Keras {keras.__version__}), device {device}" + \
         (f", precision {precision}" if precision else "")

@@ -46,6 +46,7 @@ class PathParams:
     features: str = knob()
     stage_reports: str = knob()
     models: str = knob()
+    export: str = knob()
     live: str = knob()
     reports: str = knob()
 

@@ -50,7 +50,7 @@ def test_worker_counts_are_not_params_deps(name):
 def test_paths_in_dvc_yaml_come_from_params():
     text = (ROOT / "dvc.yaml").read_text()
     paths = load(ROOT / "params.yaml").paths
-    for key in ("raw", "manifests", "augmented", "features", "stage_reports", "models", "live", "reports"):
+    for key in ("raw", "manifests", "augmented", "features", "stage_reports", "models", "export", "live", "reports"):
         assert f"${{paths.{key}}}" in text, key
     for literal in ("data/raw", "data/features", "data/augmented", "data/manifests"):
         assert literal not in text.split("stages:", 1)[1], f"{literal} typed in dvc.yaml instead of ${{paths.*}}"

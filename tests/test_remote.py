@@ -24,9 +24,9 @@ import yaml
 from helpers import tiny_project
 from helpers.tiny_project import run
 
-STAGES = ("download@ravdess", "augment@ravdess", "features@ravdess", "train", "evaluate")
+STAGES = ("download@ravdess", "augment@ravdess", "features@ravdess", "train", "export", "evaluate")
 # Everything the pipeline writes: its cached outputs (pulled) and the git-tracked reports.
-OUTPUTS = ("data", "models", "dvclive", "reports")
+OUTPUTS = ("data", "models", "export", "dvclive", "reports")
 
 
 def files(root: Path, *parts: str) -> dict[str, bytes]:
@@ -100,6 +100,17 @@ def test_pulling_one_corpus_features_needs_no_raw_audio(origin, tmp_path):
     # the local cache holds the shards only, not the audio
     cached = [p for p in (repo / ".dvc" / "cache").rglob("*") if p.is_file()]
     assert 0 < len(cached) <= len(shards) + 1          # the shards and the folder's .dir listing
+
+
+def test_pulling_export_fetches_only_the_exported_model(origin, tmp_path):
+    repo = clone(origin, tmp_path / "clone")
+    run(["dvc", "pull", "export"], repo)
+    names = sorted(p.name for p in (repo / "export").iterdir())
+    assert names == ["features.npz", "model.json", "model.onnx"]
+    for name in names:
+        assert (repo / "export" / name).read_bytes() == (origin / "export" / name).read_bytes()
+    for absent in ("data", "models", "dvclive"):
+        assert not (repo / absent).exists(), f"{absent} was pulled with export"
 
 
 # ---------------------------------------------------------------- SSH remote
