@@ -3,7 +3,8 @@
 Each key is declared once, as a dataclass field whose metadata (:func:`emoaugnet.knobs.knob`) carries
 its bounds or allowed values; :func:`emoaugnet.knobs.load_section` walks the fields generically, so a
 wrong value stops the pipeline before any work starts with one message naming the key and the values it
-accepts. Checks that involve
+accepts. The module is long because it declares every section of params.yaml in one place, the typed
+twin of the single source of truth; the generic checking lives in :mod:`emoaugnet.knobs`. Checks that involve
 several keys (label maps against ``classes``, the frame against the window, held-out speakers) follow
 in :func:`from_dict`.
 """
