@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     sa.add_argument("--speaker", help="speaker whose shard to use (default: the first)")
     sa.add_argument("--utterance", help="utterance id (default: the shard's first)")
     sa.add_argument("-o", "--output", default="augment.png", help="PNG to write (default: augment.png)")
+    sa.add_argument("--colours", type=int, default=128,
+                    help="store the PNG with a palette of this many colours, 0 for full colour (default: 128)")
     return parser
 
 
@@ -139,7 +141,7 @@ def show_augment(args: argparse.Namespace) -> int:
             shard = found[0]
         from emoaugnet.augment_figures import utterance_figure
         from emoaugnet.figures import save_png
-        path = save_png(utterance_figure(shard, args.utterance), args.output, dpi=72)
+        path = save_png(utterance_figure(shard, args.utterance), args.output, dpi=72, colours=args.colours or None)
     except (ParamsError, shards.StoreError) as exc:
         print(f"show-augment: {exc}", file=sys.stderr)
         return 2

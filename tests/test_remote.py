@@ -11,6 +11,7 @@ goes through a ``ssh://`` remote with DVC's dvc-ssh plugin.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 import socket
@@ -100,6 +101,42 @@ def test_pulling_one_corpus_features_needs_no_raw_audio(origin, tmp_path):
     # the local cache holds the shards only, not the audio
     cached = [p for p in (repo / ".dvc" / "cache").rglob("*") if p.is_file()]
     assert 0 < len(cached) <= len(shards) + 1          # the shards and the folder's .dir listing
+
+
+def test_a_teammate_with_only_the_features_trains_a_new_experiment(origin, tmp_path):
+    """README's flow for a teammate without the raw audio: pull the feature shards, run an experiment with
+    --allow-missing; download, augment and features are skipped (their outputs are missing, nothing else
+    changed), train and evaluate run, and the experiment goes back to the team."""
+    repo = clone(origin, tmp_path / "teammate")
+    run(["dvc", "pull", "features@ravdess"], repo)
+    out = run(["dvc", "exp", "run", "--allow-missing", "-S", "model.conv_activation=elu"], repo)
+    for stage in STAGES[:3]:
+        assert f"Stage '{stage}' didn't change, skipping" in out, out
+        assert f"Running stage '{stage}'" not in out, out
+    assert "Running stage 'train'" in out and "Running stage 'evaluate'" in out, out
+    for absent in ("data/raw", "data/augmented", "data/manifests", "data/reports"):
+        assert not files(repo, absent), f"{absent} has files: an upstream stage ran"     # DVC leaves empty folders
+    assert files(repo, "data/features") == files(origin, "data/features")          # shards untouched
+    metrics = json.loads((repo / "reports" / "metrics.json").read_text())
+    assert metrics["model"].startswith("frames conv-elu") and metrics["samples"]["test"] == 7
+    assert (repo / "reports" / "confusion.png").is_file() and (repo / "models" / "model.weights.h5").is_file()
+    names = run(["dvc", "exp", "list", "--name-only"], repo).split()
+    assert len(names) == 1
+    # the experiment goes back to the team: its git ref to the origin, its new outputs to the DVC remote
+    run(["dvc", "exp", "push", "origin", names[0]], repo)
+    assert names[0] in run(["dvc", "exp", "list", "--name-only"], origin).split()
+
+
+def test_the_model_is_a_registry_artifact(origin, tmp_path):
+    """dvc.yaml declares ``ser-model`` (type model); once a version is tagged (GTO's ``name@vX.Y.Z``),
+    ``dvc artifacts get`` downloads the bundle from the remote without cloning the pipeline's data."""
+    run(["git", "tag", "-a", "ser-model@v0.1.0", "-m", "tiny model"], origin)
+    run(["dvc", "artifacts", "get", str(origin), "ser-model", "-o", str(tmp_path / "model")], tmp_path)
+    assert files(tmp_path, "model") == {name.replace("models/", "model/"): data
+                                        for name, data in files(origin, "models").items()}
+    run(["dvc", "artifacts", "get", str(origin), "ser-model", "--rev", "v0.1.0", "-o", str(tmp_path / "v1")],
+        tmp_path)
+    assert (tmp_path / "v1" / "model.json").read_bytes() == (origin / "models" / "model.json").read_bytes()
 
 
 # ---------------------------------------------------------------- SSH remote
