@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from helpers import tiny_project
+from helpers.needs import missing
 from helpers.tiny_project import run
 
 STAGES = ("download@ravdess", "augment@ravdess", "features@ravdess", "train", "evaluate")
@@ -167,10 +168,7 @@ def sshd_binary() -> str:
     """The sshd program; without one the SSH test fails under CI=true and is skipped, with the reason, elsewhere."""
     binary = find_sshd()
     if binary is None:
-        message = "sshd not found: install openssh-server (apt-get install openssh-server) to test the SSH remote"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("sshd not found: install openssh-server (apt-get install openssh-server) to test the SSH remote")
     return binary
 
 

@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
+
+from helpers.needs import missing
 
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 OFFLINE = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -30,10 +31,7 @@ def chromium() -> str:
     """The Chromium program; a test that needs it fails under CI=true and is skipped elsewhere without it."""
     found = next((path for path in map(shutil.which, NAMES) if path), None)
     if found is None:
-        message = "chromium not found: install Debian's chromium package (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("chromium not found: install Debian's chromium package (apt-get install chromium)")
     return found
 
 
