@@ -9,6 +9,8 @@
   (:func:`emoaugnet.backend.describe`), or onnxruntime.
 - ``emoaugnet export [--model DIR] [--out DIR]``: a Keras bundle -> an ONNX export (:mod:`emoaugnet.onnx_export`).
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
+- ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
+  augmented variants from an augment shard (:mod:`emoaugnet.augment_figures`).
 
 Heavy imports (librosa, Keras) happen after argument parsing, so ``--help`` answers at once.
 """
@@ -65,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default=DEFAULT_EXPORT, help=f"export folder (default: {DEFAULT_EXPORT})")
     sub.add_parser("summary", help="print the network's layer table for params.yaml",
                    description="Print the layer table of the network params.yaml describes.")
+    sa = sub.add_parser("show-augment", help="draw one utterance's original and augmented variants (PNG)",
+                        description="Draw one utterance's original and augmented variants from an augment "
+                                    "shard: waveform and log-mel spectrogram per variant, titled by chain and "
+                                    "drawn parameters.")
+    sa.add_argument("--shard", help="augment shard (default: the first of <paths.augmented>/<corpus>/)")
+    sa.add_argument("--corpus", help="corpus whose shards to look in (default: the first of run.corpora)")
+    sa.add_argument("--speaker", help="speaker whose shard to use (default: the first)")
+    sa.add_argument("--utterance", help="utterance id (default: the shard's first)")
+    sa.add_argument("-o", "--output", default="augment.png", help="PNG to write (default: augment.png)")
+    sa.add_argument("--colours", type=int, default=128,
+                    help="store the PNG with a palette of this many colours, 0 for full colour (default: 128)")
     return parser
 
 
@@ -193,7 +206,32 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"predict": predict, "export": export, "summary": summary}
+def show_augment(args: argparse.Namespace) -> int:
+    from emoaugnet import shards
+    from emoaugnet.params import ParamsError
+    try:
+        shard = args.shard
+        if shard is None:
+            from emoaugnet.params import load
+            p = load()
+            corpus = args.corpus or p.corpora_to_run[0]
+            found = shards.shards(p.paths.augmented, [corpus])
+            if args.speaker is not None:
+                found = [s for s in found if s.name == shards.shard_name(args.speaker)]
+                if not found:
+                    raise shards.StoreError(f"{p.paths.augmented}/{corpus}: no shard for speaker {args.speaker!r}")
+            shard = found[0]
+        from emoaugnet.augment_figures import utterance_figure
+        from emoaugnet.figures import save_png
+        path = save_png(utterance_figure(shard, args.utterance), args.output, dpi=72, colours=args.colours or None)
+    except (ParamsError, shards.StoreError) as exc:
+        print(f"show-augment: {exc}", file=sys.stderr)
+        return 2
+    print(f"show-augment: wrote {path} from {shard}")
+    return 0
+
+
+COMMANDS = {"predict": predict, "export": export, "summary": summary, "show-augment": show_augment}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
