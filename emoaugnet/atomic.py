@@ -15,6 +15,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
     On any error (or a kill before the rename) the final name keeps its previous content, and the
     temporary file is removed (a SIGKILL can leave a ``.tmp-*`` file behind, never a partial final file).
+    The file gets the permissions a plain ``open()`` would give it (``mkstemp`` makes it owner-only).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,9 +26,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)       # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: str | Path, text: str) -> None:

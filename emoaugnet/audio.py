@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
 
 from emoaugnet.params import AudioParams
 
@@ -70,7 +69,14 @@ def read(path: str | Path, sample_rate: int, offset: float = 0.0,
         raise AudioError(path, f"cannot decode audio ({_short(exc)})") from None
     if data.size == 0:
         raise AudioError(path, "no audio samples")
-    y = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+    return to_mono(path, data, native, sample_rate)
+
+
+def to_mono(path: str | Path, data: np.ndarray, native: int, sample_rate: int) -> np.ndarray:
+    """Decoded ``(samples, channels)`` (or ``(samples,)``) at ``native`` Hz -> checked mono float32 at
+    ``sample_rate``; ``path`` names the source in errors."""
+    data = np.asarray(data, np.float32)
+    y = data.mean(axis=1, dtype=np.float32) if data.ndim == 2 and data.shape[1] > 1 else data.reshape(len(data))
     if not np.all(np.isfinite(y)):
         raise AudioError(path, "contains NaN or infinite samples")
     peak = float(np.max(np.abs(y)))
@@ -78,6 +84,7 @@ def read(path: str | Path, sample_rate: int, offset: float = 0.0,
         raise AudioError(path, f"samples reach {peak:.3g}, far outside the [-1, 1] range of audio "
                                "(corrupt float data?)")
     if native != sample_rate:
+        import soxr   # imported here: a file already at the analysis rate needs no resampler
         y = soxr.resample(y, native, sample_rate, quality="HQ").astype(np.float32, copy=False)
     return np.ascontiguousarray(y, dtype=np.float32)
 

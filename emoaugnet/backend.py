@@ -2,7 +2,8 @@
 
 Keras 3 runs the same model on TensorFlow (the project's default), JAX or PyTorch: set ``KERAS_BACKEND``.
 Nothing here imports a backend library unless Keras is running on it, so under ``KERAS_BACKEND=jax``
-TensorFlow need not be installed. :func:`describe` is the line train and predict print first.
+TensorFlow need not be installed; Keras itself is imported only by the functions that need it, so the
+CPU helpers serve the ONNX path of predict too. :func:`describe` is the line train and predict print first.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
 def name() -> str:
+    import keras
     return keras.backend.backend()
 
 
@@ -63,15 +63,18 @@ def resolve_precision(setting: str, flags: set[str] | None = None, gpu: bool | N
                       backend: str | None = None) -> str:
     """``auto`` -> the fastest precision every layer supports here, else the setting itself.
 
-    ``mixed_bfloat16`` on a GPU, or on a CPU with AMX / AVX-512 BF16, except under JAX on a GPU, whose
-    cuDNN LSTM refuses bfloat16 ("Unknown output type bfloat16"): float32 there.
+    ``mixed_bfloat16`` on a GPU, or on a CPU with AMX / AVX-512 BF16, except under JAX: its cuDNN LSTM
+    refuses bfloat16 on a GPU ("Unknown output type bfloat16"), and on a CPU with AVX-512 BF16 its
+    bfloat16 step was slower than float32 (bench/bench_train.py: 8.2 vs 12.7 samples/s, frames layout).
     """
     if setting != "auto":
         return setting
     backend = name() if backend is None else backend
+    if backend == "jax":
+        return "float32"
     gpu = bool(gpus()) if gpu is None else gpu
     if gpu:
-        return "float32" if backend == "jax" else "mixed_bfloat16"
+        return "mixed_bfloat16"
     flags = cpu_flags() if flags is None else flags
     return "mixed_bfloat16" if any(f in flags for f in BF16_CPU_FLAGS) else "float32"
 
@@ -86,6 +89,7 @@ def configure(seed: int, threads: int | None = None, deterministic: bool = True)
     if name() == "tensorflow":
         from emoaugnet import tensorflow_settings
         tensorflow_settings.apply(threads, deterministic)
+    import keras
     keras.utils.set_random_seed(seed)
     return threads
 
@@ -94,5 +98,6 @@ def describe(precision: str | None = None) -> str:
     """``backend jax, device GPU (cuda:0), precision float32`` or ``..., device CPU (AMD EPYC), ...``."""
     found = gpus()
     device = f"GPU ({', '.join(found)})" if found else f"CPU ({cpu_model()})"
+    import keras
     return f"backend {name()} (Keras {keras.__version__}), device {device}" + \
         (f", precision {precision}" if precision else "")

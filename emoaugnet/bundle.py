@@ -5,18 +5,20 @@ the feature and audio params the features were computed with, the scaler (per-po
 scale of the flat vector), the split protocol and a training summary. :func:`load` rebuilds the model
 with :func:`emoaugnet.model.build` from those params and loads the weights: no pickle, no code from the
 files. ``predict_frames`` applies the same flatten / scaler / layout as training.
+
+Importing this module does not import Keras (only :func:`load` does), so the ONNX runtime
+(:mod:`emoaugnet.onnx_model`) reads the same ``model.json`` through :func:`describe` without it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from emoaugnet import model as model_mod
 from emoaugnet import scaler
 from emoaugnet.atomic import atomic_path, write_text
 from emoaugnet.params import ACTIVATIONS, LAYOUTS, AudioParams, FeatureParams, ModelParams
@@ -31,8 +33,8 @@ class BundleError(ValueError):
 
 
 @dataclass
-class Bundle:
-    model: Any                      # keras.Model
+class Description:
+    """What ``model.json`` says: everything but the network itself."""
     mean: np.ndarray                # float32 (frames*channels,), paper's flat order
     scale: np.ndarray               # float32 (frames*channels,)
     classes: tuple[str, ...]
@@ -56,6 +58,16 @@ class Bundle:
             raise BundleError(f"features of shape {frames.shape}; this model expects "
                               f"(n, {self.num_frames}, {self.num_channels})")
         return scaler.to_inputs(frames, self.mean, self.scale, self.layout)
+
+    def extract(self, clips: np.ndarray) -> np.ndarray:
+        """``(n, frames, channels)`` features of ``(n, num_samples)`` windows, as training computed them."""
+        from emoaugnet import features
+        return features.extract(clips, self.audio_params.sample_rate, self.feature_params)
+
+
+@dataclass
+class Bundle(Description):
+    model: Any = None               # keras.Model
 
     def predict_frames(self, frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Class probabilities ``(n, len(classes))`` float32 for ``(n, frames, channels)`` features."""
@@ -121,13 +133,10 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     return config
 
 
-def load(directory: str | Path) -> Bundle:
-    """Rebuild the model from ``model.json`` and load ``model.weights.h5`` (float32 for inference)."""
+def describe(directory: str | Path, config: Mapping[str, Any] | None = None) -> Description:
+    """The checked contents of ``directory``'s ``model.json`` (``config``: already read)."""
     directory = Path(directory)
-    config = read_config(directory)
-    weights = directory / WEIGHTS_FILE
-    if not weights.is_file():
-        raise BundleError(f"{weights}: weights not found (run `dvc repro train` or `dvc pull`)")
+    config = read_config(directory) if config is None else config
     try:
         model_params = ModelParams(**config["model"])
         feature_params = FeatureParams(**{"workers": 1, **config["features"]})
@@ -147,13 +156,25 @@ def load(directory: str | Path) -> Bundle:
     if len(mean) != num_frames * num_channels or len(scale) != len(mean):
         raise BundleError(f"{directory / CONFIG_FILE}: scaler has {len(mean)} values; "
                           f"expected {num_frames * num_channels}")
-    model = model_mod.build(model_params, len(classes), num_frames, num_channels, "float32")
+    return Description(mean=mean, scale=scale, classes=classes, model_params=model_params,
+                       feature_params=feature_params, audio_params=audio_params, num_frames=num_frames,
+                       num_channels=num_channels, precision=str(config.get("precision", "float32")),
+                       split=dict(config.get("split", {})), training=dict(config.get("training", {})))
+
+
+def load(directory: str | Path) -> Bundle:
+    """Rebuild the model from ``model.json`` and load ``model.weights.h5`` (float32 for inference)."""
+    from emoaugnet import model as model_mod   # imports Keras
+    directory = Path(directory)
+    config = read_config(directory)
+    weights = directory / WEIGHTS_FILE
+    if not weights.is_file():
+        raise BundleError(f"{weights}: weights not found (run `dvc repro train` or `dvc pull`)")
+    info = describe(directory, config)
+    model = model_mod.build(info.model_params, len(info.classes), info.num_frames, info.num_channels, "float32")
     try:
         model.load_weights(weights)
     except Exception as exc:  # Keras raises ValueError/OSError variants for mismatched files
         raise BundleError(f"{weights}: cannot load weights into the model described by "
                           f"{CONFIG_FILE} ({exc})") from None
-    return Bundle(model=model, mean=mean, scale=scale, classes=classes, model_params=model_params,
-                  feature_params=feature_params, audio_params=audio_params, num_frames=num_frames,
-                  num_channels=num_channels, precision=str(config.get("precision", "float32")),
-                  split=dict(config.get("split", {})), training=dict(config.get("training", {})))
+    return Bundle(model=model, **{f.name: getattr(info, f.name) for f in fields(Description)})

@@ -1,9 +1,16 @@
 """The ``emoaugnet`` command (``python -m emoaugnet``): what a user runs outside the DVC pipeline.
 
-- ``emoaugnet predict [--model DIR] FILE_OR_FOLDER...``: one JSON object (``--csv``: one row) per file;
-  windows and silence as described in :mod:`emoaugnet.inference`. Exit status: 0 every file classified
-  (or silent), 1 some file could not be read, 2 bad model or arguments.
+- ``emoaugnet predict [--model DIR] [--backend auto|onnx|keras] FILE_OR_FOLDER...``: one JSON object
+  (``--csv``: one row; ``--timeline``: a table of windows) per file, ``--plot FILE.png`` draws the windows'
+  probabilities; windows and silence as described in :mod:`emoaugnet.inference`. With an ONNX export
+  (``model.onnx`` in the folder) it runs on onnxruntime and never imports Keras or TensorFlow.
+  Exit status: 0 every file classified (or silent), 1 some file could not be read, 2 bad model or arguments.
+  Its first line on stderr names what runs the model: the Keras backend, device and precision
+  (:func:`emoaugnet.backend.describe`), or onnxruntime.
+- ``emoaugnet export [--model DIR] [--out DIR]``: a Keras bundle -> an ONNX export (:mod:`emoaugnet.onnx_export`).
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
+- ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
+  augmented variants from an augment shard (:mod:`emoaugnet.augment_figures`).
 
 Heavy imports (librosa, Keras) happen after argument parsing, so ``--help`` answers at once.
 """
@@ -15,7 +22,15 @@ import csv
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, Sequence
+
+#: Default folders, as in params.yaml's ``paths.models`` and ``paths.export`` (the command also runs
+#: outside a project, so it does not read params.yaml for them).
+DEFAULT_MODELS = "models"
+DEFAULT_EXPORT = "export"
+KERAS_MISSING = ("{} is not installed: Keras bundles and `emoaugnet export` need the keras extra "
+                 "(pip install 'emoaugnet[keras]'); an exported model needs only the core install")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,8 +43,17 @@ def _parser() -> argparse.ArgumentParser:
                                "classified (or silent), 1 some file could not be read, 2 bad model or arguments.")
     pr.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
                     help="audio files, or folders searched recursively for audio files")
-    pr.add_argument("--model", default="models", help="model bundle folder (default: models)")
-    pr.add_argument("--csv", action="store_true", help="write a CSV table instead of JSON lines")
+    pr.add_argument("--model", default=None,
+                    help=f"model folder: an ONNX export or a Keras bundle (default: {DEFAULT_EXPORT} when it holds "
+                         f"an ONNX export, else {DEFAULT_MODELS})")
+    pr.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto",
+                    help="auto (default): onnxruntime when the folder has model.onnx, else Keras")
+    out = pr.add_mutually_exclusive_group()
+    out.add_argument("--csv", action="store_true", help="write a CSV table instead of JSON lines")
+    out.add_argument("--timeline", action="store_true",
+                     help="print a table per file: one row per window (start, end, emotion, probabilities)")
+    pr.add_argument("--plot", metavar="FILE.png", default=None,
+                    help="also draw each file's window probabilities over time into this image (matplotlib)")
     pr.add_argument("--hop", type=float, default=None,
                     help="seconds between analysis windows of long recordings (default: half the model's window)")
     pr.add_argument("--silence-rms", type=float, default=0.001,
@@ -40,73 +64,105 @@ def _parser() -> argparse.ArgumentParser:
                          "(read from these files, unlabelled) before the model sees them")
     pr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="progress bar on stderr (default: when stderr is a terminal)")
+    ex = sub.add_parser("export", help="export a trained model bundle to ONNX (for predict without Keras)",
+                        description="Write model.onnx, features.npz and model.json into --out: the model as "
+                                    "ONNX plus everything the features need, checked against Keras.")
+    ex.add_argument("--model", default=DEFAULT_MODELS, help=f"Keras model bundle folder (default: {DEFAULT_MODELS})")
+    ex.add_argument("--out", default=DEFAULT_EXPORT, help=f"export folder (default: {DEFAULT_EXPORT})")
     sub.add_parser("summary", help="print the network's layer table for params.yaml",
                    description="Print the layer table of the network params.yaml describes.")
+    sa = sub.add_parser("show-augment", help="draw one utterance's original and augmented variants (PNG)",
+                        description="Draw one utterance's original and augmented variants from an augment "
+                                    "shard: waveform and log-mel spectrogram per variant, titled by chain and "
+                                    "drawn parameters.")
+    sa.add_argument("--shard", help="augment shard (default: the first of <paths.augmented>/<corpus>/)")
+    sa.add_argument("--corpus", help="corpus whose shards to look in (default: the first of run.corpora)")
+    sa.add_argument("--speaker", help="speaker whose shard to use (default: the first)")
+    sa.add_argument("--utterance", help="utterance id (default: the shard's first)")
+    sa.add_argument("-o", "--output", default="augment.png", help="PNG to write (default: augment.png)")
+    sa.add_argument("--colours", type=int, default=128,
+                    help="store the PNG with a palette of this many colours, 0 for full colour (default: 128)")
     return parser
+
+
+def model_folder(args: argparse.Namespace) -> str:
+    """``--model``, or the default: the export folder when it holds an ONNX model (unless --backend keras)."""
+    if args.model is not None:
+        return args.model
+    from emoaugnet.onnx_model import has_onnx
+    return DEFAULT_EXPORT if args.backend != "keras" and has_onnx(DEFAULT_EXPORT) else DEFAULT_MODELS
+
+
+def runtime_line(model: Any) -> str:
+    """What runs ``model``: the Keras backend and device (:func:`emoaugnet.backend.describe`), or onnxruntime."""
+    from emoaugnet import backend
+    from emoaugnet.api import backend_name
+    if backend_name(model) == "keras":
+        return backend.describe("float32")
+    import onnxruntime
+    return f"runtime onnxruntime {onnxruntime.__version__}, device CPU ({backend.cpu_model()}), precision float32"
 
 
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from emoaugnet import bundle as bundle_mod   # imports Keras
+    from emoaugnet import bundle as bundle_mod
+    from emoaugnet.api import load_model
     from emoaugnet.inference import PredictParams, Predictor, expand
     if args.hop is not None and args.hop <= 0 or args.silence_rms < 0:
         print("predict: --hop must be > 0 and --silence-rms >= 0", file=sys.stderr)
         return 2
-    items = expand(args.paths)
     try:
-        model = bundle_mod.load(args.model)
+        model = load_model(model_folder(args), args.backend)    # Keras is imported only for a Keras bundle
         if model.model_params.speaker_norm != args.speaker_norm:
-            raise ValueError(f"{args.model} was trained with model.speaker_norm: "
+            raise ValueError(f"{model_folder(args)} was trained with model.speaker_norm: "
                              f"{str(model.model_params.speaker_norm).lower()}; "
                              + ("pass --speaker-norm and the recordings of one speaker"
                                 if model.model_params.speaker_norm else "leave out --speaker-norm"))
         pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms)
-        stats = speaker_statistics(items, model, pp) if args.speaker_norm else None
-        predictor = Predictor(model, pp, speaker_stats=stats)
+        if args.speaker_norm:
+            from emoaugnet.speaker_adaptation import speaker_statistics
+        predictor = Predictor(model, pp, speaker_stats=speaker_statistics(expand(args.paths), model, pp)
+                              if args.speaker_norm else None)
     except (bundle_mod.BundleError, ValueError) as exc:
         print(f"predict: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        print(f"predict: {model_folder(args)}: {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
+        return 2
+    # stdout carries the results, so the device line goes to stderr, first; models run in float32
+    print(f"predict: {runtime_line(model)}", file=sys.stderr, flush=True)
+    items = expand(args.paths)
     classes = model.classes
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
     if writer:
         from emoaugnet.inference import csv_header
         writer.writerow(csv_header(classes))
+    results: list[dict[str, Any]] | None = [] if args.plot else None
     try:
-        failed = _write(predictor, items, classes, writer, args.progress)
+        failed = _write(predictor, items, classes, writer, args.progress, args.timeline, results)
     except BrokenPipeError:           # e.g. piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     if failed:
         print(f"predict: {failed} of {len(items)} files could not be classified", file=sys.stderr)
+    if args.plot:
+        from emoaugnet import timeline
+        try:
+            timeline.plot(results, classes, args.plot)
+        except (ValueError, OSError) as exc:
+            print(f"predict: --plot {args.plot}: {exc}", file=sys.stderr)
+            return 1
     return 1 if failed else 0
 
 
-def speaker_statistics(items: list[tuple[str, str | None]], bundle: Any, pp: Any) -> tuple[Any, Any]:
-    """Per-channel mean / sd over the voiced windows of every readable file in ``items``: the statistics
-    a ``model.speaker_norm`` model standardises one speaker's features by (:mod:`emoaugnet.speaker_norm`).
-    Unreadable files are skipped here (``classify`` reports them)."""
-    import numpy as np
-
-    from emoaugnet import audio, features, inference, speaker_norm
-    frames = []
-    for path, error in items:
-        try:
-            rec = inference.read_windows(path, bundle.audio_params, pp) if error is None else None
-        except (audio.AudioError, OSError, ValueError):
-            rec = None
-        voiced = [w.samples for w in rec.windows if not w.silent] if rec else []
-        if voiced:
-            frames.append(features.extract(np.stack(voiced), bundle.audio_params.sample_rate, bundle.feature_params))
-    if not frames:
-        raise ValueError("--speaker-norm: no readable, voiced recording to take the speaker's statistics from")
-    return speaker_norm.statistics(np.concatenate(frames))
-
-
 def _write(predictor: Any, items: list[tuple[str, str | None]], classes: Sequence[str],
-           writer: Any, progress: bool | None) -> int:
-    """Print one JSON line (or CSV row) per result; returns how many files failed."""
+           writer: Any, progress: bool | None, timeline: bool = False,
+           results: list[dict[str, Any]] | None = None) -> int:
+    """Print one JSON line (CSV row, timeline table) per result, keeping them in ``results`` when given;
+    returns how many files failed."""
     from tqdm import tqdm
 
+    from emoaugnet import timeline as timeline_mod
     from emoaugnet.inference import csv_row
     failed = 0
     disable = None if progress is None else not progress   # None: only on a terminal
@@ -118,8 +174,12 @@ def _write(predictor: Any, items: list[tuple[str, str | None]], classes: Sequenc
                 tqdm.write(f"predict: {result['path']}: {result['error']}", file=sys.stderr)
             elif result.get("warning"):
                 tqdm.write(f"predict: {result['path']}: {result['warning']}", file=sys.stderr)
+            if results is not None:
+                results.append(result)
             if writer:
                 writer.writerow(csv_row(result, classes))
+            elif timeline:
+                print("\n".join(timeline_mod.table(result, classes)))
             else:
                 print(json.dumps(result))
             sys.stdout.flush()
@@ -143,7 +203,48 @@ def summary(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"predict": predict, "summary": summary}
+def export(args: argparse.Namespace) -> int:
+    from emoaugnet import bundle as bundle_mod
+    from emoaugnet.onnx_export import export as export_model
+    try:
+        entry = export_model(args.model, args.out)
+    except bundle_mod.BundleError as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        print(f"export: {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
+        return 2
+    print(f"export: {Path(args.out) / entry['file']} (opset {entry['opset']}, largest difference from Keras "
+          f"{entry['max_abs_diff_vs_keras']:.2g}), features.npz, model.json")
+    return 0
+
+
+def show_augment(args: argparse.Namespace) -> int:
+    from emoaugnet import shards
+    from emoaugnet.params import ParamsError
+    try:
+        shard = args.shard
+        if shard is None:
+            from emoaugnet.params import load
+            p = load()
+            corpus = args.corpus or p.corpora_to_run[0]
+            found = shards.shards(p.paths.augmented, [corpus])
+            if args.speaker is not None:
+                found = [s for s in found if s.name == shards.shard_name(args.speaker)]
+                if not found:
+                    raise shards.StoreError(f"{p.paths.augmented}/{corpus}: no shard for speaker {args.speaker!r}")
+            shard = found[0]
+        from emoaugnet.augment_figures import utterance_figure
+        from emoaugnet.figures import save_png
+        path = save_png(utterance_figure(shard, args.utterance), args.output, dpi=72, colours=args.colours or None)
+    except (ParamsError, shards.StoreError) as exc:
+        print(f"show-augment: {exc}", file=sys.stderr)
+        return 2
+    print(f"show-augment: wrote {path} from {shard}")
+    return 0
+
+
+COMMANDS = {"predict": predict, "export": export, "summary": summary, "show-augment": show_augment}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,8 @@
   bundle recorded when it was trained (a changed split or feature store is refused, not silently scored);
 - :func:`write_reports`: ``metrics.json`` (the headline figures ``dvc metrics show`` prints),
   ``per_class.csv`` (a DVC plot), ``confusion.csv`` (``actual,predicted``; DVC's confusion template) and
-  ``predictions.csv`` (one row per test sample with every class's probability).
+  ``predictions.csv`` (one row per test sample with every class's probability);
+- :func:`evaluate` also draws the PNG figures of :mod:`emoaugnet.figures` beside them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
 from emoaugnet import bundle as bundle_mod
-from emoaugnet import splits
+from emoaugnet import figures, splits
 from emoaugnet.atomic import atomic_path, write_text
 from emoaugnet.params import Params, ParamsError
 
@@ -88,8 +89,8 @@ def report(b: bundle_mod.Bundle, split: splits.Split, probs: np.ndarray) -> dict
 
 def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     """What ``metrics.json`` holds: a screenful for ``dvc metrics show`` (per-class figures go elsewhere)."""
-    head = {k: metrics[k] for k in ("protocol", "weighted_accuracy", "unweighted_accuracy", "macro_f1",
-                                    "samples", "leakage", "epochs_run", "best_epoch") if k in metrics}
+    head = {k: metrics[k] for k in ("protocol", "corpus", "trained_on", "weighted_accuracy", "unweighted_accuracy",
+                                    "macro_f1", "samples", "leakage", "epochs_run", "best_epoch") if k in metrics}
     m = metrics["model"]
     head["model"] = f"{m['layout']} conv-{m['conv_activation']} dense-{m['dense_activation']} {m['precision']}"
     return head
@@ -125,4 +126,6 @@ def evaluate(p: Params, models_dir: str | Path, features_dir: str | Path, out_di
     probs = b.predict_frames(split.test.features)
     metrics = report(b, split, probs)
     write_reports(out_dir, metrics, split, probs, b.classes)
+    figures.write_report_figures(out_dir, split.test.label, probs.argmax(axis=1), b.classes, b.training,
+                                 title=f"{split.protocol} protocol, {headline(metrics)['model']}")
     return metrics

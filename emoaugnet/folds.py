@@ -15,6 +15,7 @@ test and validation speakers); its stages (``train_fold@K``, ``evaluate_fold@K``
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
@@ -29,8 +30,8 @@ class FoldError(ValueError):
 
 
 def speaker_order(speaker: str) -> tuple:
-    """Sort key: numeric ids by value (``2`` before ``10``), then the others by name."""
-    return (0, int(speaker), speaker) if speaker.isdigit() else (1, 0, speaker)
+    """Natural sort key: digit runs compare as numbers (``2`` before ``10``, ``ravdess:2`` before ``ravdess:10``)."""
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(speaker)))
 
 
 def speaker_folds(speakers: Iterable[str], k: int) -> list[list[str]]:

@@ -1,8 +1,12 @@
 """Classify recordings with a trained model bundle: windows, silence, batching, one result per file.
 
+(This module is long because the window rule, the readers that apply it to files and arrays, the
+batching and the result records are one contract; splitting them would scatter it.)
+
 Nothing about the features is re-typed here: the sample rate, analysis window, feature parameters,
 scaler and classes all come from the model bundle (:func:`emoaugnet.bundle.load`), and the audio goes
-through the same :func:`emoaugnet.audio.read` and :func:`emoaugnet.features.extract` as training.
+through the same :func:`emoaugnet.audio.read` and the model's ``extract`` (:func:`emoaugnet.features.extract`
+as training for a Keras bundle; its numpy twin for an exported ONNX model, :mod:`emoaugnet.onnx_model`).
 
 Windows (``window`` = the model's ``audio.duration``, 2.5 s; ``offset`` = ``audio.offset``, 0.6 s;
 ``hop`` = :attr:`PredictParams.hop`, half the window by default), for a recording of ``D`` seconds:
@@ -30,7 +34,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from emoaugnet import audio, features, speaker_norm
+from emoaugnet import audio, speaker_norm
 from emoaugnet.params import AudioParams
 
 #: Extensions collected from folders. Those libsndfile cannot decode (m4a, aac, wma) are listed on
@@ -105,18 +109,44 @@ def read_windows(path: str | Path, ap: AudioParams, pp: PredictParams) -> Record
         # The first window is read exactly as training read its clip (same offset/duration read).
         pieces.append((starts[0], audio.read(path, sr, ap.offset, ap.duration)))
         if len(starts) > 1:
-            full = audio.read(path, sr)
-            for start in starts[1:]:
-                begin = int(round(start * sr))
-                if begin < len(full):
-                    pieces.append((start, full[begin:begin + n]))
+            pieces += _slices(audio.read(path, sr), starts[1:], sr, n)
+    return Recording(str(path), duration, int(header.samplerate), int(header.channels), _windows(pieces, ap, pp),
+                     truncation_warning(header.extra_info))
+
+
+def array_windows(samples: np.ndarray, rate: int, ap: AudioParams, pp: PredictParams,
+                  name: str = "<array>") -> Recording:
+    """:func:`read_windows` for audio already in memory: ``(samples,)`` or ``(samples, channels)`` at
+    ``rate`` Hz, averaged to mono and resampled like a file; raises :class:`emoaugnet.audio.AudioError`."""
+    data = np.asarray(samples)
+    if data.ndim not in (1, 2) or data.size == 0 or rate <= 0:
+        raise audio.AudioError(name, f"expected (samples,) or (samples, channels) audio at a rate > 0; "
+                                     f"got shape {data.shape} at {rate} Hz")
+    duration = len(data) / rate
+    y = audio.to_mono(name, data, int(rate), ap.sample_rate)
+    starts = window_starts(duration, ap.offset, ap.duration, pp.hop_for(ap.duration))
+    if duration <= ap.duration or ap.offset >= duration:
+        starts = [0.0]
+    pieces = _slices(y, starts, ap.sample_rate, ap.num_samples)
+    return Recording(name, duration, int(rate), 1 if data.ndim == 1 else int(data.shape[1]), _windows(pieces, ap, pp))
+
+
+def _slices(y: np.ndarray, starts: Sequence[float], sr: int, n: int) -> list[tuple[float, np.ndarray]]:
+    out = []
+    for start in starts:
+        begin = int(round(start * sr))
+        if begin < len(y):
+            out.append((start, y[begin:begin + n]))
+    return out
+
+
+def _windows(pieces: list[tuple[float, np.ndarray]], ap: AudioParams, pp: PredictParams) -> list[Window]:
     windows = []
     for start, y in pieces:
         level = rms(y)
-        windows.append(Window(start=start, end=start + len(y) / sr, samples=audio.fit_length(y, n),
-                              rms=level, silent=level < pp.silence_rms))
-    return Recording(str(path), duration, int(header.samplerate), int(header.channels), windows,
-                     truncation_warning(header.extra_info))
+        windows.append(Window(start=start, end=start + len(y) / ap.sample_rate,
+                              samples=audio.fit_length(y, ap.num_samples), rms=level, silent=level < pp.silence_rms))
+    return windows
 
 
 def truncation_warning(extra_info: str) -> str | None:
@@ -204,12 +234,15 @@ class Predictor:
         """``(n, classes)`` probabilities for ``(n, num_samples)`` windows, :attr:`batch_windows` at a time."""
         out = []
         for i in range(0, len(clips), self.batch_windows):
-            frames = features.extract(clips[i:i + self.batch_windows], self.bundle.audio_params.sample_rate,
-                                      self.bundle.feature_params)
+            frames = self.bundle.extract(clips[i:i + self.batch_windows])
             if self.speaker_stats is not None:
                 frames = speaker_norm.apply(frames, *self.speaker_stats)
             out.append(self.bundle.predict_frames(frames, batch_size=self.batch_windows))
         return np.concatenate(out) if out else np.zeros((0, len(self.bundle.classes)), np.float32)
+
+    def classify_recording(self, rec: Recording) -> dict[str, Any]:
+        """The result of one recording already cut into windows (e.g. :func:`array_windows`)."""
+        return next(self._flush([(rec.path, rec)]))
 
     def _flush(self, pending: list[tuple[str, Recording | str]]) -> Iterator[dict[str, Any]]:
         voiced = [w.samples for _, rec in pending if isinstance(rec, Recording) for w in rec.windows if not w.silent]

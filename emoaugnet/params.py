@@ -3,10 +3,10 @@
 Each key is declared once, as a dataclass field whose metadata (:func:`emoaugnet.knobs.knob`) carries
 its bounds or allowed values; :func:`emoaugnet.knobs.load_section` walks the fields generically, so a
 wrong value stops the pipeline before any work starts with one message naming the key and the values it
-accepts. Checks that involve
+accepts. The module is long because it declares every section of params.yaml in one place, the typed
+twin of the single source of truth; the generic checking lives in :mod:`emoaugnet.knobs`. Checks that involve
 several keys (label maps against ``classes``, the frame against the window, held-out speakers, folds)
-follow in :func:`from_dict`. The module is long because it declares every section of params.yaml in one
-place.
+follow in :func:`from_dict`.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class PathParams:
     features: str = knob()
     stage_reports: str = knob()
     models: str = knob()
+    export: str = knob()
     live: str = knob()
     reports: str = knob()
     cv: str = knob(default="cv")
@@ -133,6 +134,8 @@ class TrainParams:
 class Params:
     seed: int = knob(low=0)
     corpora_to_run: tuple[str, ...] = knob(key="run.corpora")
+    corpora_to_prepare: tuple[str, ...] = knob(key="data.corpora")
+    cross_corpora: tuple[str, ...] = knob(key="evaluate.cross_corpora")
     classes: tuple[str, ...] = knob()
     paths: PathParams = knob()
     audio: AudioParams = knob()
@@ -171,12 +174,9 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
     corpora_tree = get(tree, "corpora")
     if not isinstance(corpora_tree, Mapping) or not corpora_tree:
         raise ParamsError("params: `corpora` must hold one section per corpus (source, label_map)")
-    known = ", ".join(corpora_tree)
     if not p.corpora_to_run:
-        raise ParamsError(f"params: `run.corpora` is empty; allowed values: {known}")
-    for name in p.corpora_to_run:
-        if name not in corpora_tree:
-            raise ParamsError(f"params: `run.corpora` names {name!r}; allowed values: {known}")
+        raise ParamsError(f"params: `run.corpora` is empty; allowed values: {', '.join(corpora_tree)}")
+    _check_corpus_lists(p, corpora_tree)
     corpora = {str(name): _corpus(section, name, p.classes) for name, section in corpora_tree.items()}
     _check_augment(tree, p.augment)
     if p.features.frame_length > p.audio.num_samples:
@@ -201,6 +201,20 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
                               "and `split.val_speakers`")
     return Params(**{f.name: getattr(p, f.name) for f in fields(Params) if f.name not in ("corpora", "raw")},
                   corpora=corpora, raw=dict(tree))
+
+
+def _check_corpus_lists(p: Params, known: Mapping[str, Any]) -> None:
+    """Known names; cross-corpus scores only for corpora never trained on; every corpus used is prepared."""
+    for key, name in ((k, n) for k, names in (("run.corpora", p.corpora_to_run), ("data.corpora", p.corpora_to_prepare),
+                      ("evaluate.cross_corpora", p.cross_corpora)) for n in names if n not in known):
+        raise ParamsError(f"params: `{key}` names {name!r}; allowed values: {', '.join(known)}")
+    if seen := sorted(set(p.cross_corpora) & set(p.corpora_to_run)):
+        raise ParamsError(f"params: `evaluate.cross_corpora` names {seen}, which `run.corpora` trains on; a "
+                          "cross-corpus score is for corpora the model never saw")
+    if unprepared := [c for c in (*p.corpora_to_run, *p.cross_corpora) if c not in p.corpora_to_prepare]:
+        raise ParamsError(f"params: `data.corpora` must list every corpus of `run.corpora` and `evaluate.cross_"
+                          f"corpora` (dvc.yaml prepares only those); missing {unprepared}: set data.corpora="
+                          f"[{','.join(dict.fromkeys((*p.corpora_to_prepare, *unprepared)))}]")
 
 
 def _corpus(tree: Any, name: str, classes: tuple[str, ...]) -> CorpusParams:

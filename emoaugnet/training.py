@@ -153,5 +153,6 @@ def train_and_save(p: Params, features_dir: str | Path, models_dir: str | Path,
                 num_frames, num_channels, trained.precision, split=split_record(p, split),
                 training={**trained.summary, "batch_size": p.train.batch_size, "max_epochs": p.train.epochs,
                           "learning_rate": p.train.learning_rate,
-                          "parameters": int(trained.model.count_params())})
+                          "parameters": int(trained.model.count_params()),
+                          "history": {k: [round(v, 6) for v in vals] for k, vals in trained.history.items()}})
     return trained

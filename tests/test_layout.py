@@ -27,7 +27,7 @@ def stage_body(name: str) -> dict:
 def test_plain_dvc_repro_never_trains_the_folds():
     # `dvc repro` / `dvc exp run` without targets reproduce ./dvc.yaml only
     assert {n for n, (file, _) in DVC_STAGES.items() if file == "dvc.yaml"} == {
-        "download", "augment", "features", "train", "evaluate"}
+        "download", "augment", "features", "train", "evaluate", "cross_evaluate", "export"}
 
 
 @pytest.mark.parametrize("name", STAGES)
@@ -65,7 +65,7 @@ def test_worker_counts_are_not_params_deps(name):
 def test_paths_in_dvc_yaml_come_from_params():
     text = (ROOT / "dvc.yaml").read_text()
     paths = load(ROOT / "params.yaml").paths
-    for key in ("raw", "manifests", "augmented", "features", "stage_reports", "models", "live", "reports"):
+    for key in ("raw", "manifests", "augmented", "features", "stage_reports", "models", "export", "live", "reports"):
         assert f"${{paths.{key}}}" in text, key
     for literal in ("data/raw", "data/features", "data/augmented", "data/manifests"):
         assert literal not in text.split("stages:", 1)[1], f"{literal} typed in dvc.yaml instead of ${{paths.*}}"

@@ -98,17 +98,26 @@ def build(root: str | Path, num_variants: int = 3, corpus: str = "ravdess") -> P
     return Path(root)
 
 
-def untrained_bundle(folder: str | Path) -> Path:
-    """A model bundle of params.yaml's network with its initial, seeded weights (zero mean, unit scale):
-    enough to load and predict with, for tests of loading and of bad input, not of accuracy."""
+def untrained_bundle(folder: str | Path, fitted_scaler: bool = False, logit_scale: float = 1.0,
+                     **overrides: Any) -> Path:
+    """A model bundle of params.yaml's network (with ``overrides``, e.g. ``**{"model.input_layout": "frames"}``)
+    and its initial, seeded weights: enough to load and predict with, for tests of loading and of bad input,
+    not of accuracy. The scaler is zero mean, unit scale, or with ``fitted_scaler`` fitted on the fixtures'
+    real features (so the network sees inputs of training's range). ``logit_scale`` multiplies the last
+    layer's weights: initial weights give near-uniform probabilities (0.13-0.15), hiding small errors of
+    the inputs; x200 spreads them over 0-1 as a trained model's are."""
     import keras
 
-    from emoaugnet import bundle
+    from emoaugnet import bundle, scaler
     from emoaugnet import model as model_mod
-    p = params()
+    p = params(**overrides)
     keras.utils.set_random_seed(0)
     net = model_mod.build(p.model, len(p.classes), p.num_frames, p.features.num_channels, "float32")
+    last = net.layers[-1]
+    last.set_weights([w * logit_scale for w in last.get_weights()])
     size = p.num_frames * p.features.num_channels
-    bundle.save(folder, net, np.zeros(size, np.float32), np.ones(size, np.float32), p.classes, p.model,
-                p.features, p.audio, p.num_frames, p.features.num_channels, "float32")
+    mean, scale = (scaler.fit_scaler(_extracted(1)["features"]) if fitted_scaler
+                   else (np.zeros(size, np.float32), np.ones(size, np.float32)))
+    bundle.save(folder, net, mean, scale, p.classes, p.model, p.features, p.audio, p.num_frames,
+                p.features.num_channels, "float32")
     return Path(folder)

@@ -1,0 +1,32 @@
+"""Speaker adaptation for `emoaugnet predict --speaker-norm`: one speaker's statistics from their files.
+
+A model trained with ``model.speaker_norm`` (:mod:`emoaugnet.speaker_norm`) expects each speaker's features
+standardised by that speaker's own per-channel mean and sd; for new recordings those come from all the
+files given, taken to be one speaker's, without labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from emoaugnet import audio, inference, speaker_norm
+
+
+def speaker_statistics(items: list[tuple[str, str | None]], bundle: Any, pp: Any) -> tuple[Any, Any]:
+    """Per-channel mean / sd over the voiced windows of every readable file in ``items``: the statistics
+    a ``model.speaker_norm`` model standardises one speaker's features by (:mod:`emoaugnet.speaker_norm`).
+    Unreadable files are skipped here (``classify`` reports them)."""
+    frames = []
+    for path, error in items:
+        try:
+            rec = inference.read_windows(path, bundle.audio_params, pp) if error is None else None
+        except (audio.AudioError, OSError, ValueError):
+            rec = None
+        voiced = [w.samples for w in rec.windows if not w.silent] if rec else []
+        if voiced:
+            frames.append(bundle.extract(np.stack(voiced)))
+    if not frames:
+        raise ValueError("--speaker-norm: no readable, voiced recording to take the speaker's statistics from")
+    return speaker_norm.statistics(np.concatenate(frames))
