@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from emoaugnet.corpora import CorpusError, Scan, SourceFile
+from emoaugnet.corpora import CorpusError, Scan, SourceFile, through_link, walk_files
 
 NAME = "ravdess"
 HOW_TO_GET = ("set `corpora.ravdess.source` in params.yaml to the official archive URL (Zenodo record "
@@ -38,14 +38,15 @@ def parse_name(stem: str) -> tuple[int, str]:
 
 
 def scan(folder: str | Path) -> Scan:
-    """Every speech utterance under ``folder`` (any depth, .wav or .flac); the rest is listed as ignored."""
+    """Every speech utterance under ``folder`` (any depth, .wav or .flac, folder links followed); the rest
+    is listed as ignored."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"{folder}: not a folder; set `corpora.ravdess.source` to the archive URL, "
                           "a local .zip or a folder with Actor_NN/ subfolders")
     found = Scan()
     seen: dict[str, str] = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in walk_files(folder):
         rel = path.relative_to(folder).as_posix()
         if path.name.startswith(".") or path.suffix.lower() not in AUDIO_SUFFIXES:
             found.ignored.append(rel)
@@ -62,6 +63,7 @@ def scan(folder: str | Path) -> Scan:
             found.bad.append((rel, f"duplicate of {seen[path.stem]}"))
             continue
         seen[path.stem] = rel
+        found.linked += through_link(folder, path)
         found.files.append(SourceFile(
             utterance=path.stem, source=path, dest=f"Actor_{actor:02d}/{path.name}",
             speaker=str(actor), gender="M" if actor % 2 else "F", emotion=emotion))
