@@ -9,7 +9,9 @@ files. ``predict_frames`` applies the same flatten / scaler / layout as training
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -101,11 +103,34 @@ def save(directory: str | Path, model: Any, mean: np.ndarray, scale: np.ndarray,
         # Keras insists on the ".weights.h5" suffix; write beside the final name, then rename.
         tmp_weights = tmp.with_name(tmp.name + ".weights.h5")
         try:
-            model.save_weights(tmp_weights)
+            _save_weights(model, tmp_weights)
             tmp_weights.replace(tmp)
         finally:
             tmp_weights.unlink(missing_ok=True)
     write_text(directory / CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True) + "\n")
+
+
+def _save_weights(model: Any, path: Path) -> None:
+    """``model.save_weights(path)``. When the write fails (disk full), Keras leaves its open HDF5 file to
+    the garbage collector, whose close fails the same way and is printed as an "Exception ignored"
+    traceback: the failure is raised here as a plain OSError (no Keras frames holding that file), and
+    that echo of it is dropped."""
+    def echo(value: BaseException) -> bool:
+        return isinstance(value, RuntimeError) and "file write failed" in str(value)
+    hooks = sys.unraisablehook, sys.excepthook     # h5py (Cython) reports through both
+    sys.unraisablehook = lambda u: None if echo(u.exc_value) else hooks[0](u)
+    sys.excepthook = lambda kind, value, tb: None if echo(value) else hooks[1](kind, value, tb)
+    failure = None
+    try:
+        try:
+            model.save_weights(path)
+        except OSError as exc:
+            failure = OSError(exc.errno, str(exc))
+        gc.collect()                # the except block has let go of Keras' frames: close the file now
+    finally:
+        sys.unraisablehook, sys.excepthook = hooks
+    if failure is not None:
+        raise failure
 
 
 def read_config(directory: str | Path) -> dict[str, Any]:
