@@ -23,7 +23,6 @@ A file that cannot be read gets ``{"path": ..., "result": "error", "error": ...}
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -115,18 +114,9 @@ def read_windows(path: str | Path, ap: AudioParams, pp: PredictParams) -> Record
         level = rms(y)
         windows.append(Window(start=start, end=start + len(y) / sr, samples=audio.fit_length(y, n),
                               rms=level, silent=level < pp.silence_rms))
+    cut = audio.truncation(header)      # the same check and wording as the augment report
     return Recording(str(path), duration, int(header.samplerate), int(header.channels), windows,
-                     truncation_warning(header.extra_info))
-
-
-def truncation_warning(extra_info: str) -> str | None:
-    """libsndfile decodes a cut-off WAV/AIFF without complaint but logs ``data : N (should be M)``."""
-    for line in (extra_info or "").splitlines():
-        match = re.match(r"\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", line)
-        if match:
-            return (f"truncated: the header announces {int(match[2]):,} bytes of audio, the file holds "
-                    f"{int(match[3]):,}; classified what is there")
-    return None
+                     cut.message("classified") if cut else None)
 
 
 # --- Finding files ------------------------------------------------------------------------------------
