@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"augment: {exc}", file=sys.stderr)
         return 1
     print(f"augment {args.corpus}: {report['samples']} samples from {report['augmented']} utterances "
-          f"in {report['shards']} shards; {len(report['bad'])} bad files")
+          f"in {report['shards']} shards; {len(report['bad'])} bad files, {len(report['truncated'])} truncated "
+          "(used as far as they decode; listed in the report)")
     return 0
 
 
