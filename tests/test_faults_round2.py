@@ -267,17 +267,29 @@ def traced_peak(fn) -> int:
         tracemalloc.stop()
 
 
-def test_augment_memory_does_not_grow_with_the_speakers_utterances(tmp_path):
+def test_augment_and_features_memory_does_not_grow_with_the_speakers_utterances(tmp_path):
     """Peak traced allocation (numpy arrays included; deterministic, not timed) while augmenting one
-    speaker of 4 and of 16 utterances: the larger speaker may add less than one utterance's variants.
+    speaker of 4 and of 14 utterances: the larger speaker may add less than one utterance's variants;
+    likewise for the features of a shard of 8 and of 14 utterances.
     The figures on an IEMOCAP-shaped corpus come from bench/bench_memory.py."""
     p = featurestore.params(**{"augment.variants": [["noise"]]})
     rows = featurestore.fixture_rows(actors=(1,), per_actor=16)
     assert len(rows) == 14
     one_utterance = 2 * p.audio.num_samples * 2                 # its variants as int16
+    augment.augment_speaker(rows[:1], p, tmp_path / "warm-up")   # lazy imports and caches: not traced
     small = traced_peak(lambda: augment.augment_speaker(rows[:4], p, tmp_path / "small"))
     large = traced_peak(lambda: augment.augment_speaker(rows, p, tmp_path / "large"))
     assert large - small < one_utterance, (small, large)
+    # features of an 8- and the 14-utterance shard (16 and 28 samples: both past one full batch, so the
+    # extraction's own buffers are the same): the larger may not hold its 12 extra samples' features
+    augment.augment_speaker(rows[:8], p, tmp_path / "eight")
+    one_sample = p.num_frames * p.features.num_channels * 4
+    feature_shards.feature_speaker(tmp_path / "warm-up" / "speaker_1.h5", tmp_path / "fw", p.features)
+    small = traced_peak(lambda: feature_shards.feature_speaker(tmp_path / "eight" / "speaker_1.h5",
+                                                               tmp_path / "fs", p.features))
+    large = traced_peak(lambda: feature_shards.feature_speaker(tmp_path / "large" / "speaker_1.h5",
+                                                               tmp_path / "fl", p.features))
+    assert large - small < 4 * one_sample, (small, large)
 
 
 # --------------------------------------------------------------------------- two runs at once
