@@ -1,15 +1,17 @@
-"""Training throughput of the paper model on this CPU: layouts, precisions, XLA and batch sizes.
+"""Training throughput of the paper model on this machine: backends, layouts, precisions, XLA and batch sizes.
 
 Every configuration trains the real Table I network (``emoaugnet.model.build`` with params.yaml's model
 section) on synthetic inputs of the real shapes (flat 2,376 x 1, frames 108 x 22; seven classes),
 after ``emoaugnet.backend.configure`` (seed, determinism, thread pools sized to the cores) -- the same set-up
-as the train stage. Figures are samples per second: median over ``--repeats`` timings of ``--steps``
+as the train stage, on the Keras backend ``KERAS_BACKEND`` selects (tensorflow by default; jax, torch).
+Figures are samples per second: median over ``--repeats`` timings of ``--steps``
 optimizer steps each, after ``--warmup`` steps (which include tracing / XLA compilation). Ratios are
 against the baseline measured in the same run (flat, float32, batch 64, no XLA). The ``fit`` row
 times ``model.fit`` on in-memory arrays (Keras' tf.data input pipeline included) to show what the
-input pipeline costs on top of the bare step. Keras silently drops ``jit_compile=True`` while TF op
-determinism is on (as the train stage sets it), so ``xla`` rows, and ``nodet`` rows, turn determinism
-off for that model only.
+input pipeline costs on top of the bare step. ``xla`` and ``nodet`` are TensorFlow options: Keras silently
+drops ``jit_compile=True`` while TF op determinism is on (as the train stage sets it), so ``xla`` rows,
+and ``nodet`` rows, turn determinism off for that model only. JAX always compiles the step with XLA, so
+under other backends those options are refused (and left out of the default sets).
 
 ``--accuracy EPOCHS`` instead trains the frames layout on the real feature store
 (``data/features``, params.yaml's split) in float32 and in mixed_bfloat16 from the same seed with
@@ -18,6 +20,7 @@ samples to some augmentation variants (bfloat16 is emulated, hence slow, on CPUs
 
     python bench/bench_train.py                 # default set, a few minutes on 2 cores
     python bench/bench_train.py --quick         # frames only, seconds
+    KERAS_BACKEND=jax python bench/bench_train.py --quick
     python bench/bench_train.py --configs flat:float32:64 frames:mixed_bfloat16:64:xla
     python bench/bench_train.py --accuracy 5 --variants 0 1 2
 
@@ -54,6 +57,7 @@ DEFAULT = [
 QUICK = ["frames:float32:64", "frames:mixed_bfloat16:64", "frames:float32:64:xla", "frames:float32:64:nodet",
          "frames:float32:64:fit"]
 OPTIONS = ("xla", "nodet", "fit")
+TF_ONLY = ("xla", "nodet")
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,9 @@ class Config:
             raise SystemExit(f"bad configuration {text!r}: expected layout:precision:batch[:xla][:nodet][:fit], "
                              f"layout in {params_mod.LAYOUTS}, precision float32|mixed_bfloat16")
         opts = set(parts[3:])
+        if opts & set(TF_ONLY) and backend.name() != "tensorflow":
+            raise SystemExit(f"{text!r}: {'/'.join(TF_ONLY)} are TensorFlow options; this run is on "
+                             f"{backend.name()} (KERAS_BACKEND)")
         return cls(parts[0], parts[1], int(parts[2]), "xla" in opts, "nodet" in opts or "xla" in opts, "fit" in opts)
 
     @property
@@ -96,16 +103,16 @@ def machine() -> str:
 
 def measure(cfg: Config, p: params_mod.Params, steps: int, repeats: int, warmup: int, seed: int) -> float:
     """Median samples/s of ``cfg`` (one fresh model)."""
-    from tensorflow.python.framework import config as tf_config  # disable_op_determinism has no public name
+    if not cfg.nodet:
+        return _measure(cfg, p, steps, repeats, warmup, seed)
+    from emoaugnet import tensorflow_settings   # nodet / xla rows exist under TensorFlow only
 
-    was = tf_config.is_op_determinism_enabled()
-    if cfg.nodet and was:
-        tf_config.disable_op_determinism()
+    was = tensorflow_settings.op_determinism()
+    tensorflow_settings.set_op_determinism(False)
     try:
         return _measure(cfg, p, steps, repeats, warmup, seed)
     finally:
-        if cfg.nodet and was:
-            tf_config.enable_op_determinism()
+        tensorflow_settings.set_op_determinism(was)
 
 
 def _measure(cfg: Config, p: params_mod.Params, steps: int, repeats: int, warmup: int, seed: int) -> float:
@@ -182,20 +189,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=None,
                     help="untimed steps first, tracing / XLA compile included (default 1 flat, 2 frames)")
-    ap.add_argument("--threads", type=int, default=0, help="TF intra-op threads (default: the cores)")
+    ap.add_argument("--threads", type=int, default=0, help="TF intra-op threads (default: the cores; TF only)")
     ap.add_argument("--accuracy", type=int, metavar="EPOCHS", help="run the float32 vs bfloat16 accuracy check")
     ap.add_argument("--variants", type=int, nargs="+", help="--accuracy: training variants to keep (0 = original)")
     ap.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"], help="--accuracy: precisions")
     args = ap.parse_args(argv)
-    configs = [Config.parse(c) for c in (args.configs or (QUICK if args.quick else DEFAULT))]
+    defaults = [c for c in (QUICK if args.quick else DEFAULT)
+                if backend.name() == "tensorflow" or not set(c.split(":")[3:]) & set(TF_ONLY)]
+    configs = [Config.parse(c) for c in (args.configs or defaults)]
 
     p = params_mod.load()
     threads = backend.configure(p.seed, args.threads or None)
     flags = backend.cpu_flags()
     bf16_flags = sorted(f for f in flags if "bf16" in f or f.startswith("amx"))
-    print(f"date: {datetime.date.today()}  machine: {machine()}  TF threads: intra {threads}")
+    print(f"date: {datetime.date.today()}  machine: {machine()}  {backend.describe()}"
+          + (f"  TF threads: intra {threads}" if backend.name() == "tensorflow" else ""))
     print(f"cpu bf16/amx flags: {', '.join(bf16_flags) or 'none'}  avx512f: {'avx512f' in flags}  "
-          f"-> train.precision auto = {backend.resolve_precision('auto', flags)}")
+          f"-> train.precision auto = {backend.resolve_precision('auto', flags)} on {backend.name()}")
     if args.accuracy:
         accuracy(p, args.accuracy, args.variants, args.precisions)
         return
@@ -214,13 +224,14 @@ def main(argv: list[str] | None = None) -> None:
     base = results.get(Config.parse(BASELINE))
     frames_base = results.get(Config.parse("frames:float32:64"))
     print()
-    print(f"date {datetime.date.today()}, {machine()}")
-    print("| layout | precision | batch | XLA | how | samples/s | vs flat f32 b64 | vs same layout f32 b64 |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"date {datetime.date.today()}, {machine()}, {backend.describe()}")
+    print("| backend | layout | precision | batch | XLA | how | samples/s | vs flat f32 b64 | vs same layout f32 b64 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for cfg, sps in results.items():
         same = results.get(Config(cfg.layout, "float32", 64))
         how = ("model.fit on arrays" if cfg.fit else "train step") + (", no determinism" if cfg.nodet else "")
-        print(f"| {cfg.layout} | {cfg.precision} | {cfg.batch} | {'yes' if cfg.xla else 'no'} | "
+        xla = "yes" if cfg.xla or backend.name() == "jax" else "no"     # JAX always compiles with XLA
+        print(f"| {backend.name()} | {cfg.layout} | {cfg.precision} | {cfg.batch} | {xla} | "
               f"{how} | {sps:.1f} | "
               f"{f'{sps / base:.2f}x' if base else 'n/a'} | {f'{sps / same:.2f}x' if same else 'n/a'} |")
     if base and frames_base:

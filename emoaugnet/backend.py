@@ -63,15 +63,18 @@ def resolve_precision(setting: str, flags: set[str] | None = None, gpu: bool | N
                       backend: str | None = None) -> str:
     """``auto`` -> the fastest precision every layer supports here, else the setting itself.
 
-    ``mixed_bfloat16`` on a GPU, or on a CPU with AMX / AVX-512 BF16, except under JAX on a GPU, whose
-    cuDNN LSTM refuses bfloat16 ("Unknown output type bfloat16"): float32 there.
+    ``mixed_bfloat16`` on a GPU, or on a CPU with AMX / AVX-512 BF16, except under JAX: its cuDNN LSTM
+    refuses bfloat16 on a GPU ("Unknown output type bfloat16"), and on a CPU with AVX-512 BF16 its
+    bfloat16 step was slower than float32 (bench/bench_train.py: 8.2 vs 12.7 samples/s, frames layout).
     """
     if setting != "auto":
         return setting
     backend = name() if backend is None else backend
+    if backend == "jax":
+        return "float32"
     gpu = bool(gpus()) if gpu is None else gpu
     if gpu:
-        return "float32" if backend == "jax" else "mixed_bfloat16"
+        return "mixed_bfloat16"
     flags = cpu_flags() if flags is None else flags
     return "mixed_bfloat16" if any(f in flags for f in BF16_CPU_FLAGS) else "float32"
 

@@ -2,7 +2,8 @@
 
 - ``emoaugnet predict [--model DIR] FILE_OR_FOLDER...``: one JSON object (``--csv``: one row) per file;
   windows and silence as described in :mod:`emoaugnet.inference`. Exit status: 0 every file classified
-  (or silent), 1 some file could not be read, 2 bad model or arguments.
+  (or silent), 1 some file could not be read, 2 bad model or arguments. Its first line on stderr names
+  the Keras backend, device and precision (:func:`emoaugnet.backend.describe`).
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
 
 Heavy imports (librosa, Keras) happen after argument parsing, so ``--help`` answers at once.
@@ -48,6 +49,9 @@ def predict(args: argparse.Namespace) -> int:
     if args.hop is not None and args.hop <= 0 or args.silence_rms < 0:
         print("predict: --hop must be > 0 and --silence-rms >= 0", file=sys.stderr)
         return 2
+    from emoaugnet import backend
+    # stdout carries the results, so the device line goes to stderr; bundles load in float32
+    print(f"predict: {backend.describe('float32')}", file=sys.stderr, flush=True)
     try:
         model = bundle_mod.load(args.model)
         predictor = Predictor(model, PredictParams(hop=args.hop, silence_rms=args.silence_rms))

@@ -7,7 +7,10 @@ the previous ones untouched:
 
 - ``<paths.raw>/<corpus>/``: the audio (built in a temporary folder beside it, renamed when complete);
 - ``<paths.manifests>/<corpus>.csv``: every usable utterance, kept or dropped by the label map;
-- ``<paths.stage_reports>/download/<corpus>.json``: counts per label, class and speaker, bad files and why.
+- ``<paths.stage_reports>/download/<corpus>.json``: counts per label, class and speaker, bad files and why,
+  duplicates (a second file with an utterance id already found: listed, not ingested).
+
+A URL source's verified archive is kept in ``<paths.downloads>/<corpus>/``.
 """
 
 from __future__ import annotations
@@ -126,6 +129,8 @@ def summarise(corpus: str, source: str | None, rows: list[Utterance], bad: list[
                      "kept_per_speaker": {s: {"gender": genders[s], "kept": speakers[s]}
                                           for s in sorted(speakers, key=_natural)}},
         "bad_files": [{"file": f, "reason": why} for f, why in bad],
+        "duplicates": {"count": len(scan.duplicates),
+                       "files": [{"file": f, "same_utterance_as": first} for f, first in scan.duplicates[:50]]},
         "ignored": {"count": len(scan.ignored), "files": scan.ignored[:50]},
         "through_links": scan.linked,       # utterance files reached through a symbolic link in the source
     }
@@ -157,7 +162,7 @@ def ingest(corpus: str, params: Params, root: str | Path = ".") -> dict:
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{corpus}-new-", dir=raw_root))
     scratch = Path(tempfile.mkdtemp(prefix=f".tmp-{corpus}-extract-", dir=raw_root))
     try:
-        folder, how = _source_folder(corpus, cp.source, cp.md5, root, root / paths.downloads, scratch)
+        folder, how = _source_folder(corpus, cp.source, cp.md5, root, root / paths.downloads / corpus, scratch)
         scan = REGISTRY[corpus].scan(folder)
         rows, bad = collect(scan, corpus, cp.label_map, staging, how, paths.raw)
         report = summarise(corpus, cp.source, rows, bad, scan, params.classes, cp.label_map,

@@ -123,6 +123,8 @@ class TrainParams:
 class Params:
     seed: int = knob(low=0)
     corpora_to_run: tuple[str, ...] = knob(key="run.corpora")
+    corpora_to_prepare: tuple[str, ...] = knob(key="data.corpora")
+    cross_corpora: tuple[str, ...] = knob(key="evaluate.cross_corpora")
     classes: tuple[str, ...] = knob()
     paths: PathParams = knob()
     audio: AudioParams = knob()
@@ -160,12 +162,9 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
     corpora_tree = get(tree, "corpora")
     if not isinstance(corpora_tree, Mapping) or not corpora_tree:
         raise ParamsError("params: `corpora` must hold one section per corpus (source, label_map)")
-    known = ", ".join(corpora_tree)
     if not p.corpora_to_run:
-        raise ParamsError(f"params: `run.corpora` is empty; allowed values: {known}")
-    for name in p.corpora_to_run:
-        if name not in corpora_tree:
-            raise ParamsError(f"params: `run.corpora` names {name!r}; allowed values: {known}")
+        raise ParamsError(f"params: `run.corpora` is empty; allowed values: {', '.join(corpora_tree)}")
+    _check_corpus_lists(p, corpora_tree)
     corpora = {str(name): _corpus(section, name, p.classes) for name, section in corpora_tree.items()}
     _check_augment(tree, p.augment)
     if p.features.frame_length > p.audio.num_samples:
@@ -182,6 +181,20 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
                               "and `split.val_speakers`")
     return Params(**{f.name: getattr(p, f.name) for f in fields(Params) if f.name not in ("corpora", "raw")},
                   corpora=corpora, raw=dict(tree))
+
+
+def _check_corpus_lists(p: Params, known: Mapping[str, Any]) -> None:
+    """Known names; cross-corpus scores only for corpora never trained on; every corpus used is prepared."""
+    for key, name in ((k, n) for k, names in (("run.corpora", p.corpora_to_run), ("data.corpora", p.corpora_to_prepare),
+                      ("evaluate.cross_corpora", p.cross_corpora)) for n in names if n not in known):
+        raise ParamsError(f"params: `{key}` names {name!r}; allowed values: {', '.join(known)}")
+    if seen := sorted(set(p.cross_corpora) & set(p.corpora_to_run)):
+        raise ParamsError(f"params: `evaluate.cross_corpora` names {seen}, which `run.corpora` trains on; a "
+                          "cross-corpus score is for corpora the model never saw")
+    if unprepared := [c for c in (*p.corpora_to_run, *p.cross_corpora) if c not in p.corpora_to_prepare]:
+        raise ParamsError(f"params: `data.corpora` must list every corpus of `run.corpora` and `evaluate.cross_"
+                          f"corpora` (dvc.yaml prepares only those); missing {unprepared}: set data.corpora="
+                          f"[{','.join(dict.fromkeys((*p.corpora_to_prepare, *unprepared)))}]")
 
 
 def _corpus(tree: Any, name: str, classes: tuple[str, ...]) -> CorpusParams:

@@ -151,6 +151,20 @@ class Samples:
                        self.classes, self.attrs)
 
 
+def concat(parts: list[Samples]) -> Samples:
+    """One :class:`Samples` of several (e.g. one per corpus); their class lists must agree."""
+    if not parts:
+        raise StoreError("no samples to join")
+    for other in parts[1:]:
+        if other.classes != parts[0].classes:
+            raise StoreError(f"corpus {other.corpus[:1]} has classes {other.classes}, others {parts[0].classes}")
+    if len(parts) == 1:
+        return parts[0]
+    names = ("features", "label", "utterance", "speaker", "variant", "corpus")
+    return Samples(**{n: np.concatenate([getattr(s, n) for s in parts]) for n in names},
+                   classes=parts[0].classes, attrs=parts[0].attrs)
+
+
 def load_features(root: str | Path, corpora: Iterable[str] = ("ravdess",),
                   speakers: Iterable[str] | None = None,
                   variants: Iterable[int] | None = None) -> Samples:

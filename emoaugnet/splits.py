@@ -1,7 +1,8 @@
 """The three evaluation protocols: which samples train, validate and test a model.
 
 - ``speaker`` (default, honest): ``split.test_speakers`` and ``split.val_speakers`` are held out; every
-  other speaker trains. Augmented variants only in training; validation and test see originals only.
+  other speaker of every corpus in ``run.corpora`` trains. Speaker ids are unique within a corpus only:
+  name one as ``corpus:speaker`` (``tess:OAF``), or bare (``17``) where one corpus alone has it. Augmented variants only in training; validation and test see originals only.
 - ``utterance``: a seeded, stratified random split of the original utterances; the variants of a
   training utterance train, validation and test see originals only, and no variant of a held-out
   utterance is ever trained on.
@@ -15,6 +16,7 @@ speakers' shards when only the test set is asked for).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -52,6 +54,11 @@ def keys(samples: Samples) -> np.ndarray:
     return np.char.add(np.char.add(samples.corpus.astype(str), "/"), samples.utterance.astype(str))
 
 
+def speaker_keys(samples: Samples) -> np.ndarray:
+    """Corpus-qualified speaker ids (``ravdess:17``): speaker ids are unique only within a corpus."""
+    return np.char.add(np.char.add(samples.corpus.astype(str), ":"), samples.speaker.astype(str))
+
+
 def stratified_pick(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
     """Boolean mask picking ``round(n * fraction)`` items, shared out over classes in proportion.
 
@@ -74,29 +81,63 @@ def stratified_pick(labels: np.ndarray, fraction: float, rng: np.random.Generato
     return picked
 
 
+def _natural(s: str) -> tuple:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s))
+
+
+def resolve_speakers(wanted: Iterable[str], present: dict[str, list[str]], role: str) -> dict[str, list[str]]:
+    """corpus -> its speakers named in ``split.<role>``, from ``present`` (corpus -> speakers in the store).
+
+    A name is ``corpus:speaker`` (``tess:OAF``), or a bare speaker id (``17``) when exactly one of the
+    corpora has it; an id found in several corpora must be qualified.
+    """
+    picked: dict[str, list[str]] = {corpus: [] for corpus in present}
+    missing = []
+    for name in wanted:
+        corpus, sep, speaker = str(name).rpartition(":")
+        if sep and corpus not in present:
+            raise SplitError(f"split.{role}: {name!r} names corpus {corpus!r}, which is not in run.corpora "
+                             f"({', '.join(present)})")
+        homes = [c for c in ([corpus] if sep else present) if speaker in present[c]]
+        if len(homes) > 1:
+            raise SplitError(f"split.{role}: speaker {name!r} is in corpora {', '.join(homes)}; write it as "
+                             f"{' or '.join(f'{c}:{speaker}' for c in homes)}")
+        if homes:
+            picked[homes[0]].append(speaker)
+        else:
+            missing.append(str(name))
+    if missing:
+        listed = "; ".join(", ".join(ids) + (f" ({c})" if len(present) > 1 else "") for c, ids in present.items())
+        raise SplitError(f"split.{role} {missing} not in the feature store (corpora {', '.join(present)}; "
+                         f"speakers present: {listed})")
+    return picked
+
+
+def _load(root: Path, speakers_of: dict[str, list[str]], variants: list[int] | None = None) -> Samples:
+    """The samples of each corpus's listed speakers (corpora with none are not opened)."""
+    return shards.concat([shards.load_features(root, [corpus], ids, variants=variants)
+                          for corpus, ids in speakers_of.items() if ids])
+
+
 def _speaker(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path,
              parts: tuple[str, ...]) -> Split:
-    present = sorted({s for corpus in corpora for s in shards.speakers(root, corpus)})
-    for role, wanted in (("test_speakers", sp.test_speakers), ("val_speakers", sp.val_speakers)):
-        missing = sorted(set(wanted) - set(present))
-        if missing:
-            raise SplitError(f"split.{role} {missing} not in the feature store {root} "
-                             f"(corpora {', '.join(corpora)}; speakers present: {', '.join(present)})")
-    held_out = set(sp.test_speakers) | set(sp.val_speakers)
-    train_speakers = [s for s in present if s not in held_out]
-    if not train_speakers:
+    present = {corpus: sorted(shards.speakers(root, corpus), key=_natural) for corpus in corpora}
+    test_of = resolve_speakers(sp.test_speakers, present, "test_speakers")
+    val_of = resolve_speakers(sp.val_speakers, present, "val_speakers")
+    train_of = {c: [s for s in ids if s not in test_of[c] and s not in val_of[c]] for c, ids in present.items()}
+    if not any(train_of.values()):
         raise SplitError(f"split: every speaker in {root} is held out; no speaker left to train on")
 
-    test = shards.load_features(root, corpora, sp.test_speakers, variants=[0]) if "test" in parts else None
+    test = _load(root, test_of, variants=[0]) if "test" in parts else None
     train = val = None
     if sp.val_speakers:
         if "val" in parts:
-            val = shards.load_features(root, corpora, sp.val_speakers, variants=[0])
+            val = _load(root, val_of, variants=[0])
         if "train" in parts:
-            train = shards.load_features(root, corpora, train_speakers)
+            train = _load(root, train_of)
     elif "train" in parts or "val" in parts:
         # No validation speakers: hold out a share of the training speakers' utterances instead.
-        pool = shards.load_features(root, corpora, train_speakers)
+        pool = _load(root, train_of)
         train, val = _carve_val(pool, sp.val_fraction, np.random.default_rng(seed))
     return Split("speaker", train if "train" in parts else None, val if "val" in parts else None, test)
 
@@ -175,8 +216,8 @@ def overlap(split: Split) -> dict[str, int]:
     """How many test utterances / speakers also occur in training (0 and 0 unless the split leaks)."""
     if split.train is None or split.test is None:
         raise ValueError("overlap needs the train and test parts")
-    test_utts, test_speakers = set(keys(split.test)), set(split.test.speaker)
+    test_utts, test_speakers = set(keys(split.test)), set(speaker_keys(split.test))
     return {"test_utterances_in_train": len(test_utts & set(keys(split.train))),
             "test_utterances": len(test_utts),
-            "test_speakers_in_train": len(test_speakers & set(split.train.speaker)),
+            "test_speakers_in_train": len(test_speakers & set(speaker_keys(split.train))),
             "test_speakers": len(test_speakers)}

@@ -19,7 +19,7 @@ from emoaugnet.params import ParamsError, load
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stages.augment", description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", help="corpus name from run.corpora, e.g. ravdess")
+    parser.add_argument("corpus", help="corpus name from data.corpora, e.g. ravdess")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: augment.workers)")
     args = parser.parse_args(argv)
     try:

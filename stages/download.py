@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"download: error: {exc}", file=sys.stderr)
         return 1
     print(f"{args.corpus}: {report['listed']} listed, {report['kept']} kept, {report['dropped']} dropped "
-          f"by the label map, {report['bad']} bad, {report['speakers']['count']} speakers; "
+          f"by the label map, {report['bad']} bad, {report['duplicates']['count']} duplicates skipped, "
+          f"{report['speakers']['count']} speakers; "
           f"per class: {report['per_class']}")
     return 0
 

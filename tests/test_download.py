@@ -232,8 +232,8 @@ def test_http_download_verified_extracted_and_cached(tmp_path, ravdess_fixture, 
     project = tmp_path / "p"
     report = ingest("ravdess", make_params(server.url, server.md5), project)
     assert_ingested(project, ravdess_fixture, report)
-    assert md5_of(project / "data" / "downloads" / ARCHIVE) == server.md5
-    assert not (project / "data" / "downloads" / f"{ARCHIVE}.part").exists()
+    assert md5_of(project / "data" / "downloads" / "ravdess" / ARCHIVE) == server.md5
+    assert not (project / "data" / "downloads" / "ravdess" / f"{ARCHIVE}.part").exists()
     ingest("ravdess", make_params(server.url, server.md5), project)   # rerun: cached archive
     assert server.seen == [None]
 
@@ -242,12 +242,12 @@ def test_http_checksum_mismatch_extracts_nothing(tmp_path, server):
     with pytest.raises(DownloadError, match=r"checksum mismatch \(md5 [0-9a-f]{32}, expected f{32}\)"):
         ingest("ravdess", make_params(server.url, "f" * 32), tmp_path)
     assert_nothing_extracted(tmp_path)
-    assert list((tmp_path / "data" / "downloads").iterdir()) == []
+    assert [p for p in (tmp_path / "data" / "downloads").rglob("*") if p.is_file()] == []
 
 
 def test_http_interrupted_transfer_resumes_on_rerun(tmp_path, ravdess_fixture, server):
     server.modes = ["drop"]
-    downloads = tmp_path / "data" / "downloads"
+    downloads = tmp_path / "data" / "downloads" / "ravdess"
     with pytest.raises(DownloadError, match="interrupted .* rerun to resume"):
         fetch.fetch(server.url, server.md5, downloads, param="corpora.ravdess.source", retries=0)
     half = (downloads / f"{ARCHIVE}.part").stat().st_size
@@ -270,7 +270,7 @@ def test_http_error_pages_are_refused(tmp_path, server, mode, message):
     with pytest.raises(DownloadError, match=f"{message}.*corpora.ravdess.source"):
         ingest("ravdess", make_params(server.url, server.md5), tmp_path)
     assert_nothing_extracted(tmp_path)
-    assert list((tmp_path / "data" / "downloads").iterdir()) == []
+    assert [p for p in (tmp_path / "data" / "downloads").rglob("*") if p.is_file()] == []
 
 
 def test_no_network_names_the_param_for_a_local_copy(tmp_path):

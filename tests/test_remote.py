@@ -1,6 +1,6 @@
 """Sharing cached shards and models through a DVC remote, for real.
 
-One tiny pipeline run (``tests/tiny_project.py``: the RAVDESS fixtures, 1 epoch) is pushed to a local
+One tiny pipeline run (``tests/helpers/tiny_project.py``: the RAVDESS fixtures, 1 epoch) is pushed to a local
 folder remote and committed (dvc.lock, reports/metrics.json, .dvc/config); every test then works in
 ``git clone``s of that repository: ``dvc pull`` must bring back everything ``dvc repro`` needs, so
 that nothing is recomputed, and the shards and model must be byte-identical to the originals. The SSH
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from helpers import tiny_project
 from helpers.tiny_project import run
@@ -214,3 +215,18 @@ def test_push_and_pull_through_an_ssh_remote(sshd_binary, origin, sshd, tmp_path
     assert ssh_run(["dvc", "remote", "default"], second).strip() == "ssh"
     ssh_run(["dvc", "pull", "-r", "ssh"], second)
     assert_nothing_to_recompute(second, origin)
+
+
+def test_changing_a_worker_count_reruns_nothing(origin, tmp_path):
+    """Worker counts never change an output, so they are not params deps: `dvc status` stays clean."""
+    repo = clone(origin, tmp_path / "clone")
+    run(["dvc", "pull"], repo)
+    tree = yaml.safe_load((repo / "params.yaml").read_text())
+    tree["augment"]["workers"] = tree["augment"]["workers"] + 1
+    tree["features"]["workers"] = tree["features"]["workers"] + 1
+    (repo / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
+    assert "Data and pipelines are up to date" in run(["dvc", "status"], repo)
+    tree["augment"]["transforms"]["noise"]["scale"] = 0.05      # a real setting: augment and after rerun
+    (repo / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
+    status = run(["dvc", "status"], repo)
+    assert "augment@ravdess" in status and "download@ravdess" not in status

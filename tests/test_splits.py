@@ -114,3 +114,49 @@ def test_stratified_pick_shares_out_exactly():
         assert picked.sum() == round(len(labels) * fraction)
         counts = np.bincount(labels[picked], minlength=5)
         assert np.all(np.abs(counts - np.bincount(labels) * fraction) < 1 + 1e-9)
+
+
+# ------------------------------------------------------------------ several corpora
+
+@pytest.fixture(scope="module")
+def two_corpora(tmp_path_factory):
+    """The fixture store written twice, as corpora ``ravdess`` and ``tess``: the same speaker ids 1-4
+    in both, as happens across real corpora (RAVDESS actor 3, a CREMA-D or EmoDB speaker ...)."""
+    root = tmp_path_factory.mktemp("two")
+    featurestore.build(root, num_variants=2, corpus="ravdess")
+    return featurestore.build(root, num_variants=2, corpus="tess")
+
+
+def two_corpus_split(root, test, val):
+    sp = featurestore.params(**{"split.test_speakers": test, "split.val_speakers": val}).split
+    return splits.make(sp, 42, ["ravdess", "tess"], root)
+
+
+def test_speaker_ids_are_qualified_by_corpus_when_two_corpora_share_them(two_corpora):
+    with pytest.raises(splits.SplitError, match=r"speaker '4' is in corpora ravdess, tess; write it as "
+                                                r"ravdess:4 or tess:4"):
+        two_corpus_split(two_corpora, [4], [])
+    with pytest.raises(splits.SplitError, match=r"'emodb:4' names corpus 'emodb', which is not in run.corpora"):
+        two_corpus_split(two_corpora, ["emodb:4"], [])
+    with pytest.raises(splits.SplitError, match=r"\['tess:9'\] not in the feature store.*1, 2, 3, 4 \(tess\)"):
+        two_corpus_split(two_corpora, ["tess:9"], [])
+
+
+def test_speaker_independent_within_each_corpus(two_corpora):
+    split = two_corpus_split(two_corpora, ["ravdess:4", "tess:4"], ["ravdess:3"])
+    qualified = {part: set(splits.speaker_keys(getattr(split, part))) for part in splits.PARTS}
+    assert qualified == {"test": {"ravdess:4", "tess:4"}, "val": {"ravdess:3"},
+                         "train": {"ravdess:1", "ravdess:2", "tess:1", "tess:2", "tess:3"}}
+    assert split.counts() == {"train": 5 * 14 * 2, "val": 14, "test": 2 * 14}
+    assert splits.overlap(split)["test_speakers_in_train"] == 0
+    assert splits.overlap(split)["test_utterances_in_train"] == 0
+
+
+def test_one_corpus_tested_the_other_trained_on_whole(two_corpora):
+    """Holding out RAVDESS speakers only: every TESS speaker trains, including TESS's own speaker "4",
+    which is another person than RAVDESS's "4" and so no leak (overlap counts qualified ids)."""
+    split = two_corpus_split(two_corpora, ["ravdess:4"], ["ravdess:3"])
+    assert set(splits.speaker_keys(split.test)) == {"ravdess:4"}
+    assert "tess:4" in set(splits.speaker_keys(split.train))
+    assert splits.overlap(split) == {"test_utterances_in_train": 0, "test_utterances": 14,
+                                     "test_speakers_in_train": 0, "test_speakers": 1}

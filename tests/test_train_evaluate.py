@@ -129,7 +129,7 @@ def _experiments(show: list[dict]) -> list[dict]:
 
 
 def test_relu_and_elu_compared_with_dvc_experiments(tmp_path):
-    # statement 01 only (7 kept per actor), one augment variant, 1 epoch: see tests/tiny_project.py
+    # statement 01 only (7 kept per actor), one augment variant, 1 epoch: see tests/helpers/tiny_project.py
     repo = tiny_project.build(tmp_path, **{**TINY, "train.epochs": 1})
     for activation in ("relu", "elu"):
         run(["dvc", "exp", "run", "-n", f"conv-{activation}", "-S", f"model.conv_activation={activation}"], repo)
