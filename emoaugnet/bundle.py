@@ -9,9 +9,8 @@ files. ``predict_frames`` applies the same flatten / scaler / layout as training
 
 from __future__ import annotations
 
-import gc
+import io
 import json
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -100,37 +99,25 @@ def save(directory: str | Path, model: Any, mean: np.ndarray, scale: np.ndarray,
     for leftover in directory.glob(".tmp-model.*"):     # left by a killed run (SIGKILL skips cleanup)
         leftover.unlink()
     with atomic_path(directory / WEIGHTS_FILE) as tmp:
-        # Keras insists on the ".weights.h5" suffix; write beside the final name, then rename.
-        tmp_weights = tmp.with_name(tmp.name + ".weights.h5")
-        try:
-            _save_weights(model, tmp_weights)
-            tmp_weights.replace(tmp)
-        finally:
-            tmp_weights.unlink(missing_ok=True)
+        _save_weights(model, tmp)
     write_text(directory / CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True) + "\n")
 
 
+class _WeightsBuffer(io.BytesIO):
+    """An in-memory file Keras accepts as a ``.weights.h5`` target (its HDF5 store writes to a BytesIO)."""
+
+    def __str__(self) -> str:
+        return WEIGHTS_FILE
+
+
 def _save_weights(model: Any, path: Path) -> None:
-    """``model.save_weights(path)``. When the write fails (disk full), Keras leaves its open HDF5 file to
-    the garbage collector, whose close fails the same way and is printed as an "Exception ignored"
-    traceback: the failure is raised here as a plain OSError (no Keras frames holding that file), and
-    that echo of it is dropped."""
-    def echo(value: BaseException) -> bool:
-        return isinstance(value, RuntimeError) and "file write failed" in str(value)
-    hooks = sys.unraisablehook, sys.excepthook     # h5py (Cython) reports through both
-    sys.unraisablehook = lambda u: None if echo(u.exc_value) else hooks[0](u)
-    sys.excepthook = lambda kind, value, tb: None if echo(value) else hooks[1](kind, value, tb)
-    failure = None
-    try:
-        try:
-            model.save_weights(path)
-        except OSError as exc:
-            failure = OSError(exc.errno, str(exc))
-        gc.collect()                # the except block has let go of Keras' frames: close the file now
-    finally:
-        sys.unraisablehook, sys.excepthook = hooks
-    if failure is not None:
-        raise failure
+    """``model.save_weights`` into memory, then the bytes to ``path`` with a plain write. A disk that
+    fills up then fails that write (an OSError, reported as a WriteError), never HDF5's own writes: those
+    leave half-closed HDF5 objects behind, and the process crashed (SIGSEGV) at exit."""
+    buffer = _WeightsBuffer()
+    model.save_weights(buffer)
+    with open(path, "wb") as f:
+        f.write(buffer.getbuffer())
 
 
 def read_config(directory: str | Path) -> dict[str, Any]:

@@ -151,6 +151,12 @@ def test_disk_full_mid_model_save_fails_train_cleanly(tmp_path, monkeypatch, cap
     assert os.listdir("models") == []
     with pytest.raises(bundle.BundleError, match="model bundle not found"):
         bundle.load("models")
+    if how == "tmpfs":      # the command itself exits 1 (HDF5 failing mid-write once crashed it at exit)
+        done = subprocess.run([sys.executable, "-m", "stages.train"], cwd=tmp_path, env=env(),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 1, done.stderr[-2000:]
+        assert_clean_failure(done.stderr, "models/model.weights.h5", how)
+        assert os.listdir("models") == []
 
 
 def test_disk_full_mid_report_fails_evaluate_and_keeps_the_old_report(tmp_path, monkeypatch, capsys, small_disk):
