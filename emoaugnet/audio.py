@@ -6,6 +6,8 @@ training and inference see the same samples. Errors name the file and the reason
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,34 @@ def info(path: str | Path) -> sf._SoundFileInfo:
         return sf.info(str(path))
     except Exception as exc:  # libsndfile reports format problems as RuntimeError/LibsndfileError
         raise AudioError(path, f"not a readable audio file ({_short(exc)})") from None
+
+
+@dataclass(frozen=True)
+class Truncation:
+    """A WAV/AIFF whose data chunk ends before its header says: libsndfile decodes what is there."""
+    announced_bytes: int
+    present_bytes: int
+    expected_s: float      # the length the header announces
+    decoded_s: float       # the length that decodes
+
+    def message(self, used: str) -> str:
+        """One wording for every stage: ``used`` says what was done with the file."""
+        return (f"truncated: the header announces {self.announced_bytes:,} bytes of audio "
+                f"({self.expected_s:.3f} s), the file holds {self.present_bytes:,} ({self.decoded_s:.3f} s); "
+                f"{used} what is there")
+
+
+def truncation(header: sf._SoundFileInfo) -> Truncation | None:
+    """The cut a header reveals, from libsndfile's log line ``data : N (should be M)`` (N announced, M
+    present; ``SSND`` for AIFF); None for a whole file."""
+    for line in (header.extra_info or "").splitlines():
+        match = re.match(r"\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", line)
+        if match and header.samplerate > 0:
+            announced, present = int(match[2]), int(match[3])
+            decoded = header.frames / header.samplerate
+            return Truncation(announced, present, round(decoded * announced / max(present, 1), 3),
+                              round(decoded, 3))
+    return None
 
 
 def read(path: str | Path, sample_rate: int, offset: float = 0.0,

@@ -25,8 +25,10 @@ samples x window), ``utterance``, ``variant``, ``chain`` (``original``, ``pitch+
 
 A file that cannot be decoded, is silent, or holds less than one analysis frame
 (``features.frame_length`` samples) after the offset is reported by name and reason and left out; the stage
-fails when the bad share exceeds ``quality.max_bad_fraction``. Speakers are processed on
-``augment.workers`` processes, one speaker in memory per worker.
+fails when the bad share exceeds ``quality.max_bad_fraction``. A WAV/AIFF cut short mid-data is used as far as
+it decodes and listed under ``truncated`` (expected vs decoded length, in predict's wording). Speakers are
+processed on ``augment.workers`` processes; each holds one utterance's variants at a time, whatever the
+speaker's size (an IEMOCAP speaker is a session half: hundreds of utterances).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import numpy as np
 
 from emoaugnet import shards
 from emoaugnet.atomic import write_text
-from emoaugnet.audio import AudioError, check_usable, fit_length, read, to_int16
+from emoaugnet.audio import AudioError, check_usable, fit_length, info, read, to_int16, truncation
 from emoaugnet.manifest import Utterance
 from emoaugnet.params import Params
 from emoaugnet.pool import run_jobs
@@ -56,6 +58,7 @@ class SpeakerResult:
     path: Path | None                  # None when every file of the speaker was bad
     samples: int
     bad: list[dict[str, str]] = field(default_factory=list)
+    truncated: list[dict[str, Any]] = field(default_factory=list)   # used as far as they decode
 
 
 def group_by_speaker(rows: list[Utterance]) -> dict[str, list[Utterance]]:
@@ -95,50 +98,69 @@ def shard_attrs(corpus: str, speaker: str, params: Params) -> dict[str, Any]:
             "seed": params.seed, "augment": augment}
 
 
+def usable_clip(row: Utterance, params: Params) -> np.ndarray:
+    """The zero-padded analysis window of ``row``'s file; :class:`AudioError` when it holds less than one
+    analysis frame of real signal (checked before padding)."""
+    ap = params.audio
+    y = read(row.path, ap.sample_rate, ap.offset, ap.duration)
+    check_usable(row.path, y, params.features.frame_length)
+    return fit_length(y, ap.num_samples)
+
+
 def augment_speaker(rows: list[Utterance], params: Params, out_dir: str | Path) -> SpeakerResult:
-    """Augment one speaker's utterances and write their shard; bad files are reported, not written."""
+    """Augment one speaker's utterances and write their shard; bad files are reported, not written.
+
+    Two passes, so memory holds one utterance's variants, not the speaker's: the first decodes each
+    file to find the usable ones (and the truncated ones), the second decodes them again, augments
+    them and writes each utterance's variants into the shard's preallocated ``waveform`` dataset.
+    """
     speaker = rows[0].speaker
     chains = make_chains(params.augment)
     per = len(chains)
-    waveform = np.empty((len(rows) * per, params.audio.num_samples), np.int16)
-    meta: dict[str, list] = {k: [] for k in ("utterance", "variant", "chain", "label", "speaker",
-                                             "transform_params")}
-    bad, filled = [], 0
+    good, bad, truncated = [], [], []
     for row in rows:
         if row.label not in params.classes:
             raise AugmentError(f"{row.path}: label {row.label!r} is not one of classes {list(params.classes)}"
                                " (rerun the download stage after changing classes)")
         try:
-            # load_clip's read, checked before padding: at least one analysis frame of real signal
-            ap = params.audio
-            y = read(row.path, ap.sample_rate, ap.offset, ap.duration)
-            check_usable(row.path, y, params.features.frame_length)
-            clip = fit_length(y, ap.num_samples)
+            usable_clip(row, params)
+            cut = truncation(info(row.path))
         except AudioError as exc:
             bad.append({"utterance": row.utterance, "path": row.path, "reason": exc.reason})
             continue
-        samples, drawn = augment_clip(clip, row.utterance, params, chains)
-        waveform[filled:filled + per] = samples
-        filled += per
-        for variant in range(per):
-            meta["utterance"].append(row.utterance)
-            meta["variant"].append(variant)
-            meta["chain"].append(params.augment.chain_name(variant))
-            meta["label"].append(params.classes.index(row.label))
-            meta["speaker"].append(speaker)
-            meta["transform_params"].append(json.dumps(drawn[variant], sort_keys=True))
-    if not filled:
-        return SpeakerResult(speaker, None, 0, bad)
+        good.append(row)
+        if cut:
+            truncated.append({"utterance": row.utterance, "path": row.path, "expected_s": cut.expected_s,
+                              "decoded_s": cut.decoded_s, "warning": cut.message("augmented")})
+    if not good:
+        return SpeakerResult(speaker, None, 0, bad, truncated)
     path = Path(out_dir) / shards.shard_name(speaker)
-    arrays = {"waveform": waveform[:filled],
-              "utterance": np.array(meta["utterance"], dtype=object),
-              "variant": np.array(meta["variant"], np.int16),
-              "chain": np.array(meta["chain"], dtype=object),
-              "label": np.array(meta["label"], np.int16),
-              "speaker": np.array(meta["speaker"], dtype=object),
-              "transform_params": np.array(meta["transform_params"], dtype=object)}
-    shards.write_shard(path, arrays, shard_attrs(rows[0].corpus, speaker, params))
-    return SpeakerResult(speaker, path, filled, bad)
+    meta: dict[str, list] = {k: [] for k in ("utterance", "variant", "chain", "label", "speaker",
+                                             "transform_params")}
+    with shards.shard_writer(path) as f:
+        waveform = shards.create_dataset(f, "waveform", (len(good) * per, params.audio.num_samples), np.int16)
+        for i, row in enumerate(good):
+            try:
+                clip = usable_clip(row, params)
+            except AudioError as exc:
+                raise AugmentError(f"{exc} (it was readable a moment ago: changed during the run?)") from None
+            samples, drawn = augment_clip(clip, row.utterance, params, chains)
+            waveform[i * per:(i + 1) * per] = samples
+            for variant in range(per):
+                meta["utterance"].append(row.utterance)
+                meta["variant"].append(variant)
+                meta["chain"].append(params.augment.chain_name(variant))
+                meta["label"].append(params.classes.index(row.label))
+                meta["speaker"].append(speaker)
+                meta["transform_params"].append(json.dumps(drawn[variant], sort_keys=True))
+        shards.write_datasets(f, {"utterance": np.array(meta["utterance"], dtype=object),
+                                  "variant": np.array(meta["variant"], np.int16),
+                                  "chain": np.array(meta["chain"], dtype=object),
+                                  "label": np.array(meta["label"], np.int16),
+                                  "speaker": np.array(meta["speaker"], dtype=object),
+                                  "transform_params": np.array(meta["transform_params"], dtype=object)})
+        shards.write_attrs(f, shard_attrs(rows[0].corpus, speaker, params))
+    return SpeakerResult(speaker, path, len(good) * per, bad, truncated)
 
 
 class _SpeakerJob:
@@ -173,9 +195,10 @@ def run(corpus: str, rows: list[Utterance], params: Params, out_dir: str | Path,
         if stale.name not in written:
             stale.unlink()
     bad = sorted((b for r in results for b in r.bad), key=lambda b: b["utterance"])
+    truncated = sorted((c for r in results for c in r.truncated), key=lambda c: c["utterance"])
     report = {"corpus": corpus, "utterances": len(rows), "augmented": len(rows) - len(bad),
               "samples": sum(r.samples for r in results), "variants_per_utterance": params.num_variants,
-              "shards": len(written), "bad": bad, "bad_fraction": len(bad) / len(rows),
+              "shards": len(written), "bad": bad, "truncated": truncated, "bad_fraction": len(bad) / len(rows),
               "max_bad_fraction": params.max_bad_fraction}
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     if report["bad_fraction"] > params.max_bad_fraction:

@@ -12,6 +12,7 @@ Importing this module does not import Keras (only :func:`load` does), so the ONN
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -110,14 +111,25 @@ def save(directory: str | Path, model: Any, mean: np.ndarray, scale: np.ndarray,
     for leftover in directory.glob(".tmp-model.*"):     # left by a killed run (SIGKILL skips cleanup)
         leftover.unlink()
     with atomic_path(directory / WEIGHTS_FILE) as tmp:
-        # Keras insists on the ".weights.h5" suffix; write beside the final name, then rename.
-        tmp_weights = tmp.with_name(tmp.name + ".weights.h5")
-        try:
-            model.save_weights(tmp_weights)
-            tmp_weights.replace(tmp)
-        finally:
-            tmp_weights.unlink(missing_ok=True)
+        _save_weights(model, tmp)
     write_text(directory / CONFIG_FILE, json.dumps(config, indent=1, sort_keys=True) + "\n")
+
+
+class _WeightsBuffer(io.BytesIO):
+    """An in-memory file Keras accepts as a ``.weights.h5`` target (its HDF5 store writes to a BytesIO)."""
+
+    def __str__(self) -> str:
+        return WEIGHTS_FILE
+
+
+def _save_weights(model: Any, path: Path) -> None:
+    """``model.save_weights`` into memory, then the bytes to ``path`` with a plain write. A disk that
+    fills up then fails that write (an OSError, reported as a WriteError), never HDF5's own writes: those
+    leave half-closed HDF5 objects behind, and the process crashed (SIGSEGV) at exit."""
+    buffer = _WeightsBuffer()
+    model.save_weights(buffer)
+    with open(path, "wb") as f:
+        f.write(buffer.getbuffer())
 
 
 def read_config(directory: str | Path) -> dict[str, Any]:

@@ -36,27 +36,29 @@ def feature_speaker(source: str | Path, out_dir: str | Path, fp: FeatureParams) 
     """Features of every waveform of one augmented shard, written to ``out_dir`` under the same name.
 
     Datasets: ``features`` (float32, samples x frames x channels, channels in ``channel_names``
-    order), ``label``, ``utterance``, ``speaker``, ``variant``, ``chain``; waveforms are read
-    :data:`BATCH` at a time, so memory holds one shard's features, not its waveforms.
+    order), ``label``, ``utterance``, ``speaker``, ``variant``, ``chain``; waveforms are read and their
+    features written :data:`BATCH` at a time, so memory holds one batch, not the shard (each batch is
+    checked for NaN / inf before it is written: a bad one leaves no shard).
     """
     source = Path(source)
     attrs = shards.read_attrs(source)
     sr = int(attrs["sample_rate"])
-    with h5py.File(source, "r") as f:
+    path = Path(out_dir) / source.name
+    with h5py.File(source, "r") as f, shards.shard_writer(path) as out:
         waves = f["waveform"]
         n, num_samples = waves.shape
         frames = fp.num_frames(num_samples)
-        out = np.empty((n, frames, fp.num_channels), np.float32)
+        feats = shards.create_dataset(out, "features", (n, frames, fp.num_channels), np.float32)
         for start in range(0, n, BATCH):
-            out[start:start + BATCH] = features.extract(from_int16(waves[start:start + BATCH]), sr, fp)
-        arrays = {"features": out,
-                  "label": f["label"][:].astype(np.int16),
-                  "utterance": f["utterance"].asstr()[:].astype(object),
-                  "speaker": f["speaker"].asstr()[:].astype(object),
-                  "variant": f["variant"][:].astype(np.int16),
-                  "chain": f["chain"].asstr()[:].astype(object)}
-    path = Path(out_dir) / source.name
-    shards.write_shard(path, arrays, feature_attrs(attrs, fp, frames))
+            batch = features.extract(from_int16(waves[start:start + BATCH]), sr, fp).astype(np.float32, copy=False)
+            shards.check_finite(path, "features", batch)
+            feats[start:start + BATCH] = batch
+        shards.write_datasets(out, {"label": f["label"][:].astype(np.int16),
+                                    "utterance": f["utterance"].asstr()[:].astype(object),
+                                    "speaker": f["speaker"].asstr()[:].astype(object),
+                                    "variant": f["variant"][:].astype(np.int16),
+                                    "chain": f["chain"].asstr()[:].astype(object)})
+        shards.write_attrs(out, feature_attrs(attrs, fp, frames))
     return path, n
 
 

@@ -27,7 +27,6 @@ A file that cannot be read gets ``{"path": ..., "result": "error", "error": ...}
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -110,8 +109,9 @@ def read_windows(path: str | Path, ap: AudioParams, pp: PredictParams) -> Record
         pieces.append((starts[0], audio.read(path, sr, ap.offset, ap.duration)))
         if len(starts) > 1:
             pieces += _slices(audio.read(path, sr), starts[1:], sr, n)
+    cut = audio.truncation(header)      # the same check and wording as the augment report
     return Recording(str(path), duration, int(header.samplerate), int(header.channels), _windows(pieces, ap, pp),
-                     truncation_warning(header.extra_info))
+                     cut.message("classified") if cut else None)
 
 
 def array_windows(samples: np.ndarray, rate: int, ap: AudioParams, pp: PredictParams,
@@ -148,15 +148,6 @@ def _windows(pieces: list[tuple[float, np.ndarray]], ap: AudioParams, pp: Predic
                               samples=audio.fit_length(y, ap.num_samples), rms=level, silent=level < pp.silence_rms))
     return windows
 
-
-def truncation_warning(extra_info: str) -> str | None:
-    """libsndfile decodes a cut-off WAV/AIFF without complaint but logs ``data : N (should be M)``."""
-    for line in (extra_info or "").splitlines():
-        match = re.match(r"\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", line)
-        if match:
-            return (f"truncated: the header announces {int(match[2]):,} bytes of audio, the file holds "
-                    f"{int(match[3]):,}; classified what is there")
-    return None
 
 
 # --- Finding files ------------------------------------------------------------------------------------

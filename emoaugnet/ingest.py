@@ -27,7 +27,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from emoaugnet import audio, manifest
-from emoaugnet.atomic import write_text
+from emoaugnet.atomic import WriteError, describe, write_text
 from emoaugnet.corpora import REGISTRY, Scan
 from emoaugnet.fetch import DownloadError, fetch, file_md5, is_url, safe_extract
 from emoaugnet.manifest import Utterance
@@ -88,7 +88,11 @@ def collect(scan: Scan, corpus: str, label_map: dict[str, str | None], staging: 
         except audio.AudioError as exc:
             bad.append((item.dest, exc.reason))
             continue
-        _bring(item.source, staging / item.dest, how)
+        try:
+            _bring(item.source, staging / item.dest, how)
+        except OSError as exc:      # disk full, quota: the staging folder is removed by ingest()
+            raise WriteError(f"{staging / item.dest}: cannot write: {describe(exc)}; "
+                             f"{raw_dir}/{corpus}/ was left as it was") from None
         rows.append(Utterance(
             utterance=item.utterance, path=f"{raw_dir}/{corpus}/{item.dest}", corpus=corpus,
             speaker=item.speaker, gender=item.gender, emotion=item.emotion,
@@ -128,6 +132,7 @@ def summarise(corpus: str, source: str | None, rows: list[Utterance], bad: list[
         "duplicates": {"count": len(scan.duplicates),
                        "files": [{"file": f, "same_utterance_as": first} for f, first in scan.duplicates[:50]]},
         "ignored": {"count": len(scan.ignored), "files": scan.ignored[:50]},
+        "through_links": scan.linked,       # utterance files reached through a symbolic link in the source
     }
 
 

@@ -8,11 +8,12 @@ timestamps inside, so the same inputs give byte-identical files. Nothing here un
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import h5py
 import numpy as np
@@ -43,21 +44,48 @@ def write_shard(path: str | Path, arrays: Mapping[str, np.ndarray], attrs: Mappi
     if len(set(lengths.values())) > 1:
         raise StoreError(f"{path}: datasets have different lengths {lengths}")
     for name, array in arrays.items():
-        array = np.asarray(array)
-        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-            bad = int(np.count_nonzero(~np.isfinite(array).reshape(len(array), -1).all(axis=1)))
-            raise StoreError(f"{path}: dataset `{name}` has NaN or inf values in {bad} samples; shard not written")
+        check_finite(path, name, np.asarray(array))
+    with shard_writer(path) as f:
+        write_datasets(f, arrays)
+        write_attrs(f, attrs)
+
+
+def check_finite(path: str | Path, name: str, array: np.ndarray) -> None:
+    """Refuse NaN or inf in a floating array bound for dataset ``name`` of shard ``path``."""
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        bad = int(np.count_nonzero(~np.isfinite(array).reshape(len(array), -1).all(axis=1)))
+        raise StoreError(f"{path}: dataset `{name}` has NaN or inf values in {bad} samples; shard not written")
+
+
+@contextlib.contextmanager
+def shard_writer(path: str | Path) -> Iterator[h5py.File]:
+    """An HDF5 file open for writing under a temporary name, renamed to ``path`` when the block ends
+    without error (see :func:`emoaugnet.atomic.atomic_path`). For shards written piece by piece: create
+    a dataset with its final shape, fill it in slices, then :func:`write_datasets` and
+    :func:`write_attrs`; done in :func:`write_shard`'s order, the file is byte-identical to its."""
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w", track_order=False) as f:
-            for name, array in arrays.items():
-                array = np.asarray(array)
-                if array.dtype.kind in "UO":
-                    f.create_dataset(name, data=array.astype(object), dtype=_STR, track_times=False)
-                else:
-                    f.create_dataset(name, data=array, track_times=False)
-            for key, value in attrs.items():
-                f.attrs[key] = value if isinstance(value, (str, int, float, np.integer, np.floating)) \
-                    else json.dumps(value, sort_keys=True)
+            yield f
+
+
+def create_dataset(f: h5py.File, name: str, shape: tuple[int, ...], dtype: Any) -> h5py.Dataset:
+    """An empty dataset laid out as :func:`write_datasets` lays out one created from data."""
+    return f.create_dataset(name, shape=shape, dtype=dtype, track_times=False)
+
+
+def write_datasets(f: h5py.File, arrays: Mapping[str, np.ndarray]) -> None:
+    for name, array in arrays.items():
+        array = np.asarray(array)
+        if array.dtype.kind in "UO":
+            f.create_dataset(name, data=array.astype(object), dtype=_STR, track_times=False)
+        else:
+            f.create_dataset(name, data=array, track_times=False)
+
+
+def write_attrs(f: h5py.File, attrs: Mapping[str, Any]) -> None:
+    for key, value in attrs.items():
+        f.attrs[key] = value if isinstance(value, (str, int, float, np.integer, np.floating)) \
+            else json.dumps(value, sort_keys=True)
 
 
 def read_attrs(path: str | Path) -> dict[str, Any]:

@@ -138,8 +138,8 @@ def train_and_save(p: Params, features_dir: str | Path, models_dir: str | Path,
           f"conv {p.model.conv_activation}", flush=True)
     callbacks = []
     if live_dir is not None:
-        from dvclive import Live
-        callbacks.append(LiveLogger(Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False, report=None)))
+        from emoaugnet.live import AtomicLive      # dvclive's Live; metrics.json complete or absent
+        callbacks.append(LiveLogger(AtomicLive(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False, report=None)))
     trained = fit(p, split, precision, callbacks, verbose=verbose)
     epochs = trained.summary["epochs_run"]
     print(f"train: {epochs} epochs in {trained.seconds:.1f} s ({trained.seconds / epochs:.1f} s/epoch); "

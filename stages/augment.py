@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from emoaugnet import manifest, shards
+from emoaugnet.atomic import WriteError
 from emoaugnet.augment import AugmentError, run
+from emoaugnet.lock import LockError, project_lock
 from emoaugnet.params import ParamsError, load
 
 
@@ -25,17 +27,19 @@ def main(argv: list[str] | None = None) -> int:
         params.corpus(args.corpus)
         paths = params.paths
         table = Path(paths.manifests) / f"{args.corpus}.csv"
-        if not table.is_file():
-            raise AugmentError(f"{table}: manifest not found (run `dvc repro download@{args.corpus}` first)")
-        report = run(args.corpus, manifest.read(table, kept_only=True), params,
-                     out_dir=Path(paths.augmented) / args.corpus,
-                     report_path=Path(paths.stage_reports) / "augment" / f"{args.corpus}.json",
-                     workers=args.workers)
-    except (ParamsError, AugmentError, shards.StoreError) as exc:
+        with project_lock():
+            if not table.is_file():
+                raise AugmentError(f"{table}: manifest not found (run `dvc repro download@{args.corpus}` first)")
+            report = run(args.corpus, manifest.read(table, kept_only=True), params,
+                         out_dir=Path(paths.augmented) / args.corpus,
+                         report_path=Path(paths.stage_reports) / "augment" / f"{args.corpus}.json",
+                         workers=args.workers)
+    except (ParamsError, AugmentError, shards.StoreError, LockError, WriteError) as exc:
         print(f"augment: {exc}", file=sys.stderr)
         return 1
     print(f"augment {args.corpus}: {report['samples']} samples from {report['augmented']} utterances "
-          f"in {report['shards']} shards; {len(report['bad'])} bad files")
+          f"in {report['shards']} shards; {len(report['bad'])} bad files, {len(report['truncated'])} truncated "
+          "(used as far as they decode; listed in the report)")
     return 0
 
 

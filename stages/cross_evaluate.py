@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Sequence
 
 from emoaugnet import bundle, shards
+from emoaugnet.atomic import WriteError
 from emoaugnet.cross_corpus import evaluate_corpus
+from emoaugnet.lock import LockError, project_lock
 from emoaugnet.params import ParamsError, load
 
 
@@ -25,8 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         p = load()
         p.corpus(args.corpus)
-        m = evaluate_corpus(p, args.corpus, p.paths.models, p.paths.features, Path(p.paths.reports) / "cross")
-    except (ParamsError, shards.StoreError, bundle.BundleError) as exc:
+        with project_lock():
+            m = evaluate_corpus(p, args.corpus, p.paths.models, p.paths.features, Path(p.paths.reports) / "cross")
+    except (ParamsError, shards.StoreError, bundle.BundleError, LockError, WriteError) as exc:
         print(f"cross_evaluate: {exc}", file=sys.stderr)
         return 1
     print(f"cross_evaluate {args.corpus} (trained on {', '.join(m['trained_on'])}): {m['samples']['test']} "

@@ -13,6 +13,8 @@ import sys
 from emoaugnet.corpora import REGISTRY, CorpusError
 from emoaugnet.fetch import DownloadError
 from emoaugnet.ingest import ingest
+from emoaugnet.atomic import WriteError
+from emoaugnet.lock import LockError, project_lock
 from emoaugnet.params import ParamsError, load
 
 
@@ -21,8 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", choices=sorted(REGISTRY), help="a corpus with a parser in emoaugnet/corpora")
     args = parser.parse_args(argv)
     try:
-        report = ingest(args.corpus, load())
-    except (ParamsError, DownloadError, CorpusError) as exc:
+        params = load()
+        with project_lock():
+            report = ingest(args.corpus, params)
+    except (ParamsError, DownloadError, CorpusError, LockError, WriteError) as exc:
         print(f"download: error: {exc}", file=sys.stderr)
         return 1
     print(f"{args.corpus}: {report['listed']} listed, {report['kept']} kept, {report['dropped']} dropped "

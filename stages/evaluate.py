@@ -12,14 +12,17 @@ from typing import Sequence
 
 from emoaugnet import bundle, shards, splits
 from emoaugnet.evaluation import evaluate
+from emoaugnet.atomic import WriteError
+from emoaugnet.lock import LockError, project_lock
 from emoaugnet.params import ParamsError, load
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         p = load()
-        m = evaluate(p, p.paths.models, p.paths.features, p.paths.reports)
-    except (ParamsError, splits.SplitError, shards.StoreError, bundle.BundleError) as exc:
+        with project_lock():
+            m = evaluate(p, p.paths.models, p.paths.features, p.paths.reports)
+    except (ParamsError, splits.SplitError, shards.StoreError, bundle.BundleError, LockError, WriteError) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1
     print(f"evaluate: {m['protocol']} protocol, {m['samples'].get('test')} test samples: weighted accuracy "

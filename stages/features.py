@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from emoaugnet import feature_shards, shards
+from emoaugnet.atomic import WriteError
+from emoaugnet.lock import LockError, project_lock
 from emoaugnet.params import ParamsError, load
 
 
@@ -22,10 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load()
         params.corpus(args.corpus)
-        summary = feature_shards.run(args.corpus, params.features,
-                                     in_dir=Path(params.paths.augmented) / args.corpus,
-                                     out_dir=Path(params.paths.features) / args.corpus, workers=args.workers)
-    except (ParamsError, shards.StoreError) as exc:
+        with project_lock():
+            summary = feature_shards.run(args.corpus, params.features,
+                                         in_dir=Path(params.paths.augmented) / args.corpus,
+                                         out_dir=Path(params.paths.features) / args.corpus, workers=args.workers)
+    except (ParamsError, shards.StoreError, LockError, WriteError) as exc:
         print(f"features: {exc}", file=sys.stderr)
         return 1
     print(f"features {args.corpus}: {summary['samples']} samples in {summary['shards']} shards")

@@ -11,6 +11,8 @@ import sys
 from typing import Sequence
 
 from emoaugnet import backend, bundle, shards, splits
+from emoaugnet.atomic import WriteError
+from emoaugnet.lock import LockError, project_lock
 from emoaugnet.params import ParamsError, load
 from emoaugnet.training import train_and_save
 
@@ -18,9 +20,10 @@ from emoaugnet.training import train_and_save
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         p = load()
-        backend.configure(p.seed)
-        train_and_save(p, p.paths.features, p.paths.models, p.paths.live)
-    except (ParamsError, splits.SplitError, shards.StoreError, bundle.BundleError) as exc:
+        with project_lock():
+            backend.configure(p.seed)
+            train_and_save(p, p.paths.features, p.paths.models, p.paths.live)
+    except (ParamsError, splits.SplitError, shards.StoreError, bundle.BundleError, LockError, WriteError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 1
     return 0

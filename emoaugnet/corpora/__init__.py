@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -31,6 +32,7 @@ class Scan:
     ignored: list[str] = field(default_factory=list)            # stray files / lines, by name
     bad: list[tuple[str, str]] = field(default_factory=list)    # (file, reason): looks like audio, unusable
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, first file with its utterance id)
+    linked: int = 0             # utterance files reached through a symbolic link (folder or file)
 
 
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -39,7 +41,8 @@ _LFS_POINTER = b"version https://git-lfs"
 
 def walk(folder: str | Path, parse: Callable[[Path], SourceFile], *, expected: str, how_to_get: str,
          suffixes: tuple[str, ...] = AUDIO_SUFFIXES) -> Scan:
-    """Every file under ``folder`` (any depth) whose name ``parse`` accepts, once per utterance id.
+    """Every file under ``folder`` (any depth, folder links followed: :func:`walk_files`) whose name
+    ``parse`` accepts, once per utterance id; ``linked`` counts those reached through a link.
 
     Files are visited shallowest first, then in sorted path order. Hidden files and other suffixes (compared in lower case) are
     listed as ignored; so is an audio file whose name ``parse`` refuses (``ValueError``: its reason is
@@ -54,7 +57,7 @@ def walk(folder: str | Path, parse: Callable[[Path], SourceFile], *, expected: s
     found = Scan()
     seen: dict[str, str] = {}
     # shallowest first: of a corpus nested inside its own copy, the outer files are kept
-    for path in sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: (len(p.parts), p)):
+    for path in sorted(walk_files(folder), key=lambda p: (len(p.parts), p)):
         rel = path.relative_to(folder).as_posix()
         if path.name.startswith(".") or path.suffix.lower() not in suffixes:
             found.ignored.append(rel)
@@ -74,9 +77,34 @@ def walk(folder: str | Path, parse: Callable[[Path], SourceFile], *, expected: s
             continue
         seen[item.utterance] = rel
         found.files.append(item)
+        found.linked += through_link(folder, path)
     if not found.files and not found.bad:
         raise CorpusError(f"{folder}: no {expected} found. {how_to_get}")
     return found
+
+
+def walk_files(folder: Path) -> list[Path]:
+    """Every file under ``folder``, following folder links (datasets on shared storage are often laid out
+    with ``Actor_NN`` or ``SessionN`` links), each real folder visited once: a link back up, or a second
+    link to a folder already walked, is skipped. Real folders are walked before links in the same folder."""
+    found: list[Path] = []
+    seen: set[str] = set()
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:            # a loop, or a second link to a folder already walked
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted((d for d in dirs if os.path.realpath(os.path.join(top, d)) not in seen),
+                         key=lambda d: (os.path.islink(os.path.join(top, d)), d))
+        found += [Path(top, f) for f in files if os.path.isfile(os.path.join(top, f))]
+    return found
+
+
+def through_link(folder: Path, path: Path) -> bool:
+    """Whether ``path`` (under ``folder``) or a folder between them is a symbolic link."""
+    rel = path.relative_to(folder).parts
+    return any(folder.joinpath(*rel[:i]).is_symlink() for i in range(1, len(rel) + 1))
 
 
 # The registry: the one list of corpora the project knows. Each module provides ``NAME``, ``scan(folder)``,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from emoaugnet.corpora import CorpusError, Scan, SourceFile
+from emoaugnet.corpora import CorpusError, Scan, SourceFile, through_link
 
 NAME = "iemocap"
 LINK_LOCAL = True
@@ -62,6 +62,7 @@ def scan(folder: str | Path | None) -> Scan:
                 dest = f"{session.name}/sentences/wav/{dialog}/{utt}.wav"
                 found.files.append(SourceFile(utterance=utt, source=folder / dest, dest=dest,
                                               speaker=utt[:5] + gender, gender=gender, emotion=emotion))
+                found.linked += (folder / dest).exists() and through_link(folder, folder / dest)
     if not found.files:
         raise CorpusError(f"{folder}: no label lines in SessionN/dialog/EmoEvaluation/*.txt. {HOW_TO_GET}")
     return found
