@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Sequence
 
 from emoaugnet import cv_summary
+from emoaugnet.atomic import WriteError
+from emoaugnet.lock import LockError, project_lock
 from emoaugnet.params import ParamsError, load
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         p = load()
-        s = cv_summary.run_summary(p, Path(p.paths.reports) / "cv")
-    except (ParamsError, cv_summary.CVError) as exc:
+        with project_lock():
+            s = cv_summary.run_summary(p, Path(p.paths.reports) / "cv")
+    except (ParamsError, cv_summary.CVError, LockError, WriteError) as exc:
         print(f"cv_summary: {exc}", file=sys.stderr)
         return 1
     print(f"cv_summary: {s['folds_run']} of {s['folds_total']} folds, {s['test_recordings']} test recordings; "

@@ -11,6 +11,8 @@ from typing import Sequence
 
 from emoaugnet import bundle, folds, shards, splits
 from emoaugnet.evaluation import evaluate
+from emoaugnet.atomic import WriteError
+from emoaugnet.lock import LockError, project_lock
 from emoaugnet.params import ParamsError, load
 
 
@@ -20,8 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         fold = folds.parse_fold(args, "evaluate_fold")
         p = folds.fold_params(load(), fold)
         dirs = folds.fold_dirs(p, fold)
-        m = evaluate(p, dirs["models"], p.paths.features, dirs["reports"])
-    except (ParamsError, splits.SplitError, shards.StoreError, bundle.BundleError) as exc:
+        with project_lock():
+            m = evaluate(p, dirs["models"], p.paths.features, dirs["reports"])
+    except (ParamsError, splits.SplitError, shards.StoreError, bundle.BundleError, LockError, WriteError) as exc:
         print(f"evaluate_fold: {exc}", file=sys.stderr)
         return 1
     print(f"evaluate_fold {fold}: {m['samples'].get('test')} test samples: weighted accuracy "

@@ -10,6 +10,8 @@ import sys
 from typing import Sequence
 
 from emoaugnet import backend, bundle, folds, shards, splits
+from emoaugnet.atomic import WriteError
+from emoaugnet.lock import LockError, project_lock
 from emoaugnet.params import ParamsError, load
 from emoaugnet.training import train_and_save
 
@@ -19,10 +21,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         fold = folds.parse_fold(args, "train_fold")
         p = folds.fold_params(load(), fold)
-        backend.configure(p.seed)
-        dirs = folds.fold_dirs(p, fold)
-        train_and_save(p, p.paths.features, dirs["models"], dirs["live"])
-    except (ParamsError, splits.SplitError, shards.StoreError, bundle.BundleError) as exc:
+        with project_lock():
+            backend.configure(p.seed)
+            dirs = folds.fold_dirs(p, fold)
+            train_and_save(p, p.paths.features, dirs["models"], dirs["live"])
+    except (ParamsError, splits.SplitError, shards.StoreError, bundle.BundleError, LockError, WriteError) as exc:
         print(f"train_fold: {exc}", file=sys.stderr)
         return 1
     return 0
