@@ -29,7 +29,7 @@ class CVError(ValueError):
 
 def _read_predictions(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
-        raise CVError(f"{path}: not found (run `dvc repro cv/dvc.yaml`, which evaluates every fold)")
+        raise CVError(f"{path}: not found (run `dvc repro cv_summary@all` with the folds in `cv.folds`, which evaluates every fold)")
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 

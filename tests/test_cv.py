@@ -1,4 +1,4 @@
-"""A tiny 3-fold speaker cross-validation run by DVC itself (`dvc repro cv/dvc.yaml`) on the fixtures.
+"""A tiny 3-fold speaker cross-validation run by DVC itself (`dvc repro cv_summary@all`) on the fixtures.
 
 Fixture actors 1-4 in 3 folds ({1, 2}, {3}, {4}), one validation speaker per fold, 1 epoch, frames layout,
 per-speaker normalisation on (so speaker adaptation runs through train, evaluate and the summary).
@@ -19,7 +19,8 @@ from helpers import tiny_project
 from helpers.tiny_project import run
 from emoaugnet import cv_summary
 
-CV = {"split.folds": 3, "split.val_per_fold": 1, "cv.folds": [0, 1], "model.speaker_norm": True}
+CV = {"split.folds": 3, "split.val_per_fold": 1, "cv.folds": [0, 1], "cv.summary": ["all"],
+      "model.speaker_norm": True}
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -34,27 +35,27 @@ def set_folds(repo: Path, wanted: list[int]) -> None:
 
 
 def ran(output: str) -> set[str]:
-    """Stages a `dvc repro` output ran (``cv/dvc.yaml:train_fold@0`` -> ``train_fold@0``)."""
+    """Stages a `dvc repro` output ran (``train_fold@0``, ``cv_summary@all``)."""
     return {line.split("'")[1].split(":")[-1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     repo = tiny_project.build(tmp_path_factory.mktemp("cv"), **CV)
-    first = run(["dvc", "repro", "cv/dvc.yaml"], repo)
+    first = run(["dvc", "repro", "cv_summary@all"], repo)
     set_folds(repo, [0, 1, 2])                   # adding a fold runs that fold's stages and the summary only
-    second = run(["dvc", "repro", "cv/dvc.yaml"], repo)
-    again = run(["dvc", "repro", "cv/dvc.yaml"], repo)
+    second = run(["dvc", "repro", "cv_summary@all"], repo)
+    again = run(["dvc", "repro", "cv_summary@all"], repo)
     return repo, first, second, again
 
 
 
 def test_cv_runs_each_fold_once_and_a_rerun_does_nothing(project):
     repo, first, second, again = project
-    assert {"train_fold@0", "train_fold@1", "evaluate_fold@0", "evaluate_fold@1", "cv_summary"} <= ran(first)
-    assert ran(second) == {"train_fold@2", "evaluate_fold@2", "cv_summary"}
+    assert {"train_fold@0", "train_fold@1", "evaluate_fold@0", "evaluate_fold@1", "cv_summary@all"} <= ran(first)
+    assert ran(second) == {"train_fold@2", "evaluate_fold@2", "cv_summary@all"}
     assert ran(again) == set()
-    assert "train_fold@2" not in run(["dvc", "status", "cv/dvc.yaml"], repo)
+    assert "train_fold@2" not in run(["dvc", "status"], repo)
 
 
 def test_folds_are_disjoint_cover_every_speaker_and_never_train_on_held_out_speakers(project):

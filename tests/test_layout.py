@@ -11,9 +11,7 @@ import yaml
 from emoaugnet.params import load
 from helpers.imports import ROOT, code_deps
 
-# ./dvc.yaml (`dvc repro`) and cv/dvc.yaml (the cross-validation, `dvc repro cv/dvc.yaml`: stages run
-# from the project root, `wdir: ..`)
-PIPELINES = {"dvc.yaml": ".", "cv/dvc.yaml": ".."}
+PIPELINES = {"dvc.yaml": "."}
 DVC_STAGES = {name: (file, stage) for file in PIPELINES
               for name, stage in yaml.safe_load((ROOT / file).read_text())["stages"].items()}
 STAGES = sorted(DVC_STAGES)
@@ -24,10 +22,12 @@ def stage_body(name: str) -> dict:
     return stage.get("do", stage)
 
 
-def test_plain_dvc_repro_never_trains_the_folds():
-    # `dvc repro` / `dvc exp run` without targets reproduce ./dvc.yaml only
-    assert {n for n, (file, _) in DVC_STAGES.items() if file == "dvc.yaml"} == {
-        "download", "augment", "features", "train", "evaluate", "cross_evaluate", "export"}
+def test_a_plain_dvc_repro_trains_no_fold():
+    """The cross-validation stages exist only when params.yaml lists folds (`cv.folds`, empty by default)."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert params["cv"] == {"folds": [], "summary": []}
+    for name in ("train_fold", "evaluate_fold", "cv_summary"):
+        assert stage_body(name) is not DVC_STAGES[name][1] and DVC_STAGES[name][1]["foreach"].startswith("${cv.")
 
 
 @pytest.mark.parametrize("name", STAGES)

@@ -1,6 +1,6 @@
 """A tiny real copy of the project in a temporary git + DVC repository, for tests that run DVC itself.
 
-``build(tmp)`` copies ``emoaugnet/``, ``stages/``, ``dvc.yaml``, ``cv/dvc.yaml``, ``.dvcignore`` and ``.gitignore`` into ``tmp/repo``, writes
+``build(tmp)`` copies ``emoaugnet/``, ``stages/``, ``dvc.yaml``, ``.dvcignore`` and ``.gitignore`` into ``tmp/repo``, writes
 a shrunk ``params.yaml`` (the RAVDESS fixtures, statement 01 only, as a local source folder
 ``tmp/corpus``; frames layout; 1 epoch; one augment variant; 1 worker; actor 4 held out for test and 3
 for validation; plus any dotted overrides), then ``git init``, ``dvc init`` and one commit. A full
@@ -25,7 +25,7 @@ from helpers.featurestore import params_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "ravdess"
-COPY = ("emoaugnet", "stages", "dvc.yaml", "cv/dvc.yaml", ".dvcignore", ".gitignore")
+COPY = ("emoaugnet", "stages", "dvc.yaml", ".dvcignore", ".gitignore")
 DVC = [sys.executable, "-m", "dvc"]
 
 # 4 actors x 8 statement-01 files, 7 kept each; x2 with the one augment variant.
