@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import shutil
@@ -49,15 +48,6 @@ SESSION_SIZES = {1: 1819, 2: 1811, 3: 2136, 4: 2103, 5: 2170}
 DISTINCT_SIGNALS = 40
 SR = 16000
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
 def speaker_counts() -> dict[tuple[int, str], int]:
@@ -172,8 +162,11 @@ def main() -> None:
         print(json.dumps(measure(args.measure, args.corpus, args.scale, args.variants, args.out)))
         return
 
+    from emoaugnet import backend   # not at the top: a --measure child must import the code under test
+
     codes = {"this checkout": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
-    print(f"CPU: {cpu_model()}; {args.variants} augmentation chain(s), {args.seconds} s synthetic 16 kHz "
+    print(f"CPU: {backend.cpu_model()}, {os.cpu_count()} cores; {args.variants} augmentation chain(s), "
+          f"{args.seconds} s synthetic 16 kHz "
           f"recordings, workers 1, median of {args.repeats} run(s)", flush=True)
     results: dict[tuple[str, int, str], list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_memory_") as tmp:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -38,15 +37,6 @@ FIXTURE_22K = ROOT / "tests" / "fixtures" / "ravdess" / "Actor_01" / "03-01-05-0
 FIXTURE_48K = ROOT / "tests" / "fixtures" / "ravdess-48k" / "Actor_01" / "03-01-08-01-02-02-01.wav"
 LAYOUTS = ("frames", "flat")
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def median_ms(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 3) -> dict[str, float]:
@@ -162,7 +152,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--startup-repeats", type=int, default=5)
     args = parser.parse_args()
-    print(f"bench_predict: {cpu_model()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}), "
+    from emoaugnet import backend   # its CPU helpers import no Keras
+    print(f"bench_predict: {backend.cpu_model()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}), "
           f"{time.strftime('%Y-%m-%d')}; medians of {args.repeats} (latency) and {args.startup_repeats} (start-up)")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

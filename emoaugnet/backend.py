@@ -9,6 +9,7 @@ CPU helpers serve the ONNX path of predict too. :func:`describe` is the line tra
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -50,13 +51,14 @@ def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
 
 
 def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The CPU's model name from ``/proc/cpuinfo``, else what :mod:`platform` knows of it."""
     try:
         for line in Path(cpuinfo).read_text().splitlines():
             if line.startswith("model name") and ":" in line:
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return "unknown CPU"
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def resolve_precision(setting: str, flags: set[str] | None = None, gpu: bool | None = None,

@@ -16,7 +16,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -28,22 +27,13 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
 from bench_pipeline import SOURCE, make_project, parse_override, timed_repro  # noqa: E402
 
-from emoaugnet import figures  # noqa: E402
+from emoaugnet import backend, figures  # noqa: E402
 
 OUT = ROOT / "docs" / "figures"
 DEFAULTS = ["model.input_layout=frames", "train.epochs=6", "split.test_speakers=[7,8]", "split.val_speakers=[6]",
             "augment.workers=1", "features.workers=1"]
 MAX_BYTES = 200_000
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True, check=True).stdout.strip()
         tree = make_project(work, args.source, args.actors, overrides)
-        print(f"date {datetime.date.today()}, CPU {cpu_model()}, commit {commit}, actors 1-{args.actors}, "
+        print(f"date {datetime.date.today()}, CPU {backend.cpu_model()}, {os.cpu_count()} cores, commit {commit}, actors 1-{args.actors}, "
               f"overrides {' '.join(DEFAULTS + args.overrides)}", flush=True)
         total, stages, code = timed_repro(work, env, base / "repro.log")
         if code != 0:
