@@ -2,6 +2,7 @@
 
     from emoaugnet import Classifier
     clf = Classifier.from_dir("export")          # an ONNX export (onnxruntime) or a Keras bundle
+                                                 # (or a folder of them, e.g. cv/models: their average)
     clf.predict_file("speech.wav")["emotion"]    # the same dict `emoaugnet predict` prints
     clf.predict_array(samples, 16000)            # (samples,) or (samples, channels) at any rate
 
@@ -16,17 +17,20 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from emoaugnet import bundle, onnx_model
+from emoaugnet import bundle, ensemble, onnx_model
 from emoaugnet.inference import PredictParams, Predictor, array_windows, expand
 
 BACKENDS = ("auto", "onnx", "keras")
 
 
 def load_model(directory: str | Path, backend: str = "auto") -> Any:
-    """An :class:`emoaugnet.onnx_model.OnnxModel` or a :class:`emoaugnet.bundle.Bundle` from ``directory``."""
+    """An :class:`emoaugnet.onnx_model.OnnxModel` or a :class:`emoaugnet.bundle.Bundle` from ``directory``,
+    or for a folder of model folders (``cv/models``) an :class:`emoaugnet.ensemble.Ensemble` of them."""
     if backend not in BACKENDS:
         raise ValueError(f"backend is {backend!r}; allowed values: {', '.join(BACKENDS)}")
     directory = Path(directory)
+    if ensemble.is_ensemble(directory):
+        return ensemble.load(directory, lambda member: load_model(member, backend))
     if backend == "onnx" or backend == "auto" and onnx_model.has_onnx(directory):
         return onnx_model.load(directory)
     if not (directory / bundle.WEIGHTS_FILE).is_file() and onnx_model.has_onnx(directory):
@@ -35,6 +39,8 @@ def load_model(directory: str | Path, backend: str = "auto") -> Any:
 
 
 def backend_name(model: Any) -> str:
+    if isinstance(model, ensemble.Ensemble):
+        model = model.members[0]
     return "onnx" if isinstance(model, onnx_model.OnnxModel) else "keras"
 
 

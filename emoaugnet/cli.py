@@ -7,12 +7,16 @@
   Exit status: 0 every file classified (or silent), 1 some file could not be read, 2 bad model or arguments.
   Its first line on stderr names what runs the model: the Keras backend, device and precision
   (:func:`emoaugnet.backend.describe`), or onnxruntime.
-- ``emoaugnet export [--model DIR] [--out DIR]``: a Keras bundle -> an ONNX export (:mod:`emoaugnet.onnx_export`).
+- ``emoaugnet export [--model DIR] [--out DIR]``: a Keras bundle -> an ONNX export (:mod:`emoaugnet.onnx_export`);
+  a folder of bundles (``cv/models``) -> one export per bundle.
+- ``predict --model`` may name a folder of models (``cv/models``, ``cv/export``): their probabilities are
+  averaged (:mod:`emoaugnet.ensemble`).
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
 - ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
   augmented variants from an augment shard (:mod:`emoaugnet.augment_figures`).
 
-Heavy imports (librosa, Keras) happen after argument parsing, so ``--help`` answers at once.
+Heavy imports (librosa, Keras) happen after argument parsing, so ``--help`` answers at once. The module is
+long because it holds every subcommand's arguments and output in one place; the work is in the modules named.
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
                     help="audio files, or folders searched recursively for audio files")
     pr.add_argument("--model", default=None,
-                    help=f"model folder: an ONNX export or a Keras bundle (default: {DEFAULT_EXPORT} when it holds "
-                         f"an ONNX export, else {DEFAULT_MODELS})")
+                    help=f"model folder: an ONNX export or a Keras bundle, or a folder of them (e.g. cv/models, "
+                         f"the cross-validation fold models), whose probabilities are averaged (default: "
+                         f"{DEFAULT_EXPORT} when it holds an ONNX export, else {DEFAULT_MODELS})")
     pr.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto",
                     help="auto (default): onnxruntime when the folder has model.onnx, else Keras")
     out = pr.add_mutually_exclusive_group()
@@ -67,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="export a trained model bundle to ONNX (for predict without Keras)",
                         description="Write model.onnx, features.npz and model.json into --out: the model as "
                                     "ONNX plus everything the features need, checked against Keras.")
-    ex.add_argument("--model", default=DEFAULT_MODELS, help=f"Keras model bundle folder (default: {DEFAULT_MODELS})")
+    ex.add_argument("--model", default=DEFAULT_MODELS,
+                    help=f"Keras model bundle folder, or a folder of them such as cv/models (each exported to "
+                         f"--out/<its name>) (default: {DEFAULT_MODELS})")
     ex.add_argument("--out", default=DEFAULT_EXPORT, help=f"export folder (default: {DEFAULT_EXPORT})")
     sub.add_parser("summary", help="print the network's layer table for params.yaml",
                    description="Print the layer table of the network params.yaml describes.")
@@ -97,10 +104,14 @@ def runtime_line(model: Any) -> str:
     """What runs ``model``: the Keras backend and device (:func:`emoaugnet.backend.describe`), or onnxruntime."""
     from emoaugnet import backend
     from emoaugnet.api import backend_name
+    from emoaugnet.ensemble import Ensemble
+    members = f"ensemble of {len(model.members)} models ({', '.join(model.names)}), " \
+        if isinstance(model, Ensemble) else ""
     if backend_name(model) == "keras":
-        return backend.describe("float32")
+        return members + backend.describe("float32")
     import onnxruntime
-    return f"runtime onnxruntime {onnxruntime.__version__}, device CPU ({backend.cpu_model()}), precision float32"
+    return (members + f"runtime onnxruntime {onnxruntime.__version__}, device CPU ({backend.cpu_model()}), "
+            "precision float32")
 
 
 def predict(args: argparse.Namespace) -> int:
@@ -205,17 +216,18 @@ def summary(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     from emoaugnet import bundle as bundle_mod
-    from emoaugnet.onnx_export import export as export_model
+    from emoaugnet.ensemble import export_each
     try:
-        entry = export_model(args.model, args.out)
+        exported = export_each(args.model, args.out)
     except bundle_mod.BundleError as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
         print(f"export: {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
         return 2
-    print(f"export: {Path(args.out) / entry['file']} (opset {entry['opset']}, largest difference from Keras "
-          f"{entry['max_abs_diff_vs_keras']:.2g}), features.npz, model.json")
+    for out, entry in exported:
+        print(f"export: {out / entry['file']} (opset {entry['opset']}, largest difference from Keras "
+              f"{entry['max_abs_diff_vs_keras']:.2g}), features.npz, model.json")
     return 0
 
 

@@ -12,7 +12,6 @@ and the exported model's runtime starts in well under one (tests/test_onnx.py ch
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 
 from emoaugnet.params import FeatureParams
@@ -29,6 +28,7 @@ def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
     """
     y = np.asarray(y, dtype=np.float32)
     zcr = zero_crossing_rate(y, fp.frame_length, fp.hop_length)
+    import librosa      # here, not at the top: scaler / training use flatten alone (no librosa needed)
     rms = librosa.feature.rms(y=y, frame_length=fp.frame_length, hop_length=fp.hop_length)
     # librosa.feature.mfcc(y=...) clips the dB mel spectrogram at 80 dB below its maximum over the whole
     # array, which for a batch would be the loudest clip's; clip each clip at its own maximum instead,
@@ -47,6 +47,7 @@ def constants(sample_rate: int, fp: FeatureParams) -> dict[str, np.ndarray]:
     applies it), the ``mel`` filterbank (float32, n_mels x bins) and the orthonormal type-II ``dct``
     matrix (float64, n_mfcc x n_mels), made by librosa and scipy themselves."""
     import scipy.fft
+    import librosa
     window = np.asarray(librosa.filters.get_window("hann", fp.frame_length, fftbins=True), np.float64)
     mel = librosa.filters.mel(sr=sample_rate, n_fft=fp.frame_length)
     dct = scipy.fft.dct(np.eye(mel.shape[0]), type=2, norm="ortho", axis=0)[:fp.n_mfcc]

@@ -128,6 +128,10 @@ class TrainParams:
     early_stopping_patience: int = knob(key="early_stopping.patience", low=0)
     class_weight: str = knob(choices=CLASS_WEIGHTS, default="none")
     weight_decay: float = knob(low=0, default=0.0)
+    label_smoothing: float = knob(low=0, high=0.5, default=0.0)
+    mixup: float = knob(low=0, default=0.0)
+    time_mask: int = knob(low=0, default=0)
+    channel_mask: int = knob(low=0, default=0)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ def fit_scaler(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), scale.astype(np.float32)
 
 
-def to_inputs(frames: np.ndarray, mean: np.ndarray, scale: np.ndarray, layout: str) -> np.ndarray:
-    """Standardise ``(n, frames, channels)`` features and shape them for the model's layout."""
+def standardise(frames: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``(n, frames, channels)`` features standardised position by position, same shape, float32."""
     frames = np.asarray(frames, np.float32)
     if frames.ndim != 3:
         raise ValueError(f"expected features of shape (n, frames, channels), got {frames.shape}")
@@ -36,8 +36,19 @@ def to_inputs(frames: np.ndarray, mean: np.ndarray, scale: np.ndarray, layout: s
     flat = (feats.flatten(frames) - mean) / scale
     if flat.shape[-1] != len(mean):
         raise ValueError(f"features have {flat.shape[-1]} values per sample; the scaler expects {len(mean)}")
+    return feats.unflatten(flat, num_frames, num_channels).astype(np.float32, copy=False)
+
+
+def layout_inputs(z: np.ndarray, layout: str) -> np.ndarray:
+    """Standardised ``(n, frames, channels)`` features shaped for the model: ``flat`` is the paper's
+    ``(frames*channels, 1)`` vector, ``frames`` the sequence itself."""
     if layout == "flat":
-        return np.ascontiguousarray(flat[..., None], dtype=np.float32)
+        return np.ascontiguousarray(feats.flatten(z)[..., None], dtype=np.float32)
     if layout not in LAYOUTS:
         raise ParamsError(f"params: `model.input_layout` is {layout!r}; allowed values: {', '.join(LAYOUTS)}")
-    return np.ascontiguousarray(feats.unflatten(flat, num_frames, num_channels), dtype=np.float32)
+    return np.ascontiguousarray(z, dtype=np.float32)
+
+
+def to_inputs(frames: np.ndarray, mean: np.ndarray, scale: np.ndarray, layout: str) -> np.ndarray:
+    """Standardise ``(n, frames, channels)`` features and shape them for the model's layout."""
+    return layout_inputs(standardise(frames, mean, scale), layout)

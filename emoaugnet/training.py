@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from emoaugnet import backend, bundle, scaler, splits
+from emoaugnet import backend, batches, bundle, scaler, splits
 from emoaugnet import model as model_mod
 from emoaugnet.params import Params, ParamsError
 
@@ -75,33 +75,46 @@ def class_weights(labels: np.ndarray, num_classes: int) -> dict[int, float]:
 
 def fit(p: Params, split: splits.Split, precision: str = "float32",
         callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int | str = "auto") -> Trained:
-    """Train a fresh model on ``split.train`` (validating on ``split.val`` when it has samples)."""
-    train = split.train
+    """Train a fresh model on ``split.train`` (validating on ``split.val`` when it has samples), with
+    ``train.*``'s on-the-fly regularisation (:mod:`emoaugnet.batches`) when any of it is on."""
+    train, tp = split.train, p.train
     num_frames, num_channels = train.features.shape[1:]
+    num_classes = len(p.classes)
     mean, scale = scaler.fit_scaler(train.features)
     layout = p.model.input_layout
-    x = scaler.to_inputs(train.features, mean, scale, layout)
+    one_hot = batches.one_hot_targets(tp)
+
+    def targets(labels: np.ndarray) -> np.ndarray:
+        return np.eye(num_classes, dtype=np.float32)[labels] if one_hot else labels
+
     y = train.label
+    weights = class_weights(y, num_classes) if tp.class_weight == "balanced" else None
     has_val = split.val is not None and len(split.val) > 0
-    val = (scaler.to_inputs(split.val.features, mean, scale, layout), split.val.label) if has_val else None
+    val = (scaler.to_inputs(split.val.features, mean, scale, layout), targets(split.val.label)) if has_val else None
     monitor = "val_accuracy" if has_val else "accuracy"
 
     keras.utils.set_random_seed(p.seed)
-    net = model_mod.build(p.model, len(p.classes), num_frames, num_channels, precision)
-    optimizer = (keras.optimizers.AdamW(learning_rate=p.train.learning_rate, weight_decay=p.train.weight_decay,
-                                        name="adamw") if p.train.weight_decay > 0 else
-                 keras.optimizers.Adam(learning_rate=p.train.learning_rate, name="adam"))
-    net.compile(optimizer=optimizer,
-                loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    net = model_mod.build(p.model, num_classes, num_frames, num_channels, precision)
+    optimizer = (keras.optimizers.AdamW(learning_rate=tp.learning_rate, weight_decay=tp.weight_decay,
+                                        name="adamw") if tp.weight_decay > 0 else
+                 keras.optimizers.Adam(learning_rate=tp.learning_rate, name="adam"))
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=tp.label_smoothing) if one_hot else
+            "sparse_categorical_crossentropy")
+    net.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     stopper = keras.callbacks.EarlyStopping(monitor=monitor, mode="max",
-                                            patience=p.train.early_stopping_patience,
+                                            patience=tp.early_stopping_patience,
                                             restore_best_weights=True)
-    reduce = keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="max", factor=p.train.reduce_lr_factor,
-                                               patience=p.train.reduce_lr_patience, min_lr=p.train.min_lr)
+    reduce = keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="max", factor=tp.reduce_lr_factor,
+                                               patience=tp.reduce_lr_patience, min_lr=tp.min_lr)
+    fit_args = dict(epochs=tp.epochs, validation_data=val, callbacks=[stopper, reduce, *callbacks], verbose=verbose)
     start = time.perf_counter()
-    history = net.fit(x, y, batch_size=p.train.batch_size, epochs=p.train.epochs, validation_data=val,
-                      shuffle=True, callbacks=[stopper, reduce, *callbacks], verbose=verbose,
-                      class_weight=class_weights(y, len(p.classes)) if p.train.class_weight == "balanced" else None)
+    if batches.active(tp):
+        z = scaler.standardise(train.features, mean, scale)
+        sample_weights = None if weights is None else np.array([weights[c] for c in y], np.float32)
+        history = net.fit(batches.TrainingBatches(z, targets(y), sample_weights, tp, layout, p.seed), **fit_args)
+    else:
+        history = net.fit(scaler.to_inputs(train.features, mean, scale, layout), targets(y),
+                          batch_size=tp.batch_size, shuffle=True, class_weight=weights, **fit_args)
     seconds = time.perf_counter() - start
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     best = int(np.argmax(hist[monitor])) + 1

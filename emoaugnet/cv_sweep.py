@@ -1,0 +1,174 @@
+"""Speaker k-fold cross-validation of several configurations in one run, on a pool of processes.
+
+The DVC way to cross-validate one configuration is ``dvc exp run -S 'cv.folds=[0,1,2,3,4]' -S
+'cv.summary=[all]' -S <overrides>`` (README, "Cross-validation"). Comparing a dozen configurations that
+way runs them one after the other; this module runs the same fold trainings side by side (one process
+per job, e.g. several on one GPU, which these small models leave mostly idle), outside DVC, with the same
+functions the fold stages call: :func:`emoaugnet.folds.fold_params`, :func:`emoaugnet.training.train_and_save`,
+:func:`emoaugnet.evaluation.evaluate` and :func:`emoaugnet.cv_summary.summarise`. So a row it measures
+is the row ``dvc exp run`` would give (up to the nondeterminism of the device), and each result records
+that ``dvc exp run`` command.
+
+A configurations file (``tools/cv_configs.yaml``) maps a name to dotted ``params.yaml`` overrides.
+``tools/cv_sweep.py`` is the command line; results go to ``<out>/<name>/`` (models, reports, the summary
+``metrics.json`` and pooled ``confusion.csv``) and one line per configuration to ``<out>/results.jsonl``.
+A fold whose report exists for the same overrides is not run again, so a cut-off sweep resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import active_children, get_context
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from emoaugnet import cv_summary, folds
+from emoaugnet.params import ParamsError, Params, from_dict, override
+
+CV_KEYS = ("cv.folds", "cv.summary")
+
+
+def read_configs(path: str | Path) -> dict[str, dict[str, Any]]:
+    """name -> overrides, from a YAML mapping of names to mappings of dotted keys."""
+    data = yaml.safe_load(Path(path).read_text())
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ParamsError(f"{path}: expected a mapping of configuration names to mappings of dotted params keys")
+    return {str(name): dict(overrides) for name, overrides in data.items()}
+
+
+def params_tree(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` (params.yaml as a tree) with the dotted ``overrides``, validated."""
+    tree = json.loads(json.dumps(base))
+    for key, value in overrides.items():
+        override(tree, key, value)
+    from_dict(tree)
+    return tree
+
+
+def dvc_command(overrides: Mapping[str, Any], num_folds: int) -> str:
+    """The ``dvc exp run`` that cross-validates this configuration with the fold stages."""
+    sets = [f"cv.folds={json.dumps(list(range(num_folds)))}", "cv.summary=[all]"]
+    sets += [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in overrides.items()
+             if k not in CV_KEYS]
+    return "dvc exp run " + " ".join(f"-S {shlex.quote(s.replace(', ', ','))}" for s in sets)
+
+
+def run_fold(tree: dict[str, Any], fold: int, features: str, out: str) -> dict[str, Any]:
+    """Train and evaluate fold ``fold`` of the configuration ``tree`` into ``out`` (a worker's job)."""
+    from emoaugnet import backend, evaluation, training
+    import keras
+    p = folds.fold_params(from_dict(tree), fold)
+    backend.configure(p.seed)
+    models, reports = Path(out) / "models" / f"fold_{fold}", Path(out) / "reports" / f"fold_{fold}"
+    start = time.perf_counter()
+    trained = training.train_and_save(p, features, models, live_dir=None, verbose=0)
+    metrics = evaluation.evaluate(p, models, features, reports)
+    keras.backend.clear_session()
+    return {"fold": fold, "seconds": round(time.perf_counter() - start, 1), "device": backend.describe(),
+            "epochs_run": trained.summary["epochs_run"], "unweighted_accuracy": metrics["unweighted_accuracy"]}
+
+
+def _done(out: Path, fold: int) -> bool:
+    return (out / "reports" / f"fold_{fold}" / "predictions.csv").is_file() and \
+        (out / "reports" / f"fold_{fold}" / "metrics.json").is_file()
+
+
+def prepare(out: Path, name: str, overrides: Mapping[str, Any]) -> Path:
+    """The configuration's folder; earlier folds are kept only when they ran with the same overrides."""
+    folder = out / name
+    record = folder / "config.json"
+    if record.is_file() and json.loads(record.read_text()) != dict(overrides):
+        raise ParamsError(f"{folder}: holds the results of other overrides ({record}); choose another --out "
+                          "or remove the folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(dict(overrides), indent=2) + "\n")
+    return folder
+
+
+def summarise(name: str, overrides: Mapping[str, Any], p: Params, folder: Path,
+              jobs: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    dirs = {k: folder / "reports" / f"fold_{k}" for k in range(p.split.folds)}
+    summary = cv_summary.summarise(dirs, p.classes, p.split.folds)
+    cv_summary.write_summary(folder, summary, [dirs[k] for k in sorted(dirs)])
+    jobs = sorted(jobs, key=lambda j: j["fold"])
+    return {"name": name, "overrides": dict(overrides), "command": dvc_command(overrides, p.split.folds),
+            "mean": summary["mean"], "sd": summary["sd"], "pooled": summary["pooled"],
+            "per_fold_unweighted_accuracy": [summary["per_fold"][str(k)]["unweighted_accuracy"] for k in sorted(dirs)],
+            "fold_seconds": [j.get("seconds") for j in jobs], "epochs_run": [j.get("epochs_run") for j in jobs],
+            "device": next((j["device"] for j in jobs if j.get("device")), None)}
+
+
+def sweep(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]], features: str | Path,
+          out: str | Path, workers: int = 1, log=print) -> list[dict[str, Any]]:
+    """Cross-validate every configuration; returns (and appends to ``<out>/results.jsonl``) one summary
+    per configuration, in the order its last fold finished."""
+    out, features = Path(out), str(Path(features).resolve())
+    trees = {name: params_tree(base, o) for name, o in configs.items()}
+    params = {name: from_dict(t) for name, t in trees.items()}
+    folders = {name: prepare(out, name, configs[name]) for name in configs}
+    pending = {name: set(range(params[name].split.folds)) for name in configs}
+    finished: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
+    results = []
+
+    def finish(name: str) -> None:
+        row = summarise(name, configs[name], params[name], folders[name], finished[name])
+        with open(out / "results.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        results.append(row)
+        log(f"cv_sweep: {name}: UA {100 * row['mean']['unweighted_accuracy']:.1f} +- "
+            f"{100 * row['sd']['unweighted_accuracy']:.1f}, WA {100 * row['mean']['weighted_accuracy']:.1f} +- "
+            f"{100 * row['sd']['weighted_accuracy']:.1f} ({row['command']})")
+
+    jobs = []
+    for name in configs:
+        for fold in sorted(pending[name]):
+            if _done(folders[name], fold):
+                pending[name].discard(fold)
+                finished[name].append({"fold": fold})
+            else:
+                jobs.append((name, fold))
+        if not pending[name]:
+            finish(name)
+    if not jobs:
+        return results
+    context = get_context("spawn")            # a fresh Keras / device per worker, whatever the backend
+    pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
+    try:
+        running = {pool.submit(run_fold, trees[name], fold, features, str(folders[name])): (name, fold)
+                   for name, fold in jobs}
+        for future in as_completed(running):
+            name, fold = running[future]
+            job = future.result()
+            log(f"cv_sweep: {name} fold {fold}: UA {100 * job['unweighted_accuracy']:.1f}, "
+                f"{job['epochs_run']} epochs, {job['seconds']:.0f} s")
+            finished[name].append(job)
+            pending[name].discard(fold)
+            if not pending[name]:
+                finish(name)
+    except BaseException:                     # Ctrl-C, `timeout`, a failed job: stop every worker now
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in active_children():
+            child.terminate()
+        log("cv_sweep: stopped; the folds that finished are kept, and the same command resumes from them")
+        raise
+    pool.shutdown()
+    return results
+
+
+def markdown_rows(results: Iterable[dict[str, Any]]) -> list[str]:
+    """README table rows: configuration, mean +- sd of WA and UA, minutes per fold, device, command."""
+    lines = []
+    for r in results:
+        secs = [s for s in r["fold_seconds"] if s is not None]
+        minutes = f"{sum(secs) / len(secs) / 60:.1f}" if secs else "-"
+        m, s = r["mean"], r["sd"]
+        lines.append(f"| {r['name']} | {100 * m['weighted_accuracy']:.1f} ± {100 * s['weighted_accuracy']:.1f} | "
+                     f"{100 * m['unweighted_accuracy']:.1f} ± {100 * s['unweighted_accuracy']:.1f} | {minutes} | "
+                     f"{r['device']} | `{r['command']}` |")
+    return lines
+
