@@ -216,9 +216,13 @@ def summary(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     from emoaugnet import bundle as bundle_mod
-    from emoaugnet.ensemble import export_each
+    from emoaugnet import ensemble
+    from emoaugnet.onnx_export import export as export_model
+    # a folder of bundles (cv/models): each into --out/<its name>
+    pairs = ([(d, Path(args.out) / d.name) for d in ensemble.member_dirs(args.model)]
+             if ensemble.is_ensemble(args.model) else [(Path(args.model), Path(args.out))])
     try:
-        exported = export_each(args.model, args.out)
+        exported = [(out, export_model(src, out)) for src, out in pairs]
     except bundle_mod.BundleError as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 2

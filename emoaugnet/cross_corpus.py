@@ -6,6 +6,10 @@ unweighted accuracy and macro F1 over the classes the corpus has, a corpus witho
 for it), written per corpus to ``<paths.reports>/cross/<corpus>/``: ``metrics.json`` (a DVC metric, so
 ``dvc metrics show`` lists every corpus beside the in-corpus test), ``per_class.csv``, ``confusion.csv``
 and ``predictions.csv``. A model trained on the corpus, or on other classes or features, is refused.
+
+A model trained with ``model.speaker_norm`` is given each speaker's features standardised by that speaker's
+own recordings (speaker adaptation, as in the in-corpus test). ``models_dir`` may also be a folder of models,
+such as the cross-validation fold models ``cv/models`` (:mod:`emoaugnet.ensemble`): their average is scored.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from emoaugnet import bundle as bundle_mod
-from emoaugnet import shards
+from emoaugnet import ensemble, shards, speaker_norm
 from emoaugnet.evaluation import report, write_reports
 from emoaugnet.params import Params, ParamsError
 from emoaugnet.shards import Samples
@@ -22,8 +26,8 @@ from emoaugnet.splits import Split
 
 
 def check_unseen(b: bundle_mod.Bundle, corpus: str, p: Params) -> None:
-    """Refuse a corpus the model trained on, and a model of other classes than params.yaml's."""
-    trained_on = b.split.get("corpora") or []
+    """Refuse a corpus the model (any model of an ensemble) trained on, and other classes than params.yaml's."""
+    trained_on = sorted({c for m in getattr(b, "members", [b]) for c in m.split.get("corpora") or []})
     if corpus in trained_on:
         raise ParamsError(f"the model was trained on {corpus} (corpora {trained_on}); a cross-corpus score is "
                           f"for a corpus it never saw: remove {corpus} from `evaluate.cross_corpora` or from "
@@ -50,11 +54,12 @@ def corpus_samples(features_dir: str | Path, corpus: str, b: bundle_mod.Bundle) 
 def evaluate_corpus(p: Params, corpus: str, models_dir: str | Path, features_dir: str | Path,
                     out_root: str | Path) -> dict[str, Any]:
     """Score the bundle in ``models_dir`` on all of ``corpus``; write ``out_root/<corpus>/``; the figures."""
-    b = bundle_mod.load(models_dir)
+    b = ensemble.load(models_dir, bundle_mod.load) if ensemble.is_ensemble(models_dir) else bundle_mod.load(models_dir)
     check_unseen(b, corpus, p)
     test = corpus_samples(features_dir, corpus, b)
+    scored = speaker_norm.normalise(test) if b.model_params.speaker_norm else test
     split = Split("cross_corpus", None, None, test)
-    probs = b.predict_frames(test.features)
+    probs = b.predict_frames(scored.features)
     metrics = report(b, split, probs)
     counts = {c: int((test.label == i).sum()) for i, c in enumerate(b.classes)}
     metrics.update(protocol="cross_corpus", corpus=corpus, trained_on=list(b.split.get("corpora") or []),

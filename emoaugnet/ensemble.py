@@ -78,11 +78,3 @@ def load(directory: str | Path, load_member: Callable[[Path], Any]) -> Ensemble:
                                      f"{dirs[0]}'s; an ensemble's models must agree")
     return Ensemble(members, [d.name for d in dirs])
 
-
-def export_each(model_dir: str | Path, out_dir: str | Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Export (:func:`emoaugnet.onnx_export.export`) the bundle in ``model_dir``, or each bundle of a folder
-    of them (``cv/models``) into ``out_dir/<its name>``; returns (export folder, ``onnx`` entry) pairs."""
-    from emoaugnet.onnx_export import export
-    pairs = ([(d, Path(out_dir) / d.name) for d in member_dirs(model_dir)]
-             if is_ensemble(model_dir) else [(Path(model_dir), Path(out_dir))])
-    return [(out, export(src, out)) for src, out in pairs]

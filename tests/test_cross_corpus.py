@@ -97,3 +97,36 @@ def test_train_on_ravdess_score_tess_and_emodb_through_dvc_repro(tmp_path):
     shown = json.loads(run(["dvc", "metrics", "show", "--json"], repo))
     files = set(next(iter(shown.values()))["data"])
     assert "reports/cross/emodb/metrics.json" in files and "reports/cross/tess/metrics.json" not in files
+
+
+def _probs(path: Path, classes) -> np.ndarray:
+    return np.array([[float(r[c]) for c in classes] for r in read_csv(path)])
+
+
+def test_a_folder_of_fold_models_is_scored_as_their_average(tmp_path, store):
+    p = featurestore.params()
+    frames = {"model.input_layout": "frames"}
+    folds = tmp_path / "cv" / "models"
+    featurestore.untrained_bundle(folds / "fold_0", fitted_scaler=True, logit_scale=200, **frames)
+    featurestore.untrained_bundle(folds / "fold_1", fitted_scaler=True, logit_scale=40, **frames)
+    evaluate_corpus(p, "tess", folds, store, tmp_path / "both")
+    for fold in ("fold_0", "fold_1"):
+        evaluate_corpus(p, "tess", folds / fold, store, tmp_path / fold)
+    members = [_probs(tmp_path / f / "tess" / "predictions.csv", p.classes) for f in ("fold_0", "fold_1")]
+    together = _probs(tmp_path / "both" / "tess" / "predictions.csv", p.classes)
+    np.testing.assert_allclose(together, np.mean(members, axis=0), atol=2e-6)
+    assert np.abs(members[0] - members[1]).max() > 0.05
+
+
+def test_a_speaker_normalised_model_gets_each_speakers_own_statistics(tmp_path, store):
+    from emoaugnet import shards, speaker_norm
+    p = featurestore.params()
+    models = featurestore.untrained_bundle(tmp_path / "models", logit_scale=200,
+                                           **{"model.input_layout": "frames", "model.speaker_norm": True})
+    evaluate_corpus(p, "tess", models, store, tmp_path / "cross")
+    got = _probs(tmp_path / "cross" / "tess" / "predictions.csv", p.classes)
+    test = speaker_norm.normalise(shards.load_features(store, ["tess"], variants=[0]))
+    want = bundle.load(models).predict_frames(test.features)
+    np.testing.assert_allclose(got, want, atol=2e-6)
+    raw = bundle.load(models).predict_frames(shards.load_features(store, ["tess"], variants=[0]).features)
+    assert np.abs(raw - want).max() > 0.01                   # without the normalisation it would differ

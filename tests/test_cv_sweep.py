@@ -1,0 +1,101 @@
+"""tools/cv_sweep.py: several cross-validation configurations side by side on the fixture feature store
+(4 actors in 3 folds, 1 epoch), resuming, and the float16 pack / unpack of a feature store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from helpers import featurestore
+from emoaugnet import cv_sweep, shards
+from emoaugnet.params import ParamsError
+
+ROOT = featurestore.ROOT
+TINY = {"model.input_layout": "frames", "train.epochs": 1, "train.batch_size": 16, "train.precision": "float32",
+        "split.folds": 3, "split.val_per_fold": 1, "split.train_variants": [0, 1]}
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    features = featurestore.build(root / "features", num_variants=3)
+    base = featurestore.params_tree(**TINY)
+    configs = {"relu": {}, "elu_mixup": {"model.conv_activation": "elu", "train.mixup": 0.2}}
+    logs: list[str] = []
+    results = cv_sweep.sweep(base, configs, features, root / "out", workers=2, log=logs.append)
+    return root, base, configs, features, results, logs
+
+
+def test_every_configuration_is_cross_validated_over_disjoint_folds(swept):
+    root, base, configs, features, results, logs = swept
+    assert sorted(r["name"] for r in results) == ["elu_mixup", "relu"]
+    assert sum(" fold " in line for line in logs) == 6
+    for row in results:
+        folder = root / "out" / row["name"]
+        summary = json.loads((folder / "metrics.json").read_text())
+        assert summary["complete"] and summary["folds_run"] == 3
+        assert summary["test_recordings"] == 4 * 14                    # every speaker's originals, once
+        tested = [s for f in summary["per_fold"].values() for s in f["test_speakers"]]
+        assert sorted(tested) == ["1", "2", "3", "4"]
+        per_fold = [json.loads((folder / "reports" / f"fold_{k}" / "metrics.json").read_text())["unweighted_accuracy"]
+                    for k in range(3)]
+        assert row["per_fold_unweighted_accuracy"] == per_fold
+        assert row["mean"]["unweighted_accuracy"] == pytest.approx(np.mean(per_fold), abs=1e-6)
+        assert row["sd"]["unweighted_accuracy"] == pytest.approx(np.std(per_fold, ddof=1), abs=1e-6)
+        assert row["epochs_run"] == [1, 1, 1] and all(s > 0 for s in row["fold_seconds"])
+        config = json.loads((folder / "models" / "fold_0" / "model.json").read_text())
+        assert config["split"]["fold"] == 0 and config["split"]["overlap"]["test_speakers_in_train"] == 0
+    lines = (root / "out" / "results.jsonl").read_text().splitlines()
+    assert [json.loads(line)["name"] for line in lines] == [r["name"] for r in results]
+    elu = next(r for r in results if r["name"] == "elu_mixup")
+    assert elu["command"] == ("dvc exp run -S 'cv.folds=[0,1,2]' -S 'cv.summary=[all]' "
+                              "-S model.conv_activation=elu -S train.mixup=0.2")
+    assert json.loads((root / "out" / "elu_mixup" / "models" / "fold_1" / "model.json").read_text()
+                      )["model"]["conv_activation"] == "elu"
+
+
+def test_a_rerun_reuses_finished_folds_and_refuses_other_overrides(swept):
+    root, base, configs, features, results, logs = swept
+    again: list[str] = []
+    rows = cv_sweep.sweep(base, configs, features, root / "out", workers=2, log=again.append)
+    assert not any(" fold " in line for line in again)                  # no fold trained again
+    assert {r["name"]: r["mean"] for r in rows} == {r["name"]: r["mean"] for r in results}
+    with pytest.raises(ParamsError, match="holds the results of other overrides"):
+        cv_sweep.sweep(base, {"relu": {"train.label_smoothing": 0.1}}, features, root / "out")
+    with pytest.raises(ParamsError, match="train.mixup"):
+        cv_sweep.sweep(base, {"bad": {"train.mixup": -1}}, features, root / "out2")
+
+
+def test_the_configurations_file_is_valid_and_names_real_params():
+    configs = cv_sweep.read_configs(ROOT / "tools" / "cv_configs.yaml")
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert "paper_flat" in configs and "frames_sn_elu_reg" in configs
+    for overrides in configs.values():
+        cv_sweep.params_tree(base, overrides)                           # every key exists and validates
+
+
+def test_pack_rounds_features_to_float16_and_unpack_restores_float32_shards(swept, tmp_path):
+    features = swept[3]
+    tool = [sys.executable, str(ROOT / "tools" / "cv_sweep.py")]
+    subprocess.run([*tool, "pack", str(features), str(tmp_path / "packed")], check=True, capture_output=True)
+    subprocess.run([*tool, "unpack", str(tmp_path / "packed"), str(tmp_path / "back")], check=True,
+                   capture_output=True)
+    shard = next((tmp_path / "packed").glob("*/*.h5"))
+    with h5py.File(shard) as f:
+        assert f["features"].dtype == np.float16 and f["features"].compression == "gzip"
+    original = shards.load_features(features)
+    restored = shards.load_features(tmp_path / "back")
+    assert restored.features.dtype == np.float32
+    np.testing.assert_array_equal(restored.features, original.features.astype(np.float16).astype(np.float32))
+    for name in ("label", "utterance", "speaker", "variant", "corpus"):
+        np.testing.assert_array_equal(getattr(restored, name), getattr(original, name))
+    assert restored.classes == original.classes
+    missing = subprocess.run([*tool, "pack", str(tmp_path / "nothing"), str(tmp_path / "x")], capture_output=True,
+                             text=True)
+    assert missing.returncode != 0 and "no feature shards" in missing.stderr
