@@ -65,11 +65,12 @@ def run_fold(tree: dict[str, Any], fold: int, features: str, out: str) -> dict[s
     p = folds.fold_params(from_dict(tree), fold)
     backend.configure(p.seed)
     models, reports = Path(out) / "models" / f"fold_{fold}", Path(out) / "reports" / f"fold_{fold}"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     trained = training.train_and_save(p, features, models, live_dir=None, verbose=0)
     metrics = evaluation.evaluate(p, models, features, reports)
     keras.backend.clear_session()
-    return {"fold": fold, "seconds": round(time.perf_counter() - start, 1), "device": backend.describe(),
+    return {"fold": fold, "seconds": round(time.perf_counter() - start, 1),
+            "cpu_seconds": round(time.process_time() - cpu, 1), "device": backend.describe(),
             "epochs_run": trained.summary["epochs_run"], "unweighted_accuracy": metrics["unweighted_accuracy"]}
 
 
@@ -99,7 +100,8 @@ def summarise(name: str, overrides: Mapping[str, Any], p: Params, folder: Path,
     return {"name": name, "overrides": dict(overrides), "command": dvc_command(overrides, p.split.folds),
             "mean": summary["mean"], "sd": summary["sd"], "pooled": summary["pooled"],
             "per_fold_unweighted_accuracy": [summary["per_fold"][str(k)]["unweighted_accuracy"] for k in sorted(dirs)],
-            "fold_seconds": [j.get("seconds") for j in jobs], "epochs_run": [j.get("epochs_run") for j in jobs],
+            "fold_seconds": [j.get("seconds") for j in jobs], "fold_cpu_seconds": [j.get("cpu_seconds") for j in jobs],
+            "epochs_run": [j.get("epochs_run") for j in jobs],
             "device": next((j["device"] for j in jobs if j.get("device")), None)}
 
 
@@ -160,15 +162,52 @@ def sweep(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]], fea
     return results
 
 
+def ensemble_of(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]], names: list[str],
+                features: str | Path, out: str | Path, log=print) -> dict[str, Any]:
+    """Cross-validate the average of configurations already swept into ``out``: fold K's ensemble is the
+    fold-K models of ``names`` (all trained without fold K's speakers), scored on fold K's test speakers.
+    Written like a configuration, as ``<out>/ensemble_<names joined by +>``."""
+    from emoaugnet import bundle, ensemble, evaluation
+    out = Path(out)
+    params = {n: from_dict(params_tree(base, configs[n])) for n in names}
+    p = params[names[0]]
+    if len({(q.split.folds, q.split.val_per_fold, q.model.speaker_norm) for q in params.values()}) != 1:
+        raise ParamsError(f"ensemble {names}: the configurations differ in split.folds, split.val_per_fold or "
+                          "model.speaker_norm; their folds' models cannot be averaged")
+    name = "ensemble_" + "+".join(names)
+    folder = out / name
+    jobs = []
+    for k in range(p.split.folds):
+        start = time.perf_counter()
+        members = [bundle.load(out / n / "models" / f"fold_{k}") for n in names]
+        together = ensemble.Ensemble(members, list(names))
+        fp = folds.fold_params(p, k)
+        split = evaluation.test_set(together, fp, features)
+        probs = together.predict_frames(split.test.features)
+        metrics = evaluation.report(together, split, probs)
+        evaluation.write_reports(folder / "reports" / f"fold_{k}", metrics, split, probs, together.classes)
+        jobs.append({"fold": k, "seconds": round(time.perf_counter() - start, 1)})
+        log(f"cv_sweep: {name} fold {k}: UA {100 * metrics['unweighted_accuracy']:.1f}")
+    row = summarise(name, {"ensemble": list(names)}, p, folder, jobs)
+    row["command"] = f"python tools/cv_sweep.py ensemble {','.join(names)}"
+    with open(out / "results.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+    return row
+
+
 def markdown_rows(results: Iterable[dict[str, Any]]) -> list[str]:
-    """README table rows: configuration, mean +- sd of WA and UA, minutes per fold, device, command."""
+    """README table rows: configuration, mean +- sd of WA and UA, UA per fold, wall and CPU minutes per
+    fold (mean over the folds that ran here), device, command."""
+    def minutes(values: list[Any] | None) -> str:
+        values = [v for v in values or [] if v is not None]
+        return f"{sum(values) / len(values) / 60:.1f}" if values else "-"
+
     lines = []
     for r in results:
-        secs = [s for s in r["fold_seconds"] if s is not None]
-        minutes = f"{sum(secs) / len(secs) / 60:.1f}" if secs else "-"
         m, s = r["mean"], r["sd"]
+        folds_ua = ", ".join(f"{100 * v:.1f}" for v in r["per_fold_unweighted_accuracy"])
         lines.append(f"| {r['name']} | {100 * m['weighted_accuracy']:.1f} ± {100 * s['weighted_accuracy']:.1f} | "
-                     f"{100 * m['unweighted_accuracy']:.1f} ± {100 * s['unweighted_accuracy']:.1f} | {minutes} | "
-                     f"{r['device']} | `{r['command']}` |")
+                     f"**{100 * m['unweighted_accuracy']:.1f} ± {100 * s['unweighted_accuracy']:.1f}** | {folds_ua} | "
+                     f"{minutes(r['fold_seconds'])} | {minutes(r.get('fold_cpu_seconds'))} | {r['device']} |")
     return lines
 

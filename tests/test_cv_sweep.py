@@ -48,7 +48,11 @@ def test_every_configuration_is_cross_validated_over_disjoint_folds(swept):
         assert row["per_fold_unweighted_accuracy"] == per_fold
         assert row["mean"]["unweighted_accuracy"] == pytest.approx(np.mean(per_fold), abs=1e-6)
         assert row["sd"]["unweighted_accuracy"] == pytest.approx(np.std(per_fold, ddof=1), abs=1e-6)
-        assert row["epochs_run"] == [1, 1, 1] and all(s > 0 for s in row["fold_seconds"])
+        assert row["epochs_run"] == [1, 1, 1] and all(s > 0 for s in row["fold_seconds"] + row["fold_cpu_seconds"])
+        cells = cv_sweep.markdown_rows([row])[0].split(" | ")
+        assert cells[0] == f"| {row['name']}" and cells[3] == ", ".join(f"{100 * v:.1f}" for v in per_fold)
+        assert cells[2] == (f"**{100 * row['mean']['unweighted_accuracy']:.1f} ± "
+                            f"{100 * row['sd']['unweighted_accuracy']:.1f}**")
         config = json.loads((folder / "models" / "fold_0" / "model.json").read_text())
         assert config["split"]["fold"] == 0 and config["split"]["overlap"]["test_speakers_in_train"] == 0
     lines = (root / "out" / "results.jsonl").read_text().splitlines()
@@ -99,3 +103,27 @@ def test_pack_rounds_features_to_float16_and_unpack_restores_float32_shards(swep
     missing = subprocess.run([*tool, "pack", str(tmp_path / "nothing"), str(tmp_path / "x")], capture_output=True,
                              text=True)
     assert missing.returncode != 0 and "no feature shards" in missing.stderr
+
+
+def _probs(path, classes):
+    import csv
+    with open(path, newline="") as f:
+        return np.array([[float(r[c]) for c in classes] for r in csv.DictReader(f)])
+
+
+def test_an_ensemble_row_averages_the_configurations_fold_by_fold(swept):
+    root, base, configs, features, results, logs = swept
+    row = cv_sweep.ensemble_of(base, configs, ["relu", "elu_mixup"], features, root / "out", log=lambda _: None)
+    assert row["name"] == "ensemble_relu+elu_mixup"
+    classes = featurestore.params().classes
+    for k in range(3):
+        members = [_probs(root / "out" / n / "reports" / f"fold_{k}" / "predictions.csv", classes)
+                   for n in ("relu", "elu_mixup")]
+        together = _probs(root / "out" / row["name"] / "reports" / f"fold_{k}" / "predictions.csv", classes)
+        np.testing.assert_allclose(together, np.mean(members, axis=0), atol=2e-6)
+    summary = json.loads((root / "out" / row["name"] / "metrics.json").read_text())
+    assert summary["test_recordings"] == 56 and summary["complete"]
+    assert json.loads((root / "out" / "results.jsonl").read_text().splitlines()[-1])["name"] == row["name"]
+    with pytest.raises(ParamsError, match="cannot be averaged"):
+        cv_sweep.ensemble_of(base, {**configs, "normed": {"model.speaker_norm": True}}, ["relu", "normed"],
+                             features, root / "out")

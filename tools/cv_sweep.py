@@ -2,7 +2,10 @@
 
     python tools/cv_sweep.py run --configs tools/cv_configs.yaml --only sn_elu,paper_flat \\
         --features data/features --out cv_sweep --workers 2
+    python tools/cv_sweep.py ensemble NAME1,NAME2 --out cv_sweep   # fold K: the NAMEs' fold-K models averaged
     python tools/cv_sweep.py table cv_sweep/results.jsonl        # README rows
+    python tools/cv_sweep.py cross cv_sweep/NAME/models --features data/features --corpora tess,emodb
+                              # each fold model and their ensemble scored on corpora none of them saw
     python tools/cv_sweep.py pack data/features .devdata/features   # float16 + gzip copy (about 45%)
     python tools/cv_sweep.py unpack .devdata/features data/features # back to float32 shards
 
@@ -59,8 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--features", default="data/features")
     run.add_argument("--out", default="cv_sweep")
     run.add_argument("--workers", type=int, default=1)
+    ens = sub.add_parser("ensemble", help="cross-validate the per-fold average of swept configurations")
+    ens.add_argument("names", help="comma-separated configuration names already run into --out")
+    ens.add_argument("--configs", default=str(ROOT / "tools" / "cv_configs.yaml"))
+    ens.add_argument("--params", default=str(ROOT / "params.yaml"))
+    ens.add_argument("--features", default="data/features")
+    ens.add_argument("--out", default="cv_sweep")
     table = sub.add_parser("table", help="README rows from results.jsonl")
     table.add_argument("results")
+    cross = sub.add_parser("cross", help="score each fold model and their ensemble on unseen corpora")
+    cross.add_argument("models", type=Path, help="a folder of fold models (cv/models, <out>/<name>/models)")
+    cross.add_argument("--features", default="data/features")
+    cross.add_argument("--corpora", required=True, help="comma-separated corpora in the feature store")
+    cross.add_argument("--out", type=Path, default=Path("cv_sweep_cross"))
+    cross.add_argument("--params", default=str(ROOT / "params.yaml"), help="for the class list")
     for verb in ("pack", "unpack"):
         conv = sub.add_parser(verb)
         conv.add_argument("src", type=Path)
@@ -80,6 +95,25 @@ def main(argv: list[str] | None = None) -> int:
             configs = {n: configs[n] for n in names}
         base = yaml.safe_load(Path(args.params).read_text())
         cv_sweep.sweep(base, configs, args.features, args.out, args.workers)
+    elif args.command == "ensemble":
+        configs = cv_sweep.read_configs(args.configs)
+        names = args.names.split(",")
+        unknown = [n for n in names if n not in configs]
+        if unknown:
+            raise SystemExit(f"{args.configs}: no configuration {unknown}")
+        row = cv_sweep.ensemble_of(yaml.safe_load(Path(args.params).read_text()), configs, names,
+                                   args.features, args.out)
+        print(f"{row['name']}: UA {100 * row['mean']['unweighted_accuracy']:.1f} +- "
+              f"{100 * row['sd']['unweighted_accuracy']:.1f}")
+    elif args.command == "cross":
+        from emoaugnet import cross_corpus, ensemble, params
+        p = params.load(args.params)
+        for corpus in args.corpora.split(","):
+            for member in [*ensemble.member_dirs(args.models), args.models]:
+                name = member.name if member != args.models else "ensemble"
+                m = cross_corpus.evaluate_corpus(p, corpus, member, args.features, args.out / name)
+                print(f"cross {corpus} {name}: {m['samples']['test']} recordings, UA "
+                      f"{100 * m['unweighted_accuracy']:.1f}, WA {100 * m['weighted_accuracy']:.1f}")
     elif args.command == "table":
         import json
         rows = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
