@@ -1,6 +1,6 @@
 """Cross-validate several configurations side by side (emoaugnet/cv_sweep.py), and carry a feature store.
 
-    python tools/cv_sweep.py run --configs tools/cv_configs.yaml --only sn_elu,paper_flat \\
+    python tools/cv_sweep.py run --configs tools/cv_configs.yaml --only frames_sn_elu_reg,paper_flat \\
         --features data/features --out cv_sweep --workers 2
     python tools/cv_sweep.py ensemble NAME1,NAME2 --out cv_sweep   # fold K: the NAMEs' fold-K models averaged
     python tools/cv_sweep.py table cv_sweep/results.jsonl        # README rows
@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from emoaugnet import cv_sweep
+from emoaugnet.atomic import atomic_path
 
-from emoaugnet import cv_sweep  # noqa: E402
-from emoaugnet.atomic import atomic_path  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def convert(src: Path, dst: Path, dtype: str, compress: bool) -> int:
