@@ -74,9 +74,15 @@ def run_fold(tree: dict[str, Any], fold: int, features: str, out: str) -> dict[s
             "epochs_run": trained.summary["epochs_run"], "unweighted_accuracy": metrics["unweighted_accuracy"]}
 
 
-def _done(out: Path, fold: int) -> bool:
-    return (out / "reports" / f"fold_{fold}" / "predictions.csv").is_file() and \
-        (out / "reports" / f"fold_{fold}" / "metrics.json").is_file()
+JOB_FILE = "sweep_job.json"      # beside a fold's reports: its wall / CPU seconds, epochs and device
+
+
+def _done(out: Path, fold: int) -> dict[str, Any] | None:
+    """What a finished fold recorded (``None`` when it has not finished)."""
+    reports = out / "reports" / f"fold_{fold}"
+    if not all((reports / name).is_file() for name in ("predictions.csv", "metrics.json", JOB_FILE)):
+        return None
+    return json.loads((reports / JOB_FILE).read_text())
 
 
 def prepare(out: Path, name: str, overrides: Mapping[str, Any]) -> Path:
@@ -117,10 +123,11 @@ def sweep(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]], fea
     finished: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
     results = []
 
-    def finish(name: str) -> None:
+    def finish(name: str, ran: bool) -> None:
         row = summarise(name, configs[name], params[name], folders[name], finished[name])
-        with open(out / "results.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
+        if ran:                               # a configuration resumed with nothing to run is listed already
+            with open(out / "results.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
         results.append(row)
         log(f"cv_sweep: {name}: UA {100 * row['mean']['unweighted_accuracy']:.1f} +- "
             f"{100 * row['sd']['unweighted_accuracy']:.1f}, WA {100 * row['mean']['weighted_accuracy']:.1f} +- "
@@ -129,13 +136,13 @@ def sweep(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]], fea
     jobs = []
     for name in configs:
         for fold in sorted(pending[name]):
-            if _done(folders[name], fold):
+            if (job := _done(folders[name], fold)) is not None:
                 pending[name].discard(fold)
-                finished[name].append({"fold": fold})
+                finished[name].append(job)
             else:
                 jobs.append((name, fold))
         if not pending[name]:
-            finish(name)
+            finish(name, ran=False)
     if not jobs:
         return results
     context = get_context("spawn")            # a fresh Keras / device per worker, whatever the backend
@@ -146,12 +153,13 @@ def sweep(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]], fea
         for future in as_completed(running):
             name, fold = running[future]
             job = future.result()
+            (Path(folders[name]) / "reports" / f"fold_{fold}" / JOB_FILE).write_text(json.dumps(job) + "\n")
             log(f"cv_sweep: {name} fold {fold}: UA {100 * job['unweighted_accuracy']:.1f}, "
                 f"{job['epochs_run']} epochs, {job['seconds']:.0f} s")
             finished[name].append(job)
             pending[name].discard(fold)
             if not pending[name]:
-                finish(name)
+                finish(name, ran=True)
     except BaseException:                     # Ctrl-C, `timeout`, a failed job: stop every worker now
         pool.shutdown(wait=False, cancel_futures=True)
         for child in active_children():

@@ -67,9 +67,11 @@ def test_every_configuration_is_cross_validated_over_disjoint_folds(swept):
 def test_a_rerun_reuses_finished_folds_and_refuses_other_overrides(swept):
     root, base, configs, features, results, logs = swept
     again: list[str] = []
+    listed = (root / "out" / "results.jsonl").read_text()
     rows = cv_sweep.sweep(base, configs, features, root / "out", workers=2, log=again.append)
     assert not any(" fold " in line for line in again)                  # no fold trained again
-    assert {r["name"]: r["mean"] for r in rows} == {r["name"]: r["mean"] for r in results}
+    assert rows == sorted(results, key=lambda r: list(configs).index(r["name"]))   # times and all, from disk
+    assert (root / "out" / "results.jsonl").read_text() == listed        # and not listed twice
     with pytest.raises(ParamsError, match="holds the results of other overrides"):
         cv_sweep.sweep(base, {"relu": {"train.label_smoothing": 0.1}}, features, root / "out")
     with pytest.raises(ParamsError, match="train.mixup"):
