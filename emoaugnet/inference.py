@@ -153,12 +153,14 @@ def _windows(pieces: list[tuple[float, np.ndarray]], ap: AudioParams, pp: Predic
 # --- Finding files ------------------------------------------------------------------------------------
 
 def expand(paths: Iterable[str | Path]) -> list[tuple[str, str | None]]:
-    """``(path, error)`` per input: files as given, folders walked recursively (sorted) for audio files."""
+    """``(path, error)`` per input: files as given, folders walked recursively (sorted) for audio files,
+    following folder links as the download stage does (each real folder once, so a link loop ends)."""
+    from emoaugnet.corpora import walk_files
     out: list[tuple[str, str | None]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+            found = sorted(p for p in walk_files(path) if p.suffix.lower() in AUDIO_EXTENSIONS)
             if not found:
                 out.append((str(path), f"folder holds no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))})"))
             out.extend((str(p), None) for p in found)

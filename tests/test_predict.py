@@ -197,3 +197,16 @@ def test_folders_are_walked_recursively_in_sorted_order(tmp_path):
     found = [Path(p).relative_to(tmp_path).as_posix() for p, err in items if err is None]
     assert found == ["a.mp3", "b/2.flac", "b/a/1.WAV", "c/x.m4a"]
     assert items[-1][0] == str(tmp_path / "empty") and "no audio files" in items[-1][1]
+
+
+def test_folder_links_are_followed_once_and_a_loop_ends(tmp_path):
+    shared = tmp_path / "shared" / "Actor_03"
+    shared.mkdir(parents=True)
+    (shared / "3.flac").write_bytes(b"")
+    corpus = tmp_path / "corpus"
+    (corpus / "Actor_01").mkdir(parents=True)
+    (corpus / "Actor_01" / "1.flac").write_bytes(b"")
+    (corpus / "Actor_03").symlink_to(shared, target_is_directory=True)     # a linked speaker folder
+    (corpus / "Actor_01" / "up").symlink_to(corpus, target_is_directory=True)  # a loop back up
+    found = [Path(p).relative_to(corpus).as_posix() for p, err in predict.expand([corpus]) if err is None]
+    assert found == ["Actor_01/1.flac", "Actor_03/3.flac"]
