@@ -1,12 +1,12 @@
 """Training batches with on-the-fly regularisation: mixup, time / channel masking, label smoothing.
 
-Three params change the training samples every epoch instead of once on disk:
+Three params change the training samples every epoch instead of once on disk, and a fourth the targets:
 
 - ``train.mixup`` (alpha > 0): each sample is mixed with another of its batch, ``lam * a + (1 - lam) * b``
   for features and one-hot targets alike, ``lam ~ Beta(alpha, alpha)`` per sample (Zhang et al., 2018);
 - ``train.time_mask`` / ``train.channel_mask`` (widths > 0): SpecAugment-style masks (Park et al., 2019)
   on the standardised ``(frames, channels)`` features: a band of up to that many consecutive frames, and
-  of up to that many consecutive feature channels (ZCR, RMS, MFCC 1-20), set to 0, the training mean;
+  of up to that many consecutive feature channels (ZCR, RMS, MFCC 0-19), set to 0, the training mean;
 - ``train.label_smoothing`` (> 0): the cross-entropy's targets move that share towards uniform.
 
 The masks apply before the layout is chosen, so ``flat`` and ``frames`` models see the same masked
@@ -53,12 +53,16 @@ def mask(z: np.ndarray, time_width: int, channel_width: int, rng: np.random.Gene
     return out.astype(np.float32, copy=False)
 
 
-def mixup(z: np.ndarray, y: np.ndarray, alpha: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Each sample mixed with a random partner of the batch: ``lam ~ Beta(alpha, alpha)`` per sample."""
+def mixup(z: np.ndarray, y: np.ndarray, alpha: float, rng: np.random.Generator,
+          weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Each sample mixed with a random partner of the batch: ``lam ~ Beta(alpha, alpha)`` per sample, for
+    the features, the one-hot targets and the per-sample loss weights (class weighting) alike."""
     lam = rng.beta(alpha, alpha, len(z)).astype(np.float32)
     partner = rng.permutation(len(z))
     mixed = lam[:, None, None] * z + (1 - lam[:, None, None]) * z[partner]
-    return mixed.astype(np.float32), (lam[:, None] * y + (1 - lam[:, None]) * y[partner]).astype(np.float32)
+    targets = lam[:, None] * y + (1 - lam[:, None]) * y[partner]
+    w = None if weights is None else (lam * weights + (1 - lam) * weights[partner]).astype(np.float32)
+    return mixed.astype(np.float32), targets.astype(np.float32), w
 
 
 class TrainingBatches(keras.utils.PyDataset):
@@ -88,11 +92,12 @@ class TrainingBatches(keras.utils.PyDataset):
         rows = self.order[index * self.tp.batch_size:(index + 1) * self.tp.batch_size]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         z, y = self.z[rows], self.targets[rows]
+        w = None if self.weights is None else self.weights[rows]
         z = mask(z, self.tp.time_mask, self.tp.channel_mask, rng)
         if self.tp.mixup > 0:
-            z, y = mixup(z, y, self.tp.mixup, rng)
+            z, y, w = mixup(z, y, self.tp.mixup, rng, w)
         x = scaler.layout_inputs(z, self.layout)
-        return (x, y) if self.weights is None else (x, y, self.weights[rows])
+        return (x, y) if w is None else (x, y, w)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1

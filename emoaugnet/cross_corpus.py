@@ -25,11 +25,16 @@ from emoaugnet.shards import Samples
 from emoaugnet.splits import Split
 
 
+def trained_on(b: bundle_mod.Bundle) -> list[str]:
+    """The corpora the model (any model of an ensemble) trained on."""
+    return sorted({c for m in getattr(b, "members", [b]) for c in m.split.get("corpora") or []})
+
+
 def check_unseen(b: bundle_mod.Bundle, corpus: str, p: Params) -> None:
     """Refuse a corpus the model (any model of an ensemble) trained on, and other classes than params.yaml's."""
-    trained_on = sorted({c for m in getattr(b, "members", [b]) for c in m.split.get("corpora") or []})
-    if corpus in trained_on:
-        raise ParamsError(f"the model was trained on {corpus} (corpora {trained_on}); a cross-corpus score is "
+    seen = trained_on(b)
+    if corpus in seen:
+        raise ParamsError(f"the model was trained on {corpus} (corpora {seen}); a cross-corpus score is "
                           f"for a corpus it never saw: remove {corpus} from `evaluate.cross_corpora` or from "
                           "`run.corpora`, then `dvc repro`")
     if tuple(b.classes) != p.classes:
@@ -54,7 +59,7 @@ def corpus_samples(features_dir: str | Path, corpus: str, b: bundle_mod.Bundle) 
 def evaluate_corpus(p: Params, corpus: str, models_dir: str | Path, features_dir: str | Path,
                     out_root: str | Path) -> dict[str, Any]:
     """Score the bundle in ``models_dir`` on all of ``corpus``; write ``out_root/<corpus>/``; the figures."""
-    b = ensemble.load(models_dir, bundle_mod.load) if ensemble.is_ensemble(models_dir) else bundle_mod.load(models_dir)
+    b = ensemble.load_any(models_dir, bundle_mod.load)
     check_unseen(b, corpus, p)
     test = corpus_samples(features_dir, corpus, b)
     scored = speaker_norm.normalise(test) if b.model_params.speaker_norm else test
@@ -62,7 +67,7 @@ def evaluate_corpus(p: Params, corpus: str, models_dir: str | Path, features_dir
     probs = b.predict_frames(scored.features)
     metrics = report(b, split, probs)
     counts = {c: int((test.label == i).sum()) for i, c in enumerate(b.classes)}
-    metrics.update(protocol="cross_corpus", corpus=corpus, trained_on=list(b.split.get("corpora") or []),
+    metrics.update(protocol="cross_corpus", corpus=corpus, trained_on=trained_on(b),
                    samples={"test": len(test), "speakers": len(set(test.speaker)), "per_class": counts},
                    leakage={"note": None, "test_utterances_in_train": 0, "test_speakers_in_train": 0})
     write_reports(Path(out_root) / corpus, metrics, split, probs, b.classes)

@@ -17,6 +17,7 @@ A fold whose report exists for the same overrides is not run again, so a cut-off
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import time
@@ -28,6 +29,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from emoaugnet import cv_summary, folds
+from emoaugnet.atomic import write_text
 from emoaugnet.params import ParamsError, Params, from_dict, override
 
 CV_KEYS = ("cv.folds", "cv.summary")
@@ -52,10 +54,10 @@ def params_tree(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[s
 
 def dvc_command(overrides: Mapping[str, Any], num_folds: int) -> str:
     """The ``dvc exp run`` that cross-validates this configuration with the fold stages."""
-    sets = [f"cv.folds={json.dumps(list(range(num_folds)))}", "cv.summary=[all]"]
-    sets += [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in overrides.items()
-             if k not in CV_KEYS]
-    return "dvc exp run " + " ".join(f"-S {shlex.quote(s.replace(', ', ','))}" for s in sets)
+    sets = [f"cv.folds={json.dumps(list(range(num_folds)), separators=(',', ':'))}", "cv.summary=[all]"]
+    sets += [f"{k}={v if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
+             for k, v in overrides.items() if k not in CV_KEYS]
+    return "dvc exp run " + " ".join(f"-S {shlex.quote(s)}" for s in sets)
 
 
 def run_fold(tree: dict[str, Any], fold: int, features: str, out: str) -> dict[str, Any]:
@@ -85,16 +87,39 @@ def _done(out: Path, fold: int) -> dict[str, Any] | None:
     return json.loads((reports / JOB_FILE).read_text())
 
 
-def prepare(out: Path, name: str, overrides: Mapping[str, Any]) -> Path:
-    """The configuration's folder; earlier folds are kept only when they ran with the same overrides."""
+def prepare(out: Path, name: str, overrides: Mapping[str, Any], tree: Mapping[str, Any], features: str) -> Path:
+    """The configuration's folder; earlier folds are kept only when they ran with the same params (the
+    whole tree, not only the overrides) on the same feature store."""
     folder = out / name
     record = folder / "config.json"
-    if record.is_file() and json.loads(record.read_text()) != dict(overrides):
-        raise ParamsError(f"{folder}: holds the results of other overrides ({record}); choose another --out "
-                          "or remove the folder")
+    wanted = {"overrides": dict(overrides), "features": features,
+              "params_sha256": hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()}
+    if record.is_file() and json.loads(record.read_text()) != wanted:
+        raise ParamsError(f"{folder}: holds the results of other params or another feature store ({record}); "
+                          "choose another --out or remove the folder")
     folder.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(dict(overrides), indent=2) + "\n")
+    write_text(record, json.dumps(wanted, indent=2) + "\n")
     return folder
+
+
+def listed(out: Path) -> set[str]:
+    """The configurations ``<out>/results.jsonl`` lists (a torn last line, from a kill, is ignored)."""
+    names = set()
+    path = out / "results.jsonl"
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        try:
+            names.add(json.loads(line)["name"])
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    return names
+
+
+def append_row(out: Path, row: dict[str, Any]) -> None:
+    """One line in ``<out>/results.jsonl`` (on a line of its own, after a torn last line too)."""
+    path = out / "results.jsonl"
+    torn = path.is_file() and path.stat().st_size > 0 and not path.read_text().endswith("\n")
+    with open(path, "a") as f:
+        f.write(("\n" if torn else "") + json.dumps(row) + "\n")
 
 
 def summarise(name: str, overrides: Mapping[str, Any], p: Params, folder: Path,
@@ -118,16 +143,15 @@ def sweep(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]], fea
     out, features = Path(out), str(Path(features).resolve())
     trees = {name: params_tree(base, o) for name, o in configs.items()}
     params = {name: from_dict(t) for name, t in trees.items()}
-    folders = {name: prepare(out, name, configs[name]) for name in configs}
+    folders = {name: prepare(out, name, configs[name], trees[name], features) for name in configs}
     pending = {name: set(range(params[name].split.folds)) for name in configs}
     finished: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
     results = []
 
-    def finish(name: str, ran: bool) -> None:
+    def finish(name: str) -> None:
         row = summarise(name, configs[name], params[name], folders[name], finished[name])
-        if ran:                               # a configuration resumed with nothing to run is listed already
-            with open(out / "results.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
+        if name not in listed(out):           # a configuration resumed with nothing to run is listed already
+            append_row(out, row)
         results.append(row)
         log(f"cv_sweep: {name}: UA {100 * row['mean']['unweighted_accuracy']:.1f} +- "
             f"{100 * row['sd']['unweighted_accuracy']:.1f}, WA {100 * row['mean']['weighted_accuracy']:.1f} +- "
@@ -142,7 +166,7 @@ def sweep(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]], fea
             else:
                 jobs.append((name, fold))
         if not pending[name]:
-            finish(name, ran=False)
+            finish(name)
     if not jobs:
         return results
     context = get_context("spawn")            # a fresh Keras / device per worker, whatever the backend
@@ -153,13 +177,13 @@ def sweep(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]], fea
         for future in as_completed(running):
             name, fold = running[future]
             job = future.result()
-            (Path(folders[name]) / "reports" / f"fold_{fold}" / JOB_FILE).write_text(json.dumps(job) + "\n")
+            write_text(Path(folders[name]) / "reports" / f"fold_{fold}" / JOB_FILE, json.dumps(job) + "\n")
             log(f"cv_sweep: {name} fold {fold}: UA {100 * job['unweighted_accuracy']:.1f}, "
                 f"{job['epochs_run']} epochs, {job['seconds']:.0f} s")
             finished[name].append(job)
             pending[name].discard(fold)
             if not pending[name]:
-                finish(name, ran=True)
+                finish(name)
     except BaseException:                     # Ctrl-C, `timeout`, a failed job: stop every worker now
         pool.shutdown(wait=False, cancel_futures=True)
         for child in active_children():
@@ -188,6 +212,9 @@ def ensemble_of(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]
     for k in range(p.split.folds):
         start = time.perf_counter()
         members = [bundle.load(out / n / "models" / f"fold_{k}") for n in names]
+        ensemble.check(members, list(names))
+        if len({m.split.get("test_fingerprint") for m in members}) != 1:
+            raise ParamsError(f"ensemble {names}, fold {k}: the models were tested on different test sets")
         together = ensemble.Ensemble(members, list(names))
         fp = folds.fold_params(p, k)
         split = evaluation.test_set(together, fp, features)
@@ -198,8 +225,8 @@ def ensemble_of(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]
         log(f"cv_sweep: {name} fold {k}: UA {100 * metrics['unweighted_accuracy']:.1f}")
     row = summarise(name, {"ensemble": list(names)}, p, folder, jobs)
     row["command"] = f"python tools/cv_sweep.py ensemble {','.join(names)}"
-    with open(out / "results.jsonl", "a") as f:
-        f.write(json.dumps(row) + "\n")
+    if name not in listed(out):
+        append_row(out, row)
     return row
 
 

@@ -61,20 +61,30 @@ class Ensemble:
         return np.mean(probs, axis=0).astype(np.float32)
 
 
+def check(members: list[Any], names: list[str]) -> None:
+    """Refuse members that disagree on what they read and say (:data:`SHARED`, speaker normalisation),
+    naming the first that differs."""
+    first = members[0]
+    for name, m in zip(names[1:], members[1:]):
+        for key in SHARED:
+            if getattr(m, key) != getattr(first, key):
+                raise bundle.BundleError(f"{name}: its {key} ({getattr(m, key)}) differ from {names[0]}'s "
+                                         f"({getattr(first, key)}); an ensemble's models must agree")
+        if m.model_params.speaker_norm != first.model_params.speaker_norm:
+            raise bundle.BundleError(f"{name}: model.speaker_norm {m.model_params.speaker_norm} differs from "
+                                     f"{names[0]}'s; an ensemble's models must agree")
+
+
 def load(directory: str | Path, load_member: Callable[[Path], Any]) -> Ensemble:
     """The models in ``directory``'s subfolders (each loaded by ``load_member``) as one :class:`Ensemble`."""
     dirs = member_dirs(directory)
     if not dirs:
         raise bundle.BundleError(f"{directory}: neither a model ({bundle.CONFIG_FILE}) nor a folder of models")
     members = [load_member(d) for d in dirs]
-    first = members[0]
-    for d, m in zip(dirs[1:], members[1:]):
-        for key in SHARED:
-            if getattr(m, key) != getattr(first, key):
-                raise bundle.BundleError(f"{d}: its {key} ({getattr(m, key)}) differ from {dirs[0]}'s "
-                                         f"({getattr(first, key)}); an ensemble's models must agree")
-        if m.model_params.speaker_norm != first.model_params.speaker_norm:
-            raise bundle.BundleError(f"{d}: model.speaker_norm {m.model_params.speaker_norm} differs from "
-                                     f"{dirs[0]}'s; an ensemble's models must agree")
+    check(members, [str(d) for d in dirs])
     return Ensemble(members, [d.name for d in dirs])
 
+
+def load_any(directory: str | Path, load_member: Callable[[Path], Any]) -> Any:
+    """``load_member(directory)``, or for a folder of models their :class:`Ensemble`."""
+    return load(directory, load_member) if is_ensemble(directory) else load_member(Path(directory))

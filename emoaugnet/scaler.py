@@ -2,7 +2,8 @@
 
 Fitted on the training samples only (:func:`fit_scaler`); :func:`to_inputs` applies it and shapes the
 result for the model's input layout (``flat``: ``(n, frames*channels, 1)``; ``frames``: ``(n, frames,
-channels)``). Training, evaluation and inference all go through :func:`to_inputs`.
+channels)``), as :func:`standardise` then :func:`layout_inputs`. Evaluation, inference and training go
+through these two (on-the-fly regularisation, :mod:`emoaugnet.batches`, masks and mixes in between).
 """
 
 from __future__ import annotations

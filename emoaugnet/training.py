@@ -1,6 +1,7 @@
 """Training the Table I network on the training part of a split.
 
-:func:`fit` fits the per-position scaler on the training samples only, then trains with Adam,
+:func:`fit` fits the per-position scaler on the training samples only, then trains with Adam (AdamW
+with ``train.weight_decay``), the on-the-fly regularisation of :mod:`emoaugnet.batches` when it is on,
 ReduceLROnPlateau and EarlyStopping (best weights restored) on validation accuracy (training accuracy
 when the split has no validation part). It runs on whichever Keras backend is active
 (:mod:`emoaugnet.backend`). :func:`train_and_save` adds the feature-store check, DVCLive logging and the

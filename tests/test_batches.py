@@ -42,19 +42,22 @@ def test_mixup_mixes_features_and_targets_with_the_same_weight():
     label = rng.integers(0, 2, 300)
     z = np.repeat(label[:, None, None].astype(np.float32), 108, axis=1).repeat(22, axis=2)
     y = np.eye(7, dtype=np.float32)[label]
-    mz, my = batches.mixup(z, y, 0.4, np.random.default_rng(3))
+    weights = np.where(label == 1, 3.0, 1.0).astype(np.float32)        # class 1 weighs 3, class 0 weighs 1
+    mz, my, mw = batches.mixup(z, y, 0.4, np.random.default_rng(3), weights)
     np.testing.assert_allclose(my.sum(axis=1), 1.0, rtol=1e-6)
     assert np.all(my[:, 2:] == 0)                                   # only the two classes present mix
     # a sample whose own value is its label: every mixed feature equals the mixed target of class 1
     np.testing.assert_allclose(mz[:, 0, 0], my[:, 1], atol=1e-6)
     assert np.all(mz == mz[:, :1, :1])
     assert 0.2 < np.mean((my[:, 1] > 0) & (my[:, 1] < 1)) < 1        # most pairs of different labels mix
+    # the loss weight is mixed like the target: each class's share carries that class's weight
+    np.testing.assert_allclose(mw, 1.0 + 2.0 * my[:, 1], atol=1e-5)
 
 
 def test_an_epoch_of_batches_covers_every_sample_once_and_is_repeatable():
     p = featurestore.params(**{**TINY, "train.batch_size": 7, "train.mixup": 0.0, "train.time_mask": 5})
     z = np.random.default_rng(0).normal(size=(30, 108, 22)).astype(np.float32) + 5.0
-    targets = np.arange(30) % 7
+    targets = np.arange(30)                                         # one id per sample
     data = batches.TrainingBatches(z, targets, None, p.train, "frames", seed=1)
     assert len(data) == 5
 
@@ -63,7 +66,7 @@ def test_an_epoch_of_batches_covers_every_sample_once_and_is_repeatable():
 
     first = epoch(data)
     ys = np.concatenate([y for _, y in first])
-    assert sorted(ys.tolist()) == sorted(targets.tolist())         # each sample exactly once
+    assert sorted(ys.tolist()) == list(range(30))                  # each sample exactly once
     # the unmasked values of each batch row are that sample's own values
     xs = np.concatenate([x for x, _ in first])
     order = data.order
@@ -75,6 +78,10 @@ def test_an_epoch_of_batches_covers_every_sample_once_and_is_repeatable():
         np.testing.assert_array_equal(ya, yb)
     data.on_epoch_end()                                             # a new order and new masks next epoch
     assert not np.array_equal(data.order, order)
+    second = epoch(data)
+    x0 = np.concatenate([x for x, _ in first])[np.argsort(order)]
+    x1 = np.concatenate([x for x, _ in second])[np.argsort(data.order)]
+    assert not np.array_equal(x0 == 0, x1 == 0)                    # other masks for the same samples
     flat = batches.TrainingBatches(z, targets, np.ones(30, np.float32), p.train, "flat", seed=1)
     x, y, w = flat[0]
     assert x.shape == (7, 108 * 22, 1) and w.shape == (7,)
@@ -98,12 +105,18 @@ def test_training_with_on_the_fly_regularisation_saves_a_model_evaluate_scores(t
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_regularisation_is_repeatable_with_the_same_seed(tmp_path):
-    p = featurestore.params(**{**TINY, "train.epochs": 1, "train.mixup": 0.3, "train.time_mask": 8})
+def test_regularisation_is_repeatable_with_the_same_seed_and_changes_the_training(tmp_path):
+    knobs = {**TINY, "train.epochs": 2, "train.mixup": 0.3, "train.time_mask": 8}
     features = featurestore.build(tmp_path / "features", num_variants=3)
-    for name in ("a", "b"):
-        training.train_and_save(p, features, tmp_path / name, live_dir=None, verbose=0)
-    assert (tmp_path / "a" / bundle.WEIGHTS_FILE).read_bytes() == (tmp_path / "b" / bundle.WEIGHTS_FILE).read_bytes()
+    runs = {"a": knobs, "b": knobs, "other_seed": {**knobs, "seed": 7},
+            "off": {**knobs, "train.mixup": 0.0, "train.time_mask": 0}}
+    for name, k in runs.items():
+        training.train_and_save(featurestore.params(**k), features, tmp_path / name, live_dir=None, verbose=0)
+
+    def weights(name):
+        return (tmp_path / name / bundle.WEIGHTS_FILE).read_bytes()
+    assert weights("a") == weights("b")                             # two epochs of draws, repeated exactly
+    assert weights("a") != weights("other_seed") and weights("a") != weights("off")
 
 
 def test_standardise_then_layout_is_what_the_model_is_fed():

@@ -72,8 +72,18 @@ def test_a_rerun_reuses_finished_folds_and_refuses_other_overrides(swept):
     assert not any(" fold " in line for line in again)                  # no fold trained again
     assert rows == sorted(results, key=lambda r: list(configs).index(r["name"]))   # times and all, from disk
     assert (root / "out" / "results.jsonl").read_text() == listed        # and not listed twice
-    with pytest.raises(ParamsError, match="holds the results of other overrides"):
+    # a fold whose run was cut off (no job record) is trained again, and only that fold
+    (root / "out" / "relu" / "reports" / "fold_1" / cv_sweep.JOB_FILE).unlink()
+    partial: list[str] = []
+    cv_sweep.sweep(base, configs, features, root / "out", workers=1, log=partial.append)
+    assert [line for line in partial if " fold " in line][0].startswith("cv_sweep: relu fold 1:")
+    assert sum(" fold " in line for line in partial) == 1
+    assert (root / "out" / "results.jsonl").read_text() == listed        # still listed once
+    with pytest.raises(ParamsError, match="holds the results of other params"):
         cv_sweep.sweep(base, {"relu": {"train.label_smoothing": 0.1}}, features, root / "out")
+    changed = {**base, "seed": 7}                                      # params.yaml changed under the same name
+    with pytest.raises(ParamsError, match="holds the results of other params"):
+        cv_sweep.sweep(changed, configs, features, root / "out")
     with pytest.raises(ParamsError, match="train.mixup"):
         cv_sweep.sweep(base, {"bad": {"train.mixup": -1}}, features, root / "out2")
 

@@ -66,7 +66,14 @@ def test_onnx_and_keras_ensembles_agree(folds, ravdess_fixture):
         np.testing.assert_allclose(list(k["probabilities"].values()), list(o["probabilities"].values()), atol=1e-4)
 
 
-def test_members_that_disagree_on_classes_or_features_are_refused(folds, tmp_path, capsys):
+def test_members_that_disagree_on_classes_features_or_speaker_norm_are_refused(folds, tmp_path, capsys):
+    other_classes = tmp_path / "classes"
+    shutil.copytree(folds / "cv" / "models" / "fold_0", other_classes / "fold_0")
+    featurestore.untrained_bundle(other_classes / "fold_1", **FRAMES,
+                                  classes=["neutral", "happy", "sad", "angry", "fear", "disgust", "surprise"])
+    with pytest.raises(bundle.BundleError, match="fold_1: its classes"):
+        api.load_model(other_classes)
+
     mixed = tmp_path / "mixed"
     shutil.copytree(folds / "cv" / "models" / "fold_0", mixed / "fold_0")
     featurestore.untrained_bundle(mixed / "fold_1", **FRAMES, **{"features.n_mfcc": 13})
