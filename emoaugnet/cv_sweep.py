@@ -102,16 +102,23 @@ def prepare(out: Path, name: str, overrides: Mapping[str, Any], tree: Mapping[st
     return folder
 
 
-def listed(out: Path) -> set[str]:
-    """The configurations ``<out>/results.jsonl`` lists (a torn last line, from a kill, is ignored)."""
-    names = set()
-    path = out / "results.jsonl"
+def read_results(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a ``results.jsonl`` (a torn last line, from a kill, is skipped)."""
+    path = Path(path)
+    rows = []
     for line in path.read_text().splitlines() if path.is_file() else []:
         try:
-            names.add(json.loads(line)["name"])
-        except (json.JSONDecodeError, KeyError, TypeError):
+            row = json.loads(line)
+        except json.JSONDecodeError:
             continue
-    return names
+        if isinstance(row, dict) and "name" in row:
+            rows.append(row)
+    return rows
+
+
+def listed(out: Path) -> set[str]:
+    """The configurations ``<out>/results.jsonl`` lists."""
+    return {row["name"] for row in read_results(out / "results.jsonl")}
 
 
 def append_row(out: Path, row: dict[str, Any]) -> None:

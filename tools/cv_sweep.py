@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"cross {corpus} {name}: {m['samples']['test']} recordings, UA "
                       f"{100 * m['unweighted_accuracy']:.1f}, WA {100 * m['weighted_accuracy']:.1f}")
     elif args.command == "table":
-        import json
-        rows = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
-        print("\n".join(cv_sweep.markdown_rows(rows)))
+        print("\n".join(cv_sweep.markdown_rows(cv_sweep.read_results(args.results))))
     else:
         n = convert(args.src, args.dst, "float16" if args.command == "pack" else "float32", args.command == "pack")
         print(f"{args.command}: {n} shards {args.src} -> {args.dst}")
