@@ -71,14 +71,13 @@ def normalise(samples: Samples, method: str) -> Samples:
 def for_predict(frames: np.ndarray, method: str,
                 group_stats: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Features of windows to classify, normalised as the model was trained: ``utterance`` per window;
-    ``corpus`` / ``speaker`` by ``group_stats`` (mean, std of the group's recordings), which they need."""
+    ``corpus`` / ``speaker`` by ``group_stats`` (mean, std of the group's recordings); without them the
+    features pass as they are (as before: the CLI refuses such a model without ``--speaker-norm``, and
+    :mod:`emoaugnet.speaker_adaptation` gathers the statistics from the raw features this way)."""
     if method == "utterance":
         return utterance(frames)
     if method in GROUP_METHODS:
-        if group_stats is None:
-            raise ValueError(f"a model trained with model.feature_norm: {method} needs the statistics of a "
-                             "group of recordings (predict --speaker-norm)")
-        return speaker_norm.apply(frames, *group_stats)
+        return np.asarray(frames, np.float32) if group_stats is None else speaker_norm.apply(frames, *group_stats)
     if group_stats is not None:
         raise ValueError(f"group statistics given for a model trained with model.feature_norm: {method}")
     return np.asarray(frames, np.float32)
