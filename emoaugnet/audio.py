@@ -119,17 +119,66 @@ def to_mono(path: str | Path, data: np.ndarray, native: int, sample_rate: int) -
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
-def fit_length(y: np.ndarray, num_samples: int) -> np.ndarray:
-    """Crop ``y`` to ``num_samples`` or pad it with zeros at the end."""
+def fit_length(y: np.ndarray, num_samples: int, pad: str = "zeros") -> np.ndarray:
+    """Crop ``y`` to ``num_samples`` or fill it up at the end (``audio.pad``): ``zeros`` (the paper's),
+    ``reflect`` (the clip mirrored back and forth: continuous at each join) or ``tile`` (the clip
+    repeated). The last two give the filled part the clip's own spectrum and level, so no frame of
+    exact silence (ZCR 0, RMS 0, a constant MFCC vector) appears that speech never has."""
     if len(y) >= num_samples:
         return y[:num_samples]
-    return np.pad(y, (0, num_samples - len(y)))
+    if pad == "zeros" or len(y) < 2:
+        return np.pad(y, (0, num_samples - len(y)))
+    if pad == "reflect":
+        return np.pad(y, (0, num_samples - len(y)), mode="reflect")
+    if pad == "tile":
+        return np.resize(y, num_samples).astype(y.dtype, copy=False)
+    raise ValueError(f"unknown pad mode {pad!r}; allowed: zeros, reflect, tile")
+
+
+#: Frame and hop of the silence trim (librosa.effects.trim's defaults: 93 ms / 23 ms at 22,050 Hz).
+TRIM_FRAME, TRIM_HOP = 2048, 512
+
+
+def voiced_span(y: np.ndarray, top_db: float) -> tuple[int, int]:
+    """``(start, stop)`` samples of ``y`` between the first and last frame whose RMS is within ``top_db``
+    of the loudest frame's (``librosa.effects.trim``); ``(0, 0)`` for an all-zero clip."""
+    if not np.any(y):
+        return 0, 0
+    import librosa
+    _, (start, stop) = librosa.effects.trim(y, top_db=top_db, frame_length=TRIM_FRAME, hop_length=TRIM_HOP)
+    return int(start), int(stop)
+
+
+def voiced_windows(y: np.ndarray, ap: AudioParams, hop: float | None = None) -> list[tuple[float, np.ndarray]]:
+    """``audio.window: voiced``: ``(start s, samples)`` of windows placed from the first voiced sample of
+    the whole decoded recording ``y``, each cut at the last voiced sample (not padded): the first one is
+    what training sees; with ``hop`` (predict), more every ``hop`` s until one reaches the voiced end."""
+    start, stop = voiced_span(y, ap.top_db)
+    n, sr = ap.num_samples, ap.sample_rate
+    out = [(start / sr, y[start:min(stop, start + n)])]
+    if hop is not None:
+        step = max(int(round(hop * sr)), 1)
+        begin = start
+        while begin + n < stop:
+            begin += step
+            out.append((begin / sr, y[begin:min(stop, begin + n)]))
+    return out
+
+
+def clip_window(path: str | Path, ap: AudioParams) -> np.ndarray:
+    """The real samples of one file's analysis window (before padding), as ``audio.window`` places it:
+    ``fixed``: ``duration`` s from ``offset`` s (read as such, the paper's reading); ``voiced``: from the
+    first voiced sample of the whole file, at most ``duration`` s, ending at the last voiced sample.
+    The one rule of window placement: augment reads training clips through it, predict through
+    :func:`voiced_windows` / the fixed reading it shares."""
+    if ap.window == "fixed":
+        return read(path, ap.sample_rate, ap.offset, ap.duration)
+    return voiced_windows(read(path, ap.sample_rate), ap)[0][1]
 
 
 def load_clip(path: str | Path, audio: AudioParams) -> np.ndarray:
-    """The analysis window of one file: ``audio.duration`` s from ``audio.offset`` s, zero-padded."""
-    y = read(path, audio.sample_rate, audio.offset, audio.duration)
-    return fit_length(y, audio.num_samples)
+    """The analysis window of one file (:func:`clip_window`), filled up to the window as ``audio.pad`` says."""
+    return fit_length(clip_window(path, audio), audio.num_samples, audio.pad)
 
 
 def check_usable(path: str | Path, y: np.ndarray, min_samples: int) -> None:

@@ -6,15 +6,16 @@ and ``<paths.stage_reports>/augment/<corpus>.json``).
 
 Per utterance:
 
-1. **crop first**: :func:`emoaugnet.audio.read` decodes the analysis window (``audio.duration`` s from
-   ``audio.offset`` s, mono, ``audio.sample_rate``), once per file; :func:`emoaugnet.audio.check_usable`
-   refuses it when it holds less than one analysis frame or only zeros; it is then zero-padded to the
-   window (:func:`emoaugnet.audio.fit_length`);
+1. **crop first**: :func:`emoaugnet.audio.clip_window` decodes the analysis window (``audio.duration`` s
+   from ``audio.offset`` s, or from the first voiced sample with ``audio.window: voiced``; mono,
+   ``audio.sample_rate``), once per file; :func:`emoaugnet.audio.check_usable` refuses it when it holds
+   less than one analysis frame or only zeros; it is then filled up to the window as ``audio.pad`` says
+   (:func:`emoaugnet.audio.fit_length`; zeros by default);
 2. **augment the clip**: variant 0 is the clip itself; variant ``k`` runs chain ``augment.variants[k-1]``
    (:mod:`emoaugnet.augmentations`) on it, with ``random`` and numpy's global RNG seeded from
    (``seed``, utterance id, ``k``) right before the chain, so a rerun, another machine or another
    number of workers draws the same parameters;
-3. **fit back** to the window length (a slow stretch is cropped, a fast one zero-padded at the end),
+3. **fit back** to the window length (a slow stretch is cropped, a fast one padded at the end as ``audio.pad`` says),
    then stored as 16-bit PCM (:func:`emoaugnet.audio.to_int16`).
 
 Shard datasets (row-aligned, utterances sorted by id, variants 0..N in order): ``waveform`` (int16,
@@ -42,9 +43,9 @@ import numpy as np
 
 from emoaugnet import shards
 from emoaugnet.atomic import write_text
-from emoaugnet.audio import AudioError, check_usable, fit_length, info, read, to_int16, truncation
+from emoaugnet.audio import AudioError, check_usable, clip_window, fit_length, info, to_int16, truncation
 from emoaugnet.manifest import Utterance
-from emoaugnet.params import Params
+from emoaugnet.params import Params, recorded
 from emoaugnet.pool import run_jobs
 from emoaugnet.augmentations import apply_chain, drawn_parameters, make_chains, seed_for
 
@@ -83,18 +84,21 @@ def augment_clip(clip: np.ndarray, utterance: str, params: Params, chains=None
     drawn = []
     for variant, chain in enumerate(chains):
         y = apply_chain(chain, clip, sr, seed_for(params.seed, utterance, variant))
-        out[variant] = to_int16(fit_length(y, n))
+        out[variant] = to_int16(fit_length(y, n, params.audio.pad))
         drawn.append(drawn_parameters(chain))
     return out, drawn
 
 
 def shard_attrs(corpus: str, speaker: str, params: Params) -> dict[str, Any]:
-    augment = {"transforms": params.augment.transforms,
+    """What a shard records: the settings of the transforms its variants use (not every transform
+    params.yaml configures, so configuring a new chain leaves existing shards byte-identical) and the
+    audio window (window/pad keys only when switched on, :func:`emoaugnet.params.recorded`)."""
+    used = {step for chain in params.augment.variants for step in chain}
+    augment = {"transforms": {k: v for k, v in params.augment.transforms.items() if k in used},
                "variants": [list(v) for v in params.augment.variants]}
     return {"corpus": corpus, "speaker": speaker, "classes": list(params.classes),
             "sample_rate": params.audio.sample_rate, "num_samples": params.audio.num_samples,
-            "audio": {"sample_rate": params.audio.sample_rate, "offset": params.audio.offset,
-                      "duration": params.audio.duration},
+            "audio": recorded(params.audio),
             "seed": params.seed, "augment": augment}
 
 
@@ -102,9 +106,9 @@ def usable_clip(row: Utterance, params: Params) -> np.ndarray:
     """The zero-padded analysis window of ``row``'s file; :class:`AudioError` when it holds less than one
     analysis frame of real signal (checked before padding)."""
     ap = params.audio
-    y = read(row.path, ap.sample_rate, ap.offset, ap.duration)
+    y = clip_window(row.path, ap)
     check_usable(row.path, y, params.features.frame_length)
-    return fit_length(y, ap.num_samples)
+    return fit_length(y, ap.num_samples, ap.pad)
 
 
 def augment_speaker(rows: list[Utterance], params: Params, out_dir: str | Path) -> SpeakerResult:

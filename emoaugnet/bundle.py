@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from emoaugnet import scaler
 from emoaugnet.atomic import atomic_path, write_text
-from emoaugnet.params import ACTIVATIONS, LAYOUTS, AudioParams, FeatureParams, ModelParams
+from emoaugnet.params import ACTIVATIONS, LAYOUTS, AudioParams, FeatureParams, ModelParams, recorded
 
 WEIGHTS_FILE = "model.weights.h5"
 CONFIG_FILE = "model.json"
@@ -94,12 +94,13 @@ def save(directory: str | Path, model: Any, mean: np.ndarray, scale: np.ndarray,
     config = {
         "format": FORMAT,
         "classes": list(classes),
-        "model": asdict(model_params),
+        # keys switched off (params.OFF_VALUES) are left out: a default model.json stays as it was
+        "model": recorded(model_params),
         "input": {"layout": model_params.input_layout, "num_frames": num_frames, "num_channels": num_channels},
         "precision": precision,
         # workers only sets parallelism, never the values: leave it out so it cannot change the bundle
-        "features": {k: v for k, v in asdict(feature_params).items() if k != "workers"},
-        "audio": asdict(audio_params),
+        "features": recorded(feature_params, exclude=("workers",)),
+        "audio": recorded(audio_params),
         "scaler": {"mean": [float(v) for v in np.asarray(mean, np.float32)],
                    "scale": [float(v) for v in np.asarray(scale, np.float32)]},
         "split": dict(split or {}),

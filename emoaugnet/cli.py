@@ -124,11 +124,12 @@ def predict(args: argparse.Namespace) -> int:
         return 2
     try:
         model = load_model(model_folder(args), args.backend)    # Keras is imported only for a Keras bundle
-        if model.model_params.speaker_norm != args.speaker_norm:
-            raise ValueError(f"{model_folder(args)} was trained with model.speaker_norm: "
-                             f"{str(model.model_params.speaker_norm).lower()}; "
-                             + ("pass --speaker-norm and the recordings of one speaker"
-                                if model.model_params.speaker_norm else "leave out --speaker-norm"))
+        grouped = model.model_params.normalisation in ("speaker", "corpus")
+        if grouped != args.speaker_norm:
+            raise ValueError(f"{model_folder(args)} was trained with model.feature_norm: "
+                             f"{model.model_params.normalisation}; "
+                             + ("pass --speaker-norm and the recordings of one speaker (or corpus)"
+                                if grouped else "leave out --speaker-norm"))
         pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms)
         if args.speaker_norm:
             from emoaugnet.speaker_adaptation import speaker_statistics

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from emoaugnet import bundle as bundle_mod
-from emoaugnet import ensemble, shards, speaker_norm
+from emoaugnet import ensemble, normalisation, shards
 from emoaugnet.evaluation import report, write_reports
 from emoaugnet.params import Params, ParamsError
 from emoaugnet.shards import Samples
@@ -62,7 +62,7 @@ def evaluate_corpus(p: Params, corpus: str, models_dir: str | Path, features_dir
     b = ensemble.load_any(models_dir, bundle_mod.load)
     check_unseen(b, corpus, p)
     test = corpus_samples(features_dir, corpus, b)
-    scored = speaker_norm.normalise(test) if b.model_params.speaker_norm else test
+    scored = normalisation.normalise(test, b.model_params.normalisation)
     split = Split("cross_corpus", None, None, test)
     probs = b.predict_frames(scored.features)
     metrics = report(b, split, probs)

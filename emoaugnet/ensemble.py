@@ -70,8 +70,8 @@ def check(members: list[Any], names: list[str]) -> None:
             if getattr(m, key) != getattr(first, key):
                 raise bundle.BundleError(f"{name}: its {key} ({getattr(m, key)}) differ from {names[0]}'s "
                                          f"({getattr(first, key)}); an ensemble's models must agree")
-        if m.model_params.speaker_norm != first.model_params.speaker_norm:
-            raise bundle.BundleError(f"{name}: model.speaker_norm {m.model_params.speaker_norm} differs from "
+        if m.model_params.normalisation != first.model_params.normalisation:
+            raise bundle.BundleError(f"{name}: model.feature_norm {m.model_params.normalisation} differs from "
                                      f"{names[0]}'s; an ensemble's models must agree")
 
 

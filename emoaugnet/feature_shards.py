@@ -14,7 +14,7 @@ import numpy as np
 
 from emoaugnet import features, shards
 from emoaugnet.audio import from_int16
-from emoaugnet.params import FeatureParams
+from emoaugnet.params import FeatureParams, recorded
 from emoaugnet.pool import run_jobs
 
 #: Clips per extract() call; fixed (not tied to the worker count) so every run computes the same bits.
@@ -27,8 +27,7 @@ def feature_attrs(source_attrs: dict, fp: FeatureParams, num_frames: int) -> dic
     attrs = {k: source_attrs[k] for k in keep if k in source_attrs}
     attrs.update({"channel_names": features.channel_names(fp), "num_frames": num_frames,
                   "num_channels": fp.num_channels,
-                  "features": {"frame_length": fp.frame_length, "hop_length": fp.hop_length,
-                               "n_mfcc": fp.n_mfcc}})
+                  "features": recorded(fp, exclude=("workers",))})   # + loudness_db when on
     return attrs
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emoaugnet.loudness import loudness
 from emoaugnet.params import FeatureParams
 
 
@@ -26,7 +27,7 @@ def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
 
     librosa computes each feature over the last axis, so a batch of clips costs one call per feature.
     """
-    y = np.asarray(y, dtype=np.float32)
+    y = loudness(y, fp.loudness_db, fp.frame_length, fp.hop_length)   # features.loudness_db; off: y as is
     zcr = zero_crossing_rate(y, fp.frame_length, fp.hop_length)
     import librosa      # here, not at the top: scaler / training use flatten alone (no librosa needed)
     rms = librosa.feature.rms(y=y, frame_length=fp.frame_length, hop_length=fp.hop_length)
@@ -73,7 +74,7 @@ def extract_with(y: np.ndarray, const: dict[str, np.ndarray], fp: FeatureParams,
     frames. Equal to :func:`extract` within float32 rounding. The mel and DCT steps are sums over the
     filters' spans rather than BLAS matrix products: same values, and no BLAS threads, which on a busy
     machine made one clip 5x slower."""
-    y = np.asarray(y, dtype=np.float32)
+    y = loudness(y, fp.loudness_db, fp.frame_length, fp.hop_length)
     n_fft, hop = fp.frame_length, fp.hop_length
     bins, weights, starts = mel_segments(const["mel"]) if segments is None else segments
     padded = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)])

@@ -33,7 +33,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from emoaugnet import audio, speaker_norm
+from emoaugnet import audio, normalisation
 from emoaugnet.params import AudioParams
 
 #: Extensions collected from folders. Those libsndfile cannot decode (m4a, aac, wma) are listed on
@@ -102,7 +102,9 @@ def read_windows(path: str | Path, ap: AudioParams, pp: PredictParams) -> Record
     sr, n = ap.sample_rate, ap.num_samples
     starts = window_starts(duration, ap.offset, ap.duration, pp.hop_for(ap.duration))
     pieces: list[tuple[float, np.ndarray]] = []
-    if duration <= ap.duration or ap.offset >= duration:     # too short for the offset: all of it
+    if ap.window == "voiced":       # audio.window: voiced: placed from the voice, as augment placed them
+        pieces = audio.voiced_windows(audio.read(path, sr), ap, pp.hop_for(ap.duration))
+    elif duration <= ap.duration or ap.offset >= duration:     # too short for the offset: all of it
         pieces.append((0.0, audio.read(path, sr)[:n]))
     else:
         # The first window is read exactly as training read its clip (same offset/duration read).
@@ -127,7 +129,8 @@ def array_windows(samples: np.ndarray, rate: int, ap: AudioParams, pp: PredictPa
     starts = window_starts(duration, ap.offset, ap.duration, pp.hop_for(ap.duration))
     if duration <= ap.duration or ap.offset >= duration:
         starts = [0.0]
-    pieces = _slices(y, starts, ap.sample_rate, ap.num_samples)
+    pieces = (audio.voiced_windows(y, ap, pp.hop_for(ap.duration)) if ap.window == "voiced"
+              else _slices(y, starts, ap.sample_rate, ap.num_samples))
     return Recording(name, duration, int(rate), 1 if data.ndim == 1 else int(data.shape[1]), _windows(pieces, ap, pp))
 
 
@@ -145,7 +148,7 @@ def _windows(pieces: list[tuple[float, np.ndarray]], ap: AudioParams, pp: Predic
     for start, y in pieces:
         level = rms(y)
         windows.append(Window(start=start, end=start + len(y) / ap.sample_rate,
-                              samples=audio.fit_length(y, ap.num_samples), rms=level, silent=level < pp.silence_rms))
+                              samples=audio.fit_length(y, ap.num_samples, ap.pad), rms=level, silent=level < pp.silence_rms))
     return windows
 
 
@@ -228,8 +231,7 @@ class Predictor:
         out = []
         for i in range(0, len(clips), self.batch_windows):
             frames = self.bundle.extract(clips[i:i + self.batch_windows])
-            if self.speaker_stats is not None:
-                frames = speaker_norm.apply(frames, *self.speaker_stats)
+            frames = normalisation.for_predict(frames, self.bundle.model_params.normalisation, self.speaker_stats)
             out.append(self.bundle.predict_frames(frames, batch_size=self.batch_windows))
         return np.concatenate(out) if out else np.zeros((0, len(self.bundle.classes)), np.float32)
 

@@ -26,7 +26,27 @@ ACTIVATIONS = ("relu", "elu")
 LAYOUTS = ("flat", "frames")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 CLASS_WEIGHTS = ("none", "balanced")
-TRANSFORMS = ("noise", "pitch", "slow", "fast", "shift")
+TRANSFORMS = ("noise", "pitch", "slow", "fast", "shift",
+              # channel chains (issue 23), none of them in the default variants
+              "reverb", "telephone", "lowpass", "highpass", "eq", "gain", "clip", "mp3", "colornoise")
+WINDOWS = ("fixed", "voiced")           # audio.window: where the analysis window sits (emoaugnet/audio.py)
+PADS = ("zeros", "reflect", "tile")     # audio.pad: how a clip shorter than the window is filled
+FEATURE_NORMS = ("none", "utterance", "corpus", "speaker")   # model.feature_norm (emoaugnet/normalisation.py)
+
+#: New keys whose default is "off": records (shard attributes, model.json) list them only when switched
+#: on, so turning none of them on leaves every output byte-identical to one made before they existed.
+OFF_VALUES = {"window": "fixed", "pad": "zeros", "top_db": 40.0, "loudness_db": None, "feature_norm": "none"}
+
+
+def recorded(section: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A params section as outputs record it: every field but ``exclude`` and the :data:`OFF_VALUES` ones
+    that are off (``top_db`` counts only with ``window: voiced``)."""
+    from dataclasses import asdict
+    out = {k: v for k, v in asdict(section).items() if k not in exclude}
+    for key, off in OFF_VALUES.items():
+        if key in out and (out[key] == off or key == "top_db" and out.get("window", "fixed") == "fixed"):
+            del out[key]
+    return out
 
 
 # --- The sections ----------------------------------------------------------------------------------
@@ -59,6 +79,9 @@ class AudioParams:
     sample_rate: int = knob(low=8000)
     offset: float = knob(low=0)
     duration: float = knob(low=0, low_open=True)
+    window: str = knob(choices=WINDOWS, default="fixed")      # fixed: from `offset`; voiced: from the voice
+    pad: str = knob(choices=PADS, default="zeros")
+    top_db: float = knob(low=0, low_open=True, default=40.0)  # voiced: silence = this far under the peak
 
     @property
     def num_samples(self) -> int:
@@ -82,6 +105,7 @@ class FeatureParams:
     frame_length: int = knob(low=16)
     hop_length: int = knob(low=1)
     n_mfcc: int = knob(low=1)
+    loudness_db: float | None = knob(high=0, default=None)   # None: off; else RMS (dBFS) of voiced frames
 
     @property
     def num_channels(self) -> int:
@@ -114,6 +138,12 @@ class ModelParams:
     lstm_dropout: float = knob(low=0, high=0.95)
     dense_dropout: float = knob(low=0, high=0.95)
     speaker_norm: bool = knob(default=False)      # speaker adaptation: emoaugnet/speaker_norm.py
+    feature_norm: str = knob(choices=FEATURE_NORMS, default="none")   # emoaugnet/normalisation.py
+
+    @property
+    def normalisation(self) -> str:
+        """The feature normalisation in force: ``feature_norm``, or ``speaker`` for ``speaker_norm: true``."""
+        return "speaker" if self.speaker_norm and self.feature_norm == "none" else self.feature_norm
 
 
 @dataclass(frozen=True)
@@ -183,6 +213,9 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
     _check_corpus_lists(p, corpora_tree)
     corpora = {str(name): _corpus(section, name, p.classes) for name, section in corpora_tree.items()}
     _check_augment(tree, p.augment)
+    if p.model.speaker_norm and p.model.feature_norm not in ("none", "speaker"):
+        raise ParamsError(f"params: `model.speaker_norm: true` and `model.feature_norm: {p.model.feature_norm}` "
+                          "ask for two normalisations; set model.speaker_norm: false")
     if p.features.frame_length > p.audio.num_samples:
         raise ParamsError(
             f"params: `features.frame_length` ({p.features.frame_length} samples) is longer than the "
@@ -241,6 +274,21 @@ TRANSFORM_BOUNDS: dict[str, dict[str, dict[str, Any]]] = {
     "slow": {"min_rate": {"low": 0, "high": 1, "low_open": True}, "max_rate": {"low": 0, "high": 1, "low_open": True}},
     "fast": {"min_rate": {"low": 1}, "max_rate": {"low": 1}},
     "shift": {"max_samples": {"low": 0, "integer": True}},
+    "reverb": {"min_rt60": {"low": 0, "low_open": True, "high": 3}, "max_rt60": {"low": 0, "low_open": True, "high": 3},
+               "wet": {"low": 0}},
+    "telephone": {"low_hz": {"low": 0, "low_open": True}, "high_hz": {"low": 0, "low_open": True},
+                  "rolloff_db": {"low": 12, "integer": True}},
+    "lowpass": {"min_hz": {"low": 0, "low_open": True}, "max_hz": {"low": 0, "low_open": True},
+                "rolloff_db": {"low": 12, "integer": True}},
+    "highpass": {"min_hz": {"low": 0, "low_open": True}, "max_hz": {"low": 0, "low_open": True},
+                 "rolloff_db": {"low": 12, "integer": True}},
+    "eq": {"min_gain_db": {"low": -24, "high": 24}, "max_gain_db": {"low": -24, "high": 24}},
+    "gain": {"min_gain_db": {"low": -60, "high": 24}, "max_gain_db": {"low": -60, "high": 24}},
+    "clip": {"min_percentile": {"low": 0, "high": 100, "integer": True},
+             "max_percentile": {"low": 0, "high": 100, "integer": True}},
+    "mp3": {"min_kbps": {"low": 8, "high": 320, "integer": True}, "max_kbps": {"low": 8, "high": 320, "integer": True}},
+    "colornoise": {"min_snr_db": {}, "max_snr_db": {}, "min_f_decay": {"low": -12, "high": 12},
+                   "max_f_decay": {"low": -12, "high": 12}},
 }
 
 
@@ -250,7 +298,10 @@ def _check_augment(tree: Mapping[str, Any], ap: AugmentParams) -> None:
             if step not in TRANSFORMS:
                 raise ParamsError(f"params: `augment.variants[{i}]` names {step!r}; "
                                   f"allowed values: {', '.join(TRANSFORMS)}")
+    used = {step for chain in ap.variants for step in chain} | set(ap.transforms or {})
     for name, settings in TRANSFORM_BOUNDS.items():
+        if name not in used:        # a tree without a chain's settings is fine until a variant names it
+            continue
         for key, bounds in settings.items():
             number(get(tree, f"augment.transforms.{name}.{key}"), f"augment.transforms.{name}.{key}",
                     **{"integer": False, **bounds})

@@ -26,7 +26,7 @@ from typing import Iterable
 
 import numpy as np
 
-from emoaugnet import folds, shards, speaker_norm
+from emoaugnet import folds, normalisation, shards
 from emoaugnet.params import Params, SplitParams
 from emoaugnet.shards import Samples
 
@@ -190,9 +190,10 @@ def _paper(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path) -> 
 
 
 def make(sp: SplitParams, seed: int, corpora: Iterable[str], root: str | Path,
-         parts: Iterable[str] = PARTS, normalise_speakers: bool = False) -> Split:
+         parts: Iterable[str] = PARTS, normalise_speakers: bool | str = False) -> Split:
     """The split ``sp.protocol`` prescribes; parts not asked for are ``None`` (and maybe never read).
-    ``normalise_speakers``: each part's features standardised per speaker (:mod:`emoaugnet.speaker_norm`)."""
+    ``normalise_speakers``: each part's features normalised (:mod:`emoaugnet.normalisation`): a method
+    (``model.feature_norm``), or True for ``speaker`` (:mod:`emoaugnet.speaker_norm`), False for none."""
     corpora, parts, root = tuple(corpora), tuple(parts), Path(root)
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -212,18 +213,21 @@ def make(sp: SplitParams, seed: int, corpora: Iterable[str], root: str | Path,
         raise SplitError(f"split ({sp.protocol}): the training set is empty")
     if split.test is not None and len(split.test) == 0:
         raise SplitError(f"split ({sp.protocol}): the test set is empty")
-    if normalise_speakers:
+    method = normalise_speakers
+    if isinstance(method, bool):
+        method = "speaker" if method else "none"
+    if method != "none":
         for name in PARTS:
             if (part := getattr(split, name)) is not None and len(part):
-                setattr(split, name, speaker_norm.normalise(part))
+                setattr(split, name, normalisation.normalise(part, method))
     return split
 
 
 def from_params(p: Params, root: str | Path | None = None, parts: Iterable[str] = PARTS,
-                normalise_speakers: bool | None = None) -> Split:
+                normalise_speakers: bool | str | None = None) -> Split:
     """The split params.yaml asks for, from the feature store at ``root`` (default ``paths.features``);
-    per-speaker normalisation as ``model.speaker_norm`` says unless ``normalise_speakers`` is given."""
-    norm = p.model.speaker_norm if normalise_speakers is None else normalise_speakers
+    normalised as ``model.feature_norm`` / ``model.speaker_norm`` say unless ``normalise_speakers`` is given."""
+    norm = p.model.normalisation if normalise_speakers is None else normalise_speakers
     return make(p.split, p.seed, p.corpora_to_run, p.paths.features if root is None else root, parts, norm)
 
 

@@ -64,8 +64,8 @@ def test_label_map_must_name_known_classes(tree):
 
 
 def test_unknown_transform_in_a_chain_is_named(tree):
-    bad = _with(tree, "augment.variants", [["noise"], ["reverb"]])
-    with pytest.raises(P.ParamsError, match=r"`augment.variants\[1\]` names 'reverb'"):
+    bad = _with(tree, "augment.variants", [["noise"], ["echo"]])
+    with pytest.raises(P.ParamsError, match=r"`augment.variants\[1\]` names 'echo'"):
         P.from_dict(bad)
 
 
