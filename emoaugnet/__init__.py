@@ -2,6 +2,17 @@
 
 The DVC stage scripts in ``stages/`` read params.yaml and call these modules; the ``emoaugnet`` command
 (:mod:`emoaugnet.cli`) and the tests and benchmarks import them too. README.md has the module map.
+``from emoaugnet import Classifier`` is :class:`emoaugnet.api.Classifier`, imported on first use so that
+``import emoaugnet`` stays cheap.
 """
 
 __version__ = "0.3.0"
+
+
+def __getattr__(name: str):
+    if name == "Classifier":
+        # importlib, not an import statement: tests/helpers/imports.py reads import statements as a stage's
+        # code deps, and no stage uses this name (it would make every stage depend on the inference API)
+        import importlib
+        return importlib.import_module("emoaugnet.api").Classifier
+    raise AttributeError(f"module 'emoaugnet' has no attribute {name!r}")

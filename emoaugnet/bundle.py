@@ -136,7 +136,8 @@ def _save_weights(model: Any, path: Path) -> None:
 def read_config(directory: str | Path) -> dict[str, Any]:
     path = Path(directory) / CONFIG_FILE
     if not path.is_file():
-        raise BundleError(f"{path}: model bundle not found (run `dvc repro train` or `dvc pull`)")
+        from emoaugnet.hints import how_to_get
+        raise BundleError(f"{path}: model bundle not found; {how_to_get(directory)}")
     try:
         config = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -182,7 +183,8 @@ def load(directory: str | Path) -> Bundle:
     config = read_config(directory)
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():
-        raise BundleError(f"{weights}: weights not found (run `dvc repro train` or `dvc pull`)")
+        from emoaugnet.hints import how_to_get
+        raise BundleError(f"{weights}: weights not found; {how_to_get(directory)}")
     info = describe(directory, config)
     model = model_mod.build(info.model_params, len(info.classes), info.num_frames, info.num_channels, "float32")
     try:

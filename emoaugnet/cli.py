@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 #: Default folders, as in params.yaml's ``paths.models`` and ``paths.export`` (the command also runs
-#: outside a project, so it does not read params.yaml for them).
+#: outside a project, so it does not read params.yaml for them); which one predict uses is
+#: :func:`emoaugnet.model_dir.resolve`'s rule.
 DEFAULT_MODELS = "models"
 DEFAULT_EXPORT = "export"
+KERAS_MODULES = {"keras", "tensorflow", "h5py", "jax", "jaxlib", "tf2onnx", "onnx"}
 KERAS_MISSING = ("{} is not installed: Keras bundles and `emoaugnet export` need the keras extra "
                  "(pip install 'emoaugnet[keras]'); an exported model needs only the core install")
 
@@ -49,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="audio files, or folders searched recursively for audio files")
     pr.add_argument("--model", default=None,
                     help=f"model folder: an ONNX export or a Keras bundle, or a folder of them (e.g. cv/models, "
-                         f"the cross-validation fold models), whose probabilities are averaged (default: "
-                         f"{DEFAULT_EXPORT} when it holds an ONNX export, else {DEFAULT_MODELS})")
+                         f"the cross-validation fold models), whose probabilities are averaged, or a project "
+                         f"folder (default: here: {DEFAULT_EXPORT}/ when it was exported from the bundle in "
+                         f"{DEFAULT_MODELS}/ beside it, else {DEFAULT_MODELS}/ with a warning)")
     pr.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto",
                     help="auto (default): onnxruntime when the folder has model.onnx, else Keras")
     out = pr.add_mutually_exclusive_group()
@@ -63,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="seconds between analysis windows of long recordings (default: half the model's window)")
     pr.add_argument("--silence-rms", type=float, default=0.001,
                     help="a window whose RMS is below this is reported as silence (default: 0.001)")
+    pr.add_argument("--min-duration", type=float, default=None,
+                    help="a recording shorter than this many seconds gets the result too_short, not an "
+                         "emotion (default: 0.5, emoaugnet.inference.MIN_DURATION)")
     pr.add_argument("--speaker-norm", action="store_true",
                     help="speaker adaptation, for a model trained with model.speaker_norm: all the files given "
                          "are one speaker's, and their features are standardised by that speaker's statistics "
@@ -92,14 +98,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def model_folder(args: argparse.Namespace) -> str:
-    """``--model``, or the default: the export folder when it holds an ONNX model (unless --backend keras)."""
-    if args.model is not None:
-        return args.model
-    from emoaugnet.onnx_model import has_onnx
-    return DEFAULT_EXPORT if args.backend != "keras" and has_onnx(DEFAULT_EXPORT) else DEFAULT_MODELS
-
-
 def runtime_line(model: Any) -> str:
     """What runs ``model``: the Keras backend and device (:func:`emoaugnet.backend.describe`), or onnxruntime."""
     from emoaugnet import backend
@@ -114,33 +112,40 @@ def runtime_line(model: Any) -> str:
             "precision float32")
 
 
+def _missing_module(exc: ModuleNotFoundError, folder: Any) -> str:
+    """The message for a module missing while loading the model in ``folder``."""
+    from emoaugnet.model_dir import is_bundle
+    if exc.name and exc.name.split(".")[0] in KERAS_MODULES and is_bundle(folder):
+        return f"{folder}: {KERAS_MISSING.format(exc.name)}"
+    return f"{folder}: cannot load the model: module {exc.name!r} is not installed ({exc})"
+
+
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from emoaugnet import bundle as bundle_mod
-    from emoaugnet.api import load_model
-    from emoaugnet.inference import PredictParams, Predictor, expand
-    if args.hop is not None and args.hop <= 0 or args.silence_rms < 0:
-        print("predict: --hop must be > 0 and --silence-rms >= 0", file=sys.stderr)
-        return 2
+    # model_dir and the params are cheap: the settings and the model folder are checked before numpy,
+    # onnxruntime or Keras is imported (no model: an answer in well under a second)
+    from emoaugnet.model_dir import NoModel, resolve
     try:
-        model = load_model(model_folder(args), args.backend)    # Keras is imported only for a Keras bundle
-        grouped = model.model_params.normalisation in ("speaker", "corpus")
-        if grouped != args.speaker_norm:
-            raise ValueError(f"{model_folder(args)} was trained with model.feature_norm: "
-                             f"{model.model_params.normalisation}; "
-                             + ("pass --speaker-norm and the recordings of one speaker (or corpus)"
-                                if grouped else "leave out --speaker-norm"))
-        pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms)
-        if args.speaker_norm:
-            from emoaugnet.speaker_adaptation import speaker_statistics
-        predictor = Predictor(model, pp, speaker_stats=speaker_statistics(expand(args.paths), model, pp)
-                              if args.speaker_norm else None)
-    except (bundle_mod.BundleError, ValueError) as exc:
-        print(f"predict: {exc}", file=sys.stderr)
+        from emoaugnet.inference import PredictParams
+        pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms,
+                           **({} if args.min_duration is None else {"min_duration": args.min_duration}))
+        folder = resolve(args.model, args.backend).path
+    except (NoModel, ValueError) as exc:
+        print(f"predict: {_flag(exc)}", file=sys.stderr)
+        return 2
+    from emoaugnet.api import Classifier
+    from emoaugnet.inference import expand
+    try:
+        clf = Classifier.open(args.model, args.backend, pp, args.paths if args.speaker_norm else None)
+    except ValueError as exc:             # BundleError, SpeakerNormError, a bad hop for this model's window
+        print(f"predict: {folder}: {_flag(exc)}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
-        print(f"predict: {model_folder(args)}: {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
+        print(f"predict: {_missing_module(exc, folder)}", file=sys.stderr)
         return 2
+    model = clf.model
+    if clf.warning:
+        print(f"predict: warning: {clf.warning}", file=sys.stderr)
     # stdout carries the results, so the device line goes to stderr, first; models run in float32
     print(f"predict: {runtime_line(model)}", file=sys.stderr, flush=True)
     items = expand(args.paths)
@@ -151,7 +156,7 @@ def predict(args: argparse.Namespace) -> int:
         writer.writerow(csv_header(classes))
     results: list[dict[str, Any]] | None = [] if args.plot else None
     try:
-        failed = _write(predictor, items, classes, writer, args.progress, args.timeline, results)
+        failed = _write(clf, items, classes, writer, args.progress, args.timeline, results)
     except BrokenPipeError:           # e.g. piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
@@ -167,7 +172,18 @@ def predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _write(predictor: Any, items: list[tuple[str, str | None]], classes: Sequence[str],
+def _flag(exc: Exception) -> str:
+    """The API's message in the command's words: setting names as their flags."""
+    text = str(exc)
+    for name in ("hop", "silence_rms", "min_duration"):
+        if text.startswith(name + " "):
+            return "--" + name.replace("_", "-") + text[len(name):]
+    return text.replace("(Classifier.from_dir(..., speaker=FILES_OR_FOLDER); emoaugnet predict --speaker-norm "
+                        "with the recordings of one speaker)", "(pass --speaker-norm and the recordings of one "
+                        "speaker)").replace(" (and the speaker= recordings)", "")
+
+
+def _write(clf: Any, items: list[tuple[str, str | None]], classes: Sequence[str],
            writer: Any, progress: bool | None, timeline: bool = False,
            results: list[dict[str, Any]] | None = None) -> int:
     """Print one JSON line (CSV row, timeline table) per result, keeping them in ``results`` when given;
@@ -179,7 +195,7 @@ def _write(predictor: Any, items: list[tuple[str, str | None]], classes: Sequenc
     failed = 0
     disable = None if progress is None else not progress   # None: only on a terminal
     with tqdm(total=len(items), unit="file", desc="predict", file=sys.stderr, disable=disable, leave=False) as bar:
-        for result in predictor.classify(items):
+        for result in clf.classify(items):
             bar.update(1)
             if result["result"] == "error":
                 failed += 1

@@ -62,7 +62,7 @@ def evaluate_corpus(p: Params, corpus: str, models_dir: str | Path, features_dir
     b = ensemble.load_any(models_dir, bundle_mod.load)
     check_unseen(b, corpus, p)
     test = corpus_samples(features_dir, corpus, b)
-    scored = normalisation.normalise(test, b.model_params.normalisation)
+    scored = normalisation.for_model(b, test)
     split = Split("cross_corpus", None, None, test)
     probs = b.predict_frames(scored.features)
     metrics = report(b, split, probs)

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
 from emoaugnet import bundle as bundle_mod
-from emoaugnet import figures, splits
+from emoaugnet import figures, normalisation, splits
 from emoaugnet.atomic import atomic_path, write_text
 from emoaugnet.params import Params, ParamsError
 
@@ -54,7 +54,7 @@ def test_set(b: bundle_mod.Bundle, p: Params, features_dir: str | Path | None = 
         raise ParamsError(f"the model was trained on classes {list(b.classes)}, params.yaml `classes` is "
                           f"{list(p.classes)}; run `dvc repro train` first")
     split = splits.from_params(p, features_dir, parts=("test",),
-                               normalise_speakers=b.model_params.normalisation)
+                               normalise_speakers=normalisation.method(b))
     recorded = b.split.get("test_fingerprint")
     if recorded is None:
         raise bundle_mod.BundleError("model.json records no test set (trained by an older version); retrain")

@@ -27,6 +27,7 @@ A file that cannot be read gets ``{"path": ..., "result": "error", "error": ...}
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -45,15 +46,50 @@ BATCH_WINDOWS = 64
 DECIMALS = 6
 
 
+#: Seconds of audio under which a recording gets ``"result": "too_short"`` instead of an emotion (default of
+#: :attr:`PredictParams.min_duration`). 0.5 s is a fifth of the model's 2.5 s window (about 21 of its
+#: 108 feature frames; the rest is zero padding): a syllable or two. The training corpora's shortest
+#: utterances are over a second long, so the model never learnt from less, and its answer for a 1 ms
+#: click was as confident as for speech.
+MIN_DURATION = 0.5
+#: Smallest ``hop`` accepted (s). Each second of audio is analysed ``window / hop`` times over (25 at
+#: 0.1 s for the 2.5 s window), and the windows of a file are scored together: a finer hop multiplies time
+#: and memory without showing more (the timeline is already smoother than the model's 2.5 s view). The
+#: largest is the model's window: a longer hop would leave audio between windows unclassified.
+MIN_HOP = 0.1
+
+
 @dataclass(frozen=True)
 class PredictParams:
     """How recordings are cut and screened: ``hop`` seconds between windows (``None``: half the model's
-    window) and the RMS under which a window counts as silence."""
+    window), the RMS under which a window counts as silence, and the seconds of audio under which a
+    recording is too short to classify. Checked when made (:class:`ValueError` naming value and range);
+    :meth:`check` adds the model's window (the largest hop)."""
     hop: float | None = None
     silence_rms: float = 0.001
+    min_duration: float = MIN_DURATION
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self, window: float | None = None) -> None:
+        """Refuse settings outside their range (``window``: the model's window, the largest hop)."""
+        top = f"the model's window ({window:g} s)" if window else "the model's window"
+        if self.hop is not None and not (_number(self.hop) and MIN_HOP <= self.hop <= (window or math.inf)):
+            raise ValueError(f"hop must be > 0: a number of seconds from {MIN_HOP} to {top}; got {self.hop!r}")
+        if not (_number(self.silence_rms) and 0 <= self.silence_rms <= 1):
+            raise ValueError(f"silence_rms must be >= 0: an RMS level from 0 to 1; got {self.silence_rms!r}")
+        if not (_number(self.min_duration) and 0 <= self.min_duration <= (window or math.inf)):
+            raise ValueError(f"min_duration must be a number of seconds from 0 to {top}; got {self.min_duration!r}")
 
     def hop_for(self, window: float) -> float:
         return window / 2 if self.hop is None else self.hop
+
+
+def _number(value: Any) -> bool:
+    """A finite real number (not a bool, not a string)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        and math.isfinite(value)
 
 
 # --- Windows ----------------------------------------------------------------------------------------
@@ -182,9 +218,15 @@ def error_result(path: str, reason: str) -> dict[str, Any]:
     return {"path": path, "result": "error", "emotion": None, "error": reason}
 
 
+def too_short(rec: Recording, pp: PredictParams) -> bool:
+    return rec.duration < pp.min_duration
+
+
 def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequence[str],
-                silence_rms: float) -> dict[str, Any]:
-    """The JSON object of one recording from its windows' probabilities (``None`` for a silent window)."""
+                pp: PredictParams) -> dict[str, Any]:
+    """The JSON object of one recording from its windows' probabilities (``None`` for a silent window or
+    a recording too short to classify)."""
+    silence_rms = pp.silence_rms
     voiced = [p for p in probs if p is not None]
     windows = []
     for w, p in zip(rec.windows, probs):
@@ -203,6 +245,10 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
         out["combined"] = ("single window" if len(probs) == 1 else
                            f"mean of {len(voiced)} non-silent windows' probabilities"
                            + (f" ({skipped} silent skipped)" if skipped else ""))
+    elif too_short(rec, pp):
+        out.update(result="too_short", emotion=None, probabilities=None,
+                   combined=f"{rec.duration:.3f} s of audio, less than the {pp.min_duration:g} s needed to "
+                            f"classify (min_duration, --min-duration)")
     else:
         out.update(result="silence", emotion=None, probabilities=None,
                    combined=("the only window is" if len(probs) == 1 else f"all {len(probs)} windows are")
@@ -215,12 +261,16 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
 
 
 class Predictor:
-    """A bundle, predict params, a speaker's stats (model.speaker_norm); :meth:`classify`: a result per file."""
+    """A bundle, predict params, a speaker's stats (model.speaker_norm); :meth:`classify`: a result per file.
+    Refuses params outside their range and a model whose speaker-normalisation rule is not met
+    (:func:`emoaugnet.normalisation.check_group_stats`) before any file is read."""
 
     def __init__(self, bundle: Any, pp: PredictParams, batch_windows: int = BATCH_WINDOWS,
                  speaker_stats: tuple[np.ndarray, np.ndarray] | None = None):
         self.bundle, self.pp, self.batch_windows, self.speaker_stats = bundle, pp, batch_windows, speaker_stats
         ap, fp = bundle.audio_params, bundle.feature_params
+        pp.check(ap.duration)
+        normalisation.check_group_stats(bundle, given=speaker_stats is not None)
         if fp.num_frames(ap.num_samples) != bundle.num_frames or fp.num_channels != bundle.num_channels:
             raise ValueError(f"model bundle is inconsistent: its feature params give "
                              f"{fp.num_frames(ap.num_samples)} x {fp.num_channels} features per window, "
@@ -240,14 +290,16 @@ class Predictor:
         return next(self._flush([(rec.path, rec)]))
 
     def _flush(self, pending: list[tuple[str, Recording | str]]) -> Iterator[dict[str, Any]]:
-        voiced = [w.samples for _, rec in pending if isinstance(rec, Recording) for w in rec.windows if not w.silent]
+        scored = [rec for _, rec in pending if isinstance(rec, Recording) and not too_short(rec, self.pp)]
+        voiced = [w.samples for rec in scored for w in rec.windows if not w.silent]
         probs = iter(self.window_probabilities(np.stack(voiced)) if voiced else ())
         for path, rec in pending:
             if isinstance(rec, str):
                 yield error_result(path, rec)
             else:
-                yield file_result(rec, [None if w.silent else next(probs) for w in rec.windows],
-                                  self.bundle.classes, self.pp.silence_rms)
+                skip = too_short(rec, self.pp)
+                yield file_result(rec, [None if w.silent or skip else next(probs) for w in rec.windows],
+                                  self.bundle.classes, self.pp)
         pending.clear()
 
     def classify(self, items: Iterable[tuple[str, str | None]]) -> Iterator[dict[str, Any]]:
@@ -259,7 +311,7 @@ class Predictor:
             if error is None:
                 try:
                     rec: Recording | str = read_windows(path, self.bundle.audio_params, self.pp)
-                    queued += sum(not w.silent for w in rec.windows)
+                    queued += 0 if too_short(rec, self.pp) else sum(not w.silent for w in rec.windows)
                 except audio.AudioError as exc:
                     rec = exc.reason
                 except (OSError, ValueError, MemoryError) as exc:

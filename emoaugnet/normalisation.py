@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,41 @@ if TYPE_CHECKING:       # shards imports h5py, which predict through the ONNX ru
 
 #: Methods that need the statistics of a group of recordings (at predict time: ``--speaker-norm``).
 GROUP_METHODS = ("corpus", "speaker")
+ALLOWED = "none, utterance, corpus, speaker"
+
+
+class SpeakerNormError(ValueError):
+    """A model normalised per speaker (or corpus) without that group's statistics, or statistics for a
+    model that takes none."""
+
+
+def method(model: Any) -> str:
+    """The feature normalisation ``model`` (a bundle, an ONNX export or an ensemble: anything with
+    ``model_params``) was trained with: ``model.feature_norm``, or ``speaker`` for ``model.speaker_norm``."""
+    return model.model_params.normalisation
+
+
+def needs_group_stats(model: Any) -> bool:
+    """Whether ``model`` scores features standardised by a group's (speaker's or corpus's) statistics: the
+    one place that rule is read, by the predictor, evaluation and cross-corpus scoring."""
+    return method(model) in GROUP_METHODS
+
+
+def check_group_stats(model: Any, given: bool) -> None:
+    """Refuse a group-normalised model without its group's statistics, and statistics for any other."""
+    if needs_group_stats(model) and not given:
+        raise SpeakerNormError(
+            f"this model was trained with model.feature_norm: {method(model)} and needs the statistics of one "
+            f"{method(model)}'s recordings; pass them (Classifier.from_dir(..., speaker=FILES_OR_FOLDER); "
+            "emoaugnet predict --speaker-norm with the recordings of one speaker)")
+    if given and not needs_group_stats(model):
+        raise SpeakerNormError(f"this model was trained with model.feature_norm: {method(model)}, which takes "
+                               "no speaker statistics; leave out --speaker-norm (and the speaker= recordings)")
+
+
+def for_model(model: Any, samples: Samples) -> Samples:
+    """Stored ``samples`` as ``model`` must see them (evaluation, cross-corpus scoring)."""
+    return normalise(samples, method(model))
 
 
 def utterance(frames: np.ndarray) -> np.ndarray:
@@ -65,19 +100,19 @@ def normalise(samples: Samples, method: str) -> Samples:
         return _by_group(samples, samples.corpus.astype(str))
     if method == "speaker":
         return speaker_norm.normalise(samples)
-    raise ValueError(f"unknown feature normalisation {method!r}; allowed: none, utterance, corpus, speaker")
+    raise ValueError(f"unknown feature normalisation {method!r}; allowed: {ALLOWED}")
 
 
 def for_predict(frames: np.ndarray, method: str,
                 group_stats: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Features of windows to classify, normalised as the model was trained: ``utterance`` per window;
-    ``corpus`` / ``speaker`` by ``group_stats`` (mean, std of the group's recordings); without them the
-    features pass as they are (as before: the CLI refuses such a model without ``--speaker-norm``, and
-    :mod:`emoaugnet.speaker_adaptation` gathers the statistics from the raw features this way)."""
+    ``corpus`` / ``speaker`` by ``group_stats`` (mean, std of the group's recordings, which
+    :mod:`emoaugnet.speaker_adaptation` takes from the raw features)."""
+    if (method in GROUP_METHODS) != (group_stats is not None):
+        raise SpeakerNormError(f"model.feature_norm: {method} " + ("needs" if group_stats is None else "takes no")
+                               + " group statistics")
     if method == "utterance":
         return utterance(frames)
     if method in GROUP_METHODS:
-        return np.asarray(frames, np.float32) if group_stats is None else speaker_norm.apply(frames, *group_stats)
-    if group_stats is not None:
-        raise ValueError(f"group statistics given for a model trained with model.feature_norm: {method}")
+        return speaker_norm.apply(frames, *group_stats)
     return np.asarray(frames, np.float32)

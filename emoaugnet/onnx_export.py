@@ -9,7 +9,8 @@
   (:func:`emoaugnet.features.constants`, made by librosa here), so the runtime needs no librosa.
 * ``model.json``: the bundle's own ``model.json`` (classes, audio window, feature params, scaler, layout,
   frames x channels: the same format, read by :func:`emoaugnet.bundle.describe`) plus an ``onnx``
-  entry naming the two files, the opset and the largest difference from Keras measured here.
+  entry naming the two files, the opset, the largest difference from Keras measured here and the
+  fingerprint of the bundle it was made from (:func:`emoaugnet.model_dir.fingerprint`).
 
 Before ``model.json`` is written, the ONNX model is run on seeded random inputs and compared with the
 Keras model; a difference over :data:`TOLERANCE` stops the export. Each file is written atomically and
@@ -28,6 +29,7 @@ import numpy as np
 
 from emoaugnet import bundle, features
 from emoaugnet.atomic import atomic_path, write_text
+from emoaugnet.model_dir import fingerprint
 from emoaugnet.onnx_model import FEATURES_FILE, ONNX_FILE
 
 OPSET = 17           # what tf2onnx 1.17 converts this network to; 21 is not supported by it
@@ -56,7 +58,8 @@ def export(model_dir: str | Path, out_dir: str | Path, check_samples: int = 8) -
         raise bundle.BundleError(f"{out_dir / ONNX_FILE}: differs from the Keras model by {diff:.3g} "
                                  f"(more than {TOLERANCE}); model.json not written")
     entry = {"file": ONNX_FILE, "features_file": FEATURES_FILE, "opset": OPSET,
-             "max_abs_diff_vs_keras": float(diff), "exported_from": str(model_dir)}
+             "max_abs_diff_vs_keras": float(diff), "exported_from": str(model_dir),
+             "bundle_sha256": fingerprint(model_dir)}     # emoaugnet.model_dir: a stale export never wins
     write_text(out_dir / bundle.CONFIG_FILE, json.dumps({**config, "onnx": entry}, indent=1, sort_keys=True) + "\n")
     return entry
 

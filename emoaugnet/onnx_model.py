@@ -51,7 +51,9 @@ def load(directory: str | Path) -> OnnxModel:
     onnx_path, const_path = directory / ONNX_FILE, directory / FEATURES_FILE
     for path in (onnx_path, const_path):
         if not path.is_file():
-            raise bundle.BundleError(f"{path}: not found; export the model first (`emoaugnet export`, or `dvc pull export`)")
+            from emoaugnet.hints import dvc_remote
+            pull = ", or `dvc pull export`" if dvc_remote(directory) else ""
+            raise bundle.BundleError(f"{path}: not found; export the model first (`emoaugnet export`{pull})")
     info = bundle.describe(directory, config)
     try:
         with np.load(const_path, allow_pickle=False) as npz:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from emoaugnet import audio, inference, speaker_norm
+from emoaugnet import audio, inference, normalisation, speaker_norm
 
 
 def speaker_statistics(items: list[tuple[str, str | None]], bundle: Any, pp: Any) -> tuple[Any, Any]:
@@ -24,9 +24,12 @@ def speaker_statistics(items: list[tuple[str, str | None]], bundle: Any, pp: Any
             rec = inference.read_windows(path, bundle.audio_params, pp) if error is None else None
         except (audio.AudioError, OSError, ValueError):
             rec = None
-        voiced = [w.samples for w in rec.windows if not w.silent] if rec else []
+        usable = rec is not None and not inference.too_short(rec, pp)
+        voiced = [w.samples for w in rec.windows if not w.silent] if usable else []
         if voiced:
             frames.append(bundle.extract(np.stack(voiced)))
     if not frames:
-        raise ValueError("--speaker-norm: no readable, voiced recording to take the speaker's statistics from")
+        raise normalisation.SpeakerNormError("no readable, voiced recording to take the speaker's statistics from "
+                                         f"(--speaker-norm / speaker=): {', '.join(p for p, _ in items[:3])}"
+                                         + (" ..." if len(items) > 3 else ""))
     return speaker_norm.statistics(np.concatenate(frames))

@@ -10,9 +10,12 @@ and `emoaugnet predict --speaker-norm` offers it for a folder of one speaker's f
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from emoaugnet.shards import Samples
+if TYPE_CHECKING:      # shards imports h5py: not part of the core install that predicts with an export
+    from emoaugnet.shards import Samples
 
 EPS = 1e-6
 
@@ -30,7 +33,7 @@ def apply(frames: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return ((np.asarray(frames, np.float64) - mean) / std).astype(np.float32)
 
 
-def normalise(samples: Samples) -> Samples:
+def normalise(samples: "Samples") -> "Samples":
     """``samples`` with each (corpus, speaker)'s features standardised by the statistics of that speaker's
     originals (variant 0) among ``samples``, or of all their rows when none is an original."""
     out = samples.features.astype(np.float32, copy=True)
@@ -40,5 +43,6 @@ def normalise(samples: Samples) -> Samples:
         originals = rows & (samples.variant == 0)
         mean, std = statistics(samples.features[originals if originals.any() else rows])
         out[rows] = apply(samples.features[rows], mean, std)
+    from emoaugnet.shards import Samples
     return Samples(out, samples.label, samples.utterance, samples.speaker, samples.variant, samples.corpus,
                    samples.classes, samples.attrs)

@@ -19,7 +19,8 @@ def rows(result: dict[str, Any], classes: Sequence[str]) -> list[list[Any]]:
     out = []
     for w in result.get("windows", []):
         probs = w.get("probabilities") or {}
-        out.append([w["start_s"], w["end_s"], w.get("emotion") or "silence", *[probs.get(c) for c in classes]])
+        label = w.get("emotion") or ("silence" if w["silent"] else result["result"])   # e.g. too_short
+        out.append([w["start_s"], w["end_s"], label, *[probs.get(c) for c in classes]])
     return out
 
 

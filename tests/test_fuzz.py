@@ -131,10 +131,10 @@ def predictor(tmp_path_factory) -> predict.Predictor:
 def check_results(results: list[dict], paths: list[Path], classes) -> None:
     assert [r["path"] for r in results] == [str(p) for p in paths]     # one record per file, in order
     for r in results:
-        assert r["result"] in (*classes, "silence", "error"), r
+        assert r["result"] in (*classes, "silence", "too_short", "error"), r
         if r["result"] == "error":
             assert isinstance(r["error"], str) and r["error"]
-        elif r["result"] != "silence":
+        elif r["result"] in classes:
             probs = np.array(list(r["probabilities"].values()))
             assert np.all(np.isfinite(probs)) and abs(probs.sum() - 1) < 1e-3, r
         json.dumps(r, allow_nan=False)                                  # valid JSON: no NaN anywhere
@@ -173,3 +173,51 @@ def test_predict_command_on_a_folder_of_damaged_files(tmp_path, capsys):
     assert by_name["e_empty.wav"]["error"] == "empty file (0 bytes)"
     assert "far outside the [-1, 1] range" in by_name["g_absurd_float.wav"]["error"]
     assert status == 1 and "Traceback" not in out.err
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    from emoaugnet.api import Classifier
+    return Classifier.from_dir(featurestore.untrained_bundle(tmp_path_factory.mktemp("api") / "models",
+                                                             **{"model.input_layout": "frames"}))
+
+
+DTYPES = ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "complex64", "bool"]
+
+
+@st.composite
+def arrays(draw) -> tuple[object, object]:
+    """``(samples, rate)`` of any shape, sample type and rate a caller might pass, scaled to the type's range."""
+    length = draw(st.sampled_from([0, 1, 7, 100, 5000, 20000, 60000]))
+    shape = draw(st.sampled_from([(), (length,), (length, 1), (length, 2), (2, length), (length, 9), (3, 4, length)]))
+    dtype = np.dtype(draw(st.sampled_from(DTYPES)))
+    scale = draw(st.sampled_from([0.0, 1e-4, 0.5, 1.0, 3.0, 1e6, np.nan, np.inf]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    values = rng.standard_normal(shape) * scale
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        values = np.nan_to_num(values * info.max, nan=0, posinf=info.max, neginf=info.min)
+        values = np.clip(values, info.min, info.max)
+    samples = values.astype(dtype)
+    rate = draw(st.sampled_from([22050, 16000, 44100, 8000, 384000, 44.1, 8, 0, -1, 22050.0, 1e12, np.nan,
+                                 np.int64(48000), "16000", None, True]))
+    return samples, rate
+
+
+@settings(FUZZ, max_examples=60)
+@given(case=arrays())
+def test_predict_array_gives_a_result_or_a_clear_error_for_any_shape_dtype_and_rate(classifier, case):
+    samples, rate = case
+    with watchdog():
+        try:
+            result = classifier.predict_array(samples, rate)
+        except (TypeError, ValueError) as exc:        # AudioError is a ValueError
+            message = str(exc)
+            assert message and "Traceback" not in message
+            assert type(exc).__module__ != "numpy" and not message.startswith(("operands could not", "axis "))
+            return
+    assert result["result"] in (*classifier.classes, "silence", "too_short"), result
+    if result["result"] in classifier.classes:
+        probs = np.array(list(result["probabilities"].values()))
+        assert np.all(np.isfinite(probs)) and abs(probs.sum() - 1) < 1e-3
+    json.dumps(result, allow_nan=False)

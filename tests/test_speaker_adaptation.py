@@ -9,9 +9,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 import soundfile as sf
 
 from emoaugnet import bundle, cli, model as model_mod
+from emoaugnet.api import Classifier
 from emoaugnet.inference import PredictParams, Predictor, expand
 from helpers import featurestore
 
@@ -52,8 +54,10 @@ def test_speaker_norm_model_needs_the_flag_and_cancels_the_speakers_level(tmp_pa
     code, quiet_out = predict(capsys, "--model", model, "--speaker-norm", str(quiet))
     assert code == 0
     adapted = max(np.abs(probs(a) - probs(b)).max() for a, b in zip(loud_out, quiet_out))
-    # the same network fed the unadapted features: the level change moves its outputs far more
-    raw = Predictor(bundle.load(model), PredictParams())
+    # the same network fed the unadapted features (identity statistics: mean 0, sd 1): the level change
+    # moves its outputs far more
+    channels = bundle.describe(model).num_channels
+    raw = Predictor(bundle.load(model), PredictParams(), speaker_stats=(np.zeros(channels), np.ones(channels)))
     plain = [list(raw.classify(expand([str(d)]))) for d in (loud, quiet)]
     unadapted = max(np.abs(probs(a) - probs(b)).max() for a, b in zip(*plain))
     assert adapted < unadapted / 10, (adapted, unadapted)
@@ -68,3 +72,29 @@ def test_the_flag_is_refused_for_a_model_without_speaker_norm(tmp_path, capsys):
     model = str(featurestore.untrained_bundle(tmp_path / "model"))
     assert cli.main(["predict", "--model", model, "--speaker-norm", str(ACTOR)]) == 2
     assert "leave out --speaker-norm" in capsys.readouterr().err
+
+
+def test_the_api_refuses_a_speaker_norm_model_without_the_speakers_recordings(tmp_path):
+    """The API and the command share one rule (the predictor's): no silent answer on unnormalised features."""
+    model = speaker_norm_bundle(tmp_path / "model")
+    loud = scaled_copy(tmp_path / "loud", 1.0)
+    with pytest.raises(ValueError, match="trained with model.speaker_norm: true and needs one speaker's statistics"):
+        Classifier.from_dir(model).predict_file(next(loud.iterdir()))
+    with pytest.raises(ValueError, match="trained with model.speaker_norm: true"):
+        Predictor(bundle.load(model), PredictParams())
+    # given the speaker's recordings, the API answers as `emoaugnet predict --speaker-norm` does
+    clf = Classifier.from_dir(model, speaker=loud)
+    from_api = clf.predict_files(loud)
+    assert len(from_api) == 6 and all(r["emotion"] in clf.classes for r in from_api)
+    plain = Classifier.from_dir(featurestore.untrained_bundle(tmp_path / "plain"))
+    assert plain.predict_file(next(loud.iterdir()))["emotion"] in plain.classes
+    with pytest.raises(ValueError, match="speaker_norm: false"):
+        Classifier.from_dir(tmp_path / "plain", speaker=loud)
+
+
+def test_the_command_gives_the_apis_answers_for_a_speaker_norm_model(tmp_path, capsys):
+    model = speaker_norm_bundle(tmp_path / "model")
+    loud = scaled_copy(tmp_path / "loud", 1.0)
+    code, out = predict(capsys, "--model", str(model), "--speaker-norm", str(loud))
+    assert code == 0
+    assert out == Classifier.from_dir(model, speaker=loud).predict_files(loud)
