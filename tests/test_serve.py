@@ -153,3 +153,76 @@ def test_bad_uploads_are_refused_with_the_reason_and_the_service_keeps_serving(m
         status, got = service.post(predict, good, "audio/flac")
         assert status == 400 and "multipart/form-data" in got["error"]
         still_serving()
+
+
+def page_driver(download_dir: Path):
+    """Selenium on Debian's headless chromium + chromium-driver, offline (tests/helpers/browser.py's flags),
+    with a fake microphone (a beep) granted without asking."""
+    import shutil
+
+    from helpers import browser
+    from helpers.needs import missing
+    program = browser.chromium()
+    driver_program = shutil.which("chromedriver")
+    if driver_program is None:
+        missing("chromedriver not found: install Debian's chromium-driver package (apt-get install chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = program
+    # OFFLINE resolves no host and sends every request to a proxy that is not there; here 127.0.0.1, the
+    # service, is excluded from both (Chromium's implicit loopback bypass, which "<-loopback>" removes).
+    offline = [flag.replace("~NOTFOUND", "~NOTFOUND, EXCLUDE 127.0.0.1") for flag in browser.OFFLINE
+               if not flag.startswith("--proxy-bypass-list")]
+    for flag in (*offline, "--window-size=1000,900", f"--user-data-dir={download_dir}",
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"):
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(driver_program))
+
+
+@pytest.mark.browser
+def test_page_uploads_and_records_offline_in_headless_chromium(model, long_recording, ravdess_fixture, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from helpers import browser
+    with service.running(model, tmp_path / "tmp") as url:
+        status, expected = service.post_file(url + "/api/predict", long_recording.read_bytes(), long_recording.name)
+        assert status == 200
+        classes = service.get(url + "/api/health")["classes"]
+        driver = page_driver(tmp_path / "profile")
+        try:
+            driver.get(url + "/")
+            wait = WebDriverWait(driver, 60)
+            wait.until(lambda d: "Model export (onnx)" in d.find_element(By.ID, "model").text)
+            # every resource came from the service itself (no CDN): the page works with networking off
+            loaded = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+            assert loaded and all(name.startswith(url) for name in loaded), loaded
+            driver.find_element(By.ID, "file").send_keys(str(long_recording))
+            wait.until(lambda d: d.find_element(By.ID, "result").is_displayed())
+            assert driver.find_element(By.ID, "name").text == long_recording.name
+            assert driver.find_element(By.ID, "emotion").text.lower() == expected["emotion"]
+            bars = driver.find_elements(By.CSS_SELECTOR, "#bars .bar")
+            assert [b.get_attribute("data-emotion") for b in bars] == classes
+            widths = [float(b.find_element(By.CSS_SELECTOR, ".fill").value_of_css_property("width")[:-2])
+                      for b in bars]
+            top = classes.index(expected["emotion"])
+            assert widths[top] == max(widths) > 0
+            cells = driver.find_elements(By.CSS_SELECTOR, "#timeline .window")
+            assert [c.text for c in cells] == [w.get("emotion", "silence") for w in expected["windows"]]
+            png = Path("docs/figures/serve.png")
+            png.parent.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(png))
+            assert browser.colourful(__import__("matplotlib.image", fromlist=["imread"]).imread(png)[..., :3]) > 0.01
+            # the microphone path: MediaRecorder (fake device), converted to WAV in the page, classified
+            driver.find_element(By.ID, "record").click()
+            wait.until(lambda d: "Recording" in d.find_element(By.ID, "status").text)
+            __import__("time").sleep(3)
+            driver.find_element(By.ID, "record").click()
+            wait.until(lambda d: d.find_element(By.ID, "name").text == "recording.wav"
+                       and d.find_element(By.ID, "result").is_displayed())
+            assert driver.find_element(By.ID, "status").text == ""
+            assert driver.find_element(By.ID, "emotion").text.lower() in classes
+        finally:
+            driver.quit()
+    assert leftovers(tmp_path / "tmp") == []

@@ -100,7 +100,7 @@ function drawTimeline(result) {
       (w.probabilities ? ` (${(100 * w.probabilities[w.emotion]).toFixed(0)} %)` : "");
     line.append(cell);
   });
-  $("axis").replaceChildren(...["0 s", `${end.toFixed(1)} s`].map((t) => {
+  $("axis").replaceChildren(...[`${windows[0].start_s} s`, `${end.toFixed(1)} s`].map((t) => {
     const span = document.createElement("span");
     span.textContent = t;
     return span;
