@@ -32,6 +32,14 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running(model: Path, tmp: Path, *options: str, timeout: float = 180) -> Iterator[str]:
     """The base URL of a service on ``model``; its stderr is in the error when it does not start."""
+    with process(model, tmp, *options, timeout=timeout) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def process(model: Path, tmp: Path, *options: str,
+            timeout: float = 180) -> Iterator[tuple[str, subprocess.Popen]]:
+    """:func:`running`, also giving the server's process (for its memory)."""
     port = free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     log = tmp.parent / f"serve-{port}.log"
@@ -53,7 +61,7 @@ def running(model: Path, tmp: Path, *options: str, timeout: float = 180) -> Iter
                 if time.monotonic() > deadline:
                     raise AssertionError(f"serve did not answer in {timeout} s:\n{log.read_text()[-3000:]}")
                 time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
