@@ -11,6 +11,8 @@
   a folder of bundles (``cv/models``) -> one export per bundle.
 - ``predict --model`` may name a folder of models (``cv/models``, ``cv/export``): their probabilities are
   averaged (:mod:`emoaugnet.ensemble`).
+- ``emoaugnet serve [--model DIR] [--host 127.0.0.1] [--port 8000]``: an HTTP service and a page on the
+  same inference code (:mod:`emoaugnet.serve`; docs/serving.md).
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
 - ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
   augmented variants from an augment shard (:mod:`emoaugnet.augment_figures`).
@@ -95,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     sa.add_argument("-o", "--output", default="augment.png", help="PNG to write (default: augment.png)")
     sa.add_argument("--colours", type=int, default=128,
                     help="store the PNG with a palette of this many colours, 0 for full colour (default: 128)")
+    from emoaugnet.serve.command import add_parser as add_serve
+    add_serve(sub)
     return parser
 
 
@@ -277,7 +281,13 @@ def show_augment(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"predict": predict, "export": export, "summary": summary, "show-augment": show_augment}
+def serve(args: argparse.Namespace) -> int:
+    from emoaugnet.serve.command import serve as run_service
+    return run_service(args)
+
+
+COMMANDS = {"predict": predict, "export": export, "summary": summary, "show-augment": show_augment,
+            "serve": serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,130 @@
+"""Benchmark: ``emoaugnet serve`` under concurrent clients on 127.0.0.1, against predict without HTTP.
+
+    python bench/bench_serve.py                            # 8 clients x 50 requests, then 1 client x 50
+    python bench/bench_serve.py --clients 8 --requests 50 --rounds 2
+
+Model: params.yaml's network (its ``flat`` layout) with initial weights, exported to ONNX in a temporary
+folder (latency does not depend on the weights; bench_predict.make_models). Input: the first 3.0 s of a
+22,050 Hz mono fixture FLAC (bench_predict.make_inputs). The server is the real command
+(``python -m emoaugnet serve``, default workers) in a subprocess; the clients are aiohttp tasks in this
+process, each sending its requests one after another (multipart upload, as the page does).
+
+Printed: the CPU (:func:`emoaugnet.backend.cpu_model`) and load; per round, throughput (requests/s over
+the round's wall time), p50 / p95 latency, errors (any status but 200, or a failed connection), the
+server's RSS after the round and its peak (VmHWM); then one client alone (HTTP cost without queueing) and
+the baseline in the same run: ``Classifier.predict_file`` on the same file in this process, repeated
+(median), and the ratio of one client's median HTTP latency to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of a process, KiB, from /proc."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0])
+    return out
+
+
+async def drive(url: str, data: bytes, clients: int, requests: int) -> tuple[float, list[float], int]:
+    """``clients`` tasks x ``requests`` sequential uploads; (wall s, latencies s, errors)."""
+    import aiohttp
+    latencies: list[float] = []
+    errors = 0
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        for _ in range(requests):
+            form = aiohttp.FormData()
+            form.add_field("file", data, filename="clip.flac", content_type="audio/flac")
+            start = time.perf_counter()
+            try:
+                async with session.post(url + "/api/predict", data=form) as response:
+                    body = await response.json()
+                    ok = response.status == 200 and body.get("emotion") is not None
+            except aiohttp.ClientError:
+                ok = False
+            latencies.append(time.perf_counter() - start)
+            errors += not ok
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+        return time.perf_counter() - start, latencies, errors
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=50, help="requests per client per round")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds at --clients (memory should stay flat)")
+    parser.add_argument("--baseline-repeats", type=int, default=50)
+    args = parser.parse_args()
+
+    from bench_predict import make_inputs, make_models
+
+    from emoaugnet.api import Classifier
+    from emoaugnet.backend import cpu_model
+    from helpers import service
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; load average before: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp_name:
+        tmp = Path(tmp_name)
+        clip = make_inputs(tmp)["22k mono flac"]
+        model = make_models(tmp / "models")["flat", "onnx"]
+        data = clip.read_bytes()
+        with service.process(model, tmp / "tmp") as (url, proc):
+            asyncio.run(drive(url, data, 2, 5))      # warm-up: imports, first calls
+            mem = memory_kib(proc.pid)
+            print(f"server: {url}, RSS after warm-up {mem['VmRSS'] / 1024:.0f} MiB", flush=True)
+            for r in range(1, args.rounds + 1):
+                wall, lat, errors = asyncio.run(drive(url, data, args.clients, args.requests))
+                mem = memory_kib(proc.pid)
+                print(f"round {r}: {args.clients} clients x {args.requests} requests of a 3 s clip: "
+                      f"{len(lat) / wall:.1f} requests/s, p50 {1000 * statistics.median(lat):.0f} ms, "
+                      f"p95 {1000 * percentile(lat, 95):.0f} ms, errors {errors}; server RSS "
+                      f"{mem['VmRSS'] / 1024:.0f} MiB, peak {mem['VmHWM'] / 1024:.0f} MiB", flush=True)
+            wall, lat, errors = asyncio.run(drive(url, data, 1, args.requests))
+            http_median = statistics.median(lat)
+            print(f"1 client x {args.requests}: {len(lat) / wall:.1f} requests/s, p50 {1000 * http_median:.1f} ms, "
+                  f"p95 {1000 * percentile(lat, 95):.1f} ms, errors {errors}", flush=True)
+            leftover = sorted((tmp / "tmp").rglob("emoaugnet-upload-*"))
+            print(f"temp files left by the server: {len(leftover)}")
+        classifier = Classifier.from_dir(model)
+        for _ in range(3):
+            classifier.predict_file(clip)
+        times = []
+        for _ in range(args.baseline_repeats):
+            start = time.perf_counter()
+            classifier.predict_file(clip)
+            times.append(time.perf_counter() - start)
+        direct = statistics.median(times)
+        print(f"baseline, Classifier.predict_file without HTTP, same file, median of {args.baseline_repeats}: "
+              f"{1000 * direct:.1f} ms ({1 / direct:.0f} per second on one thread); one client's HTTP median / "
+              f"it: {http_median / direct:.2f}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

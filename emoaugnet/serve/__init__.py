@@ -1,0 +1,7 @@
+"""``emoaugnet serve``: an HTTP service and a page on the same inference code as ``emoaugnet predict``.
+
+- :mod:`emoaugnet.serve.command`: the subcommand's arguments and start-up (model lookup, refusals, uvicorn).
+- :mod:`emoaugnet.serve.app`: the Starlette application (routes, limits, the bounded worker pool).
+- :mod:`emoaugnet.serve.upload`: reading an upload under a byte limit into a temp file that is always removed.
+- ``static/``: the page (``index.html``, ``app.js``, ``style.css``), served by the service itself (no CDN).
+"""

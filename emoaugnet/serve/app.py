@@ -1,0 +1,161 @@
+"""The Starlette application of ``emoaugnet serve``: one loaded :class:`emoaugnet.api.Classifier`, its
+answers over HTTP, and the page.
+
+- ``POST /api/predict`` (multipart form, the audio in field ``file``): 200 and exactly the JSON object
+  ``emoaugnet predict`` prints for that file, except that ``path`` is the upload's base name (no server
+  path); ``?timeline=1`` adds ``timeline_columns`` and ``timeline``, the rows of ``predict --timeline``.
+  A file the decoder cannot read: 422 and predict's error object (``"result": "error"`` and the reason);
+  audio longer than the limit: 422 naming it; a body over the size limit: 413 (before the body is read
+  when Content-Length says so, else as soon as the bytes counted pass it); no ``file`` field: 400.
+- ``GET /api/health``: the model's folder name, classes, backend, runtime and the limits.
+- ``GET /api/openapi.json``: the OpenAPI schema of these routes.
+- ``GET /``: the page (``static/``), which posts to ``/api/predict``.
+
+Classification runs on a bounded pool beside the event loop (:class:`anyio.CapacityLimiter`, ``workers``
+threads; onnxruntime and numpy release the GIL), so the loop keeps accepting and refusing requests while
+windows are classified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.schemas import SchemaGenerator
+from starlette.staticfiles import StaticFiles
+
+from emoaugnet import audio, timeline
+from emoaugnet.api import Classifier
+from emoaugnet.inference import error_result
+from emoaugnet.serve import upload
+
+STATIC = Path(str(resources.files("emoaugnet.serve") / "static"))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may send: bytes of upload, seconds of audio; ``workers`` classify at once."""
+    max_upload_bytes: int = 20 * 2 ** 20
+    max_seconds: float = 60.0
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        if self.max_upload_bytes <= 0 or not self.max_seconds > 0 or self.workers < 1:
+            raise ValueError("max upload size and max seconds must be > 0, workers >= 1")
+
+
+class Refused(Exception):
+    """A request answered with ``status`` and a JSON body (``{"error": message}`` unless ``body``)."""
+
+    def __init__(self, status: int, message: str, body: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.status, self.body = status, body or {"error": message}
+
+
+def classify_upload(classifier: Classifier, source: Any, filename: str | None, limits: Limits) -> dict[str, Any]:
+    """Predict's result for an uploaded file (runs on a worker thread); raises :class:`Refused`."""
+    name = upload.display_name(filename)
+    with upload.saved(source, filename) as path:
+        def scrub(text: str) -> str:
+            return text.replace(path, name)
+        try:
+            header = audio.info(path)
+        except audio.AudioError as exc:
+            raise Refused(422, exc.reason, error_result(name, scrub(exc.reason))) from None
+        seconds = header.frames / header.samplerate if header.samplerate > 0 else 0.0
+        if seconds > limits.max_seconds:
+            raise Refused(422, f"{name}: recording is {seconds:.1f} s long; this service classifies at most "
+                               f"{limits.max_seconds:g} s (serve --max-seconds)")
+        result = classifier.predict_file(path)
+    result["path"] = name
+    if result["result"] == "error":
+        result["error"] = scrub(result["error"])
+        raise Refused(422, result["error"], result)
+    for key in ("warning", "combined"):
+        if isinstance(result.get(key), str):
+            result[key] = scrub(result[key])
+    return result
+
+
+def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: str = "model",
+               runtime: str = "") -> Starlette:
+    """The service for ``classifier`` (loaded once by the caller)."""
+    pool = anyio.CapacityLimiter(limits.workers)
+    schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "EmoAugNet", "version": "1"}})
+
+    async def predict(request: Request) -> JSONResponse:
+        """
+        summary: Classify the emotion of an uploaded recording (what `emoaugnet predict` prints for it)
+        parameters:
+          - {name: timeline, in: query, required: false, schema: {type: integer, enum: [0, 1]},
+             description: "1 adds timeline_columns and timeline (predict --timeline's rows)"}
+        requestBody:
+          required: true
+          content:
+            multipart/form-data:
+              schema: {type: object, required: [file], properties: {file: {type: string, format: binary}}}
+        responses:
+          200: {description: "predict's JSON object; path is the upload's name"}
+          400: {description: "no `file` field in a multipart form"}
+          413: {description: "upload over the size limit"}
+          422: {description: "not decodable audio (predict's error object) or longer than the limit"}
+        """
+        form = None
+        try:
+            upload.check_content_length(request.headers, limits.max_upload_bytes)
+            limited = Request(request.scope, upload.limited(request.receive, limits.max_upload_bytes))
+            try:
+                form = await limited.form(max_files=1, max_fields=8)
+            except upload.TooLarge:
+                raise
+            except Exception as exc:  # not multipart, a malformed body, too many parts
+                raise Refused(400, f"expected a multipart/form-data body with the audio in field `file` "
+                                   f"({type(exc).__name__}: {exc})") from None
+            item = form.get("file")
+            if not isinstance(item, UploadFile):
+                raise Refused(400, "expected a multipart/form-data body with the audio in field `file`")
+            result = await anyio.to_thread.run_sync(classify_upload, classifier, item.file, item.filename,
+                                                    limits, limiter=pool)
+        except upload.TooLarge as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413, headers={"Connection": "close"})
+        except Refused as exc:
+            return JSONResponse(exc.body, status_code=exc.status)
+        finally:
+            if form is not None:
+                await form.close()
+        if request.query_params.get("timeline", "0") not in ("0", "", "false"):
+            result["timeline_columns"] = ["start_s", "end_s", "emotion", *classifier.classes]
+            result["timeline"] = timeline.rows(result, classifier.classes)
+        return JSONResponse(result)
+
+    async def health(request: Request) -> JSONResponse:
+        """
+        summary: The model this service runs and its limits
+        responses:
+          200: {description: "model (folder name), classes, backend, runtime, limits"}
+        """
+        return JSONResponse({"status": "ok", "model": model_name, "classes": list(classifier.classes),
+                             "backend": classifier.backend, "runtime": runtime,
+                             "limits": {"max_upload_bytes": limits.max_upload_bytes,
+                                        "max_seconds": limits.max_seconds, "workers": limits.workers}})
+
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(schemas.get_schema(routes=request.app.routes))
+
+    async def page(request: Request) -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    routes = [Route("/", page, include_in_schema=False),
+              Route("/api/predict", predict, methods=["POST"]),
+              Route("/api/health", health, methods=["GET"]),
+              Route("/api/openapi.json", openapi, include_in_schema=False),
+              Mount("/static", StaticFiles(directory=STATIC), name="static")]
+    return Starlette(routes=routes)
