@@ -39,9 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from emoaugnet import bundle
     from emoaugnet.api import Classifier
-    from emoaugnet.cli import DEFAULT_EXPORT, DEFAULT_MODELS, KERAS_MISSING, model_folder, runtime_line
+    from emoaugnet.cli import KERAS_MISSING, runtime_line
     try:
         import uvicorn
 
@@ -50,24 +49,23 @@ def serve(args: argparse.Namespace) -> int:
         print(f"serve: {exc.name} is not installed: the service needs the serve extra "
               f"(pip install 'emoaugnet[serve]')", file=sys.stderr)
         return 2
-    folder = model_folder(args)
-    if args.model is None and not Path(folder).exists():
-        print(f"serve: no model: neither {DEFAULT_EXPORT}/ (an ONNX export) nor {DEFAULT_MODELS}/ (a Keras "
-              f"bundle) in {Path.cwd()}; pass --model DIR", file=sys.stderr)
-        return 2
+    from emoaugnet.inference import PredictParams
     try:
-        classifier = Classifier.from_dir(folder, args.backend, hop=args.hop, silence_rms=args.silence_rms)
-        if getattr(classifier.model.model_params, "speaker_norm", False):
-            raise ValueError(f"{folder} was trained with model.speaker_norm: true; it needs several recordings "
-                             f"of one speaker together (predict --speaker-norm), which one upload is not")
+        # model_dir's rule picks the folder (a stale export never wins); the predictor refuses a model that
+        # needs a speaker's statistics, which one upload cannot give (emoaugnet.normalisation)
+        classifier = Classifier.open(args.model, args.backend,
+                                     PredictParams(hop=args.hop, silence_rms=args.silence_rms))
         workers = args.workers or (1 if classifier.backend == "keras" else min(4, os.cpu_count() or 1))
         limits = Limits(int(args.max_upload_mb * 2 ** 20), args.max_seconds, workers)
-    except (bundle.BundleError, ValueError) as exc:
+    except ValueError as exc:            # NoModel, BundleError, SpeakerNormError, a bad setting
         print(f"serve: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
-        print(f"serve: {folder}: {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
+        print(f"serve: {args.model or '.'}: {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
         return 2
+    folder = classifier.path
+    if classifier.warning:
+        print(f"serve: warning: {classifier.warning}", file=sys.stderr)
     runtime = runtime_line(classifier.model)
     app = create_app(classifier, limits, Path(folder).resolve().name, runtime)
     print(f"serve: {folder}: {runtime}; {workers} worker(s); http://{args.host}:{args.port}/", file=sys.stderr,
