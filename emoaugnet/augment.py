@@ -47,8 +47,9 @@ from emoaugnet.manifest import Utterance
 from emoaugnet.params import Params
 from emoaugnet.pool import run_jobs
 from emoaugnet.augmentations import apply_chain, drawn_parameters, make_chains, seed_for
+from emoaugnet.errors import EmoAugNetError
 
-class AugmentError(RuntimeError):
+class AugmentError(EmoAugNetError, RuntimeError):
     """The stage cannot produce a trustworthy output (too many bad files, inconsistent manifest)."""
 
 

@@ -23,13 +23,14 @@ import numpy as np
 from emoaugnet import scaler
 from emoaugnet.atomic import atomic_path, write_text
 from emoaugnet.params import ACTIVATIONS, LAYOUTS, AudioParams, FeatureParams, ModelParams
+from emoaugnet.errors import EmoAugNetError
 
 WEIGHTS_FILE = "model.weights.h5"
 CONFIG_FILE = "model.json"
 FORMAT = 1
 
 
-class BundleError(ValueError):
+class BundleError(EmoAugNetError, ValueError):
     """A model bundle is missing or does not match what it claims."""
 
 
