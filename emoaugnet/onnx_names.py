@@ -8,7 +8,10 @@ order the converter does keep): node ``i`` becomes ``<OpType>_<i>``, its outputs
 and an initializer ``init_<i>_<k>`` after the first node input that reads it; initializers are then
 sorted by name. Symbolic dimensions (``unk__266``) become ``dim_<n>`` in order of appearance, and the
 graph's doc string (the converter's function name, ``__inference___call___940``) is dropped. The
-graph's input and output names (what callers feed and read) are kept.
+graph's input and output names (what callers feed and read) are kept. A graph whose nodes hold
+subgraphs (jax2onnx writes the JAX LSTM as a ``Loop``) is left as the converter wrote it: its bodies may
+read outer names, and renaming them is not done here, so byte-reproducibility is tested for the
+TensorFlow export (tf2onnx writes ``LSTM`` nodes, no subgraphs) only.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ def canonicalise(model: onnx.ModelProto) -> onnx.ModelProto:
     keep = {v.name for v in (*g.input, *g.output)}
     initializers = {t.name for t in g.initializer}
     rename: dict[str, str] = {}
+    if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in g.node for a in n.attribute):
+        return model        # a Loop body may read outer names: left as the converter wrote it (see above)
     for i, node in enumerate(g.node):
-        if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute):
-            raise ValueError(f"node {node.name} ({node.op_type}) holds a subgraph; renaming it is not supported")
         for k, name in enumerate(node.input):
             if name in initializers and name not in rename and name not in keep:
                 rename[name] = f"init_{i}_{k}"
