@@ -7,9 +7,9 @@ from the moment DVC prints ``Running stage '<name>'`` to the next stage's start 
 end of the repro), so DVC's own hashing and cache work is counted in the stage it follows. The second
 ``dvc repro`` must find every stage up to date (target: under 10 s).
 
-    python bench/bench_pipeline.py                                    # all 20 actors, params.yaml as is
-    python bench/bench_pipeline.py -S model.input_layout=frames -S train.epochs=5
-    python bench/bench_pipeline.py --actors 2 -S model.input_layout=frames -S train.epochs=1   # smoke run
+    python bench/bench_pipeline.py --source ../shared/corpora/ravdess                                    # all 20 actors, params.yaml as is
+    python bench/bench_pipeline.py --source ../shared/corpora/ravdess -S model.input_layout=frames -S train.epochs=5
+    python bench/bench_pipeline.py --source ../shared/corpora/ravdess --actors 2 -S model.input_layout=frames -S train.epochs=1   # smoke run
 
 ``--actors N`` copies only actors 1..N and, when N < 20, holds out actor N for test (and N-1 for
 validation when N >= 3); ``-S key=value`` (YAML value, dotted key) overrides params.yaml after that.
@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from emoaugnet.params import ParamsError, from_dict, override
 
-SOURCE = Path("/work/shared/corpora/ravdess")
 STAGE_LINE = re.compile(r"Running stage '([^']+)'")
 
 
@@ -110,7 +109,7 @@ def timed_repro(work: Path, env: dict[str, str], log: Path) -> tuple[float, list
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--source", type=Path, default=SOURCE, help=f"local RAVDESS folder (default {SOURCE})")
+    ap.add_argument("--source", type=Path, required=True, help="local RAVDESS folder (Actor_NN/*.wav)")
     ap.add_argument("--actors", type=int, help="use only actors 1..N (a quicker run)")
     ap.add_argument("-S", "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a params.yaml value, e.g. -S train.epochs=5 (repeatable)")

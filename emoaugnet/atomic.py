@@ -8,8 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from emoaugnet.errors import EmoAugNetError
 
-class WriteError(OSError):
+
+class WriteError(EmoAugNetError, OSError):
     """A write that failed (disk full, quota, I/O error): ``str()`` names the final path and the error.
 
     Nothing was left under that name (its previous content, if any, is kept) and the temporary file is

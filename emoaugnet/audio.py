@@ -14,6 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from emoaugnet.params import AudioParams
+from emoaugnet.errors import EmoAugNetError
 
 
 #: Largest sample magnitude accepted. Integer PCM decodes to [-1, 1]; float files may overshoot a
@@ -22,7 +23,7 @@ from emoaugnet.params import AudioParams
 MAX_ABS = 1000.0
 
 
-class AudioError(ValueError):
+class AudioError(EmoAugNetError, ValueError):
     """A file that cannot be used as audio; ``str()`` names the file and the reason."""
 
     def __init__(self, path: str | Path, reason: str):

@@ -48,8 +48,9 @@ from emoaugnet.manifest import Utterance
 from emoaugnet.params import Params, recorded
 from emoaugnet.pool import run_jobs
 from emoaugnet.augmentations import apply_chain, drawn_parameters, make_chains, seed_for
+from emoaugnet.errors import EmoAugNetError
 
-class AugmentError(RuntimeError):
+class AugmentError(EmoAugNetError, RuntimeError):
     """The stage cannot produce a trustworthy output (too many bad files, inconsistent manifest)."""
 
 

@@ -12,7 +12,10 @@ import os
 import platform
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log below FATAL is not the user's problem here: tf.data prints "E0000 ... NodeDef mentions
+# attribute use_unbounded_threadpool" error lines during every fit (TF 2.21); real failures raise in Python.
+# Set before any module imports TensorFlow (the stages import this module first); a user's own value wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 

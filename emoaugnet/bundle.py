@@ -22,6 +22,7 @@ import numpy as np
 
 from emoaugnet import scaler
 from emoaugnet.atomic import atomic_path, write_text
+from emoaugnet.errors import EmoAugNetError
 from emoaugnet.params import ACTIVATIONS, LAYOUTS, AudioParams, FeatureParams, ModelParams, recorded
 
 WEIGHTS_FILE = "model.weights.h5"
@@ -29,7 +30,7 @@ CONFIG_FILE = "model.json"
 FORMAT = 1
 
 
-class BundleError(ValueError):
+class BundleError(EmoAugNetError, ValueError):
     """A model bundle is missing or does not match what it claims."""
 
 

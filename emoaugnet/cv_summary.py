@@ -19,11 +19,12 @@ import numpy as np
 from emoaugnet import evaluation, folds
 from emoaugnet.atomic import atomic_path, write_text
 from emoaugnet.params import Params
+from emoaugnet.errors import EmoAugNetError
 
 HEADLINE = ("weighted_accuracy", "unweighted_accuracy", "macro_f1")
 
 
-class CVError(ValueError):
+class CVError(EmoAugNetError, ValueError):
     """The fold reports cannot be summarised (missing, or test speakers shared between folds)."""
 
 

@@ -21,10 +21,12 @@ from urllib.request import Request, urlopen
 
 from tqdm import tqdm
 
+from emoaugnet.errors import EmoAugNetError
+
 CHUNK = 1 << 20
 
 
-class DownloadError(RuntimeError):
+class DownloadError(EmoAugNetError, RuntimeError):
     """The corpus could not be fetched or unpacked; the message says why and which param to set."""
 
 

@@ -23,9 +23,10 @@ from typing import Iterable
 import numpy as np
 
 from emoaugnet.params import Params, ParamsError
+from emoaugnet.errors import EmoAugNetError
 
 
-class FoldError(ValueError):
+class FoldError(EmoAugNetError, ValueError):
     """The speakers cannot be dealt into the folds asked for."""
 
 
@@ -73,6 +74,16 @@ def fold_params(p: Params, fold: int) -> Params:
     if not 0 <= fold < p.split.folds:
         raise ParamsError(f"fold {fold}: `split.folds` is {p.split.folds}, so folds are 0..{p.split.folds - 1}")
     return replace(p, split=replace(p.split, protocol="speaker", fold=fold))
+
+
+def stage_setup(p: Params, args: list[str] | None, stage: str) -> tuple[Params, dict[str, Path]]:
+    """The params and output folders (``models``, ``live``, ``reports``) of a train or evaluate stage: the
+    plain stage's (``args`` None: ``paths.*``) or, for ``<stage> K`` (``args`` ``[K]``), fold K's."""
+    if args is None:
+        return p, {"models": Path(p.paths.models), "live": Path(p.paths.live), "reports": Path(p.paths.reports)}
+    fold = parse_fold(args, stage)
+    p = fold_params(p, fold)
+    return p, fold_dirs(p, fold)
 
 
 def fold_dirs(p: Params, fold: int) -> dict[str, Path]:

@@ -8,14 +8,17 @@ names the full dotted key and what it accepts. :mod:`emoaugnet.params` declares 
 
 from __future__ import annotations
 
+import difflib
 import math
 import types
 import typing
 from dataclasses import MISSING, field, fields, is_dataclass
 from typing import Any, Mapping
 
+from emoaugnet.errors import EmoAugNetError
 
-class ParamsError(ValueError):
+
+class ParamsError(EmoAugNetError, ValueError):
     """A value in params.yaml is missing or not allowed."""
 
 
@@ -106,3 +109,45 @@ def load_section(cls: type, tree: Any, prefix: str) -> Any:
         raw = get(tree, dotted_key, f.default, full=dotted)
         values[f.name] = _convert(raw, hints[f.name], dotted, f.metadata)
     return cls(**values)
+
+
+def declared_keys(cls: type, prefix: str = "") -> list[str]:
+    """The dotted keys dataclass ``cls`` reads (a nested section's keys under its name); a free mapping
+    (a ``dict`` field) ends in ``.*``: any key below it is allowed."""
+    hints = typing.get_type_hints(cls)
+    keys: list[str] = []
+    for f in fields(cls):
+        if not f.init or "key" not in f.metadata:
+            continue
+        dotted = f"{prefix}.{f.metadata['key'] or f.name}" if prefix else (f.metadata["key"] or f.name)
+        kind = hints[f.name]
+        if is_dataclass(kind):
+            keys += declared_keys(kind, dotted)
+        else:
+            keys.append(f"{dotted}.*" if typing.get_origin(kind) is dict else dotted)
+    return keys
+
+
+def _matches(pattern: list[str], path: list[str]) -> bool:
+    return len(pattern) >= len(path) and all(a in ("*", b) for a, b in zip(pattern, path))
+
+
+def check_keys(tree: Mapping[str, Any], known: list[str]) -> None:
+    """Refuse the first key of ``tree`` that is none of the dotted ``known`` keys nor on the way to one
+    (``*`` stands for any one part); the message names the key's full path and the nearest known key."""
+    patterns = [k.split(".") for k in known]
+
+    def walk(node: Mapping[str, Any], path: list[str]) -> None:
+        for key, value in node.items():
+            here = [*path, str(key)]
+            matching = [p for p in patterns if _matches(p, here)]
+            if not matching:
+                siblings = sorted({p[len(path)] for p in patterns if len(p) > len(path) and _matches(p, path)} - {"*"})
+                close = difflib.get_close_matches(str(key), siblings, n=1)
+                hint = (f"did you mean `{'.'.join([*path, close[0]])}`?" if close
+                        else f"known keys there: {', '.join(siblings)}")
+                raise ParamsError(f"params: unknown key `{'.'.join(here)}`; {hint}")
+            if not any(len(p) == len(here) for p in matching) and isinstance(value, Mapping):
+                walk(value, here)
+
+    walk(tree, [])

@@ -15,10 +15,12 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+from emoaugnet.errors import EmoAugNetError
+
 LOCK_FILE = ".emoaugnet.lock"
 
 
-class LockError(RuntimeError):
+class LockError(EmoAugNetError, RuntimeError):
     """Another stage holds the project lock."""
 
 

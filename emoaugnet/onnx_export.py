@@ -12,7 +12,8 @@
   entry naming the two files, the opset, the largest difference from Keras measured here and the
   fingerprint of the bundle it was made from (:func:`emoaugnet.model_dir.fingerprint`).
 
-Before ``model.json`` is written, the ONNX model is run on seeded random inputs and compared with the
+Node and value names are made deterministic (:mod:`emoaugnet.onnx_names`), so exporting the same
+weights twice gives the same ``model.onnx`` bytes. Before ``model.json`` is written, the ONNX model is run on seeded random inputs and compared with the
 Keras model; a difference over :data:`TOLERANCE` stops the export. Each file is written atomically and
 ``model.json`` last, so an interrupted export leaves no folder that looks complete.
 """
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from emoaugnet import bundle, features
+from emoaugnet import bundle, features, onnx_names
 from emoaugnet.atomic import atomic_path, write_text
 from emoaugnet.model_dir import fingerprint
 from emoaugnet.onnx_model import FEATURES_FILE, ONNX_FILE
@@ -51,6 +52,7 @@ def export(model_dir: str | Path, out_dir: str | Path, check_samples: int = 8) -
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)       # Keras probes np.object
             b.model.export(str(tmp), format="onnx", verbose=False, opset_version=OPSET, input_signature=[spec])
+        onnx_names.canonicalise_file(tmp)          # same weights, same bytes (see emoaugnet/onnx_names.py)
     with atomic_path(out_dir / FEATURES_FILE) as tmp, open(tmp, "wb") as f:
         np.savez(f, **features.constants(b.audio_params.sample_rate, b.feature_params))
     diff = max_difference(b, out_dir / ONNX_FILE, check_samples)

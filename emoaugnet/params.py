@@ -6,7 +6,9 @@ wrong value stops the pipeline before any work starts with one message naming th
 accepts. The module is long because it declares every section of params.yaml in one place, the typed
 twin of the single source of truth; the generic checking lives in :mod:`emoaugnet.knobs`. Checks that involve
 several keys (label maps against ``classes``, the frame against the window, held-out speakers, folds)
-follow in :func:`from_dict`.
+follow in :func:`from_dict`, after a key that none of the sections declares (a typo such as
+``train.epoch``) has been refused, naming the nearest known key. Params validation stays hand-written
+(small, tested, and it names keys and allowed values as a schema library's generic messages do not).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from emoaugnet.knobs import ParamsError, get, knob, load_section, number
+from emoaugnet.knobs import ParamsError, check_keys, declared_keys, get, knob, load_section, number
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -180,6 +182,7 @@ class Params:
     train: TrainParams = knob()
     max_bad_fraction: float = knob(key="quality.max_bad_fraction", low=0, high=1)
     cv_folds: tuple[int, ...] = knob(key="cv.folds", low=0, default=())
+    cv_summary: tuple[str, ...] = knob(key="cv.summary", choices=("all",), default=())   # read by dvc.yaml
     corpora: dict[str, CorpusParams] = field(default_factory=dict)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -202,6 +205,7 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
     """Validate a parsed params tree and return its typed view."""
     if not isinstance(tree, Mapping):
         raise ParamsError("params: the file must hold a mapping of keys")
+    check_keys(tree, known_keys())
     p = load_section(Params, tree, "")
     if len(p.classes) < 2 or len(set(p.classes)) != len(p.classes):
         raise ParamsError("params: `classes` must list at least two distinct class names")
@@ -238,6 +242,13 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
                               "and `split.val_speakers`")
     return Params(**{f.name: getattr(p, f.name) for f in fields(Params) if f.name not in ("corpora", "raw")},
                   corpora=corpora, raw=dict(tree))
+
+
+def known_keys() -> list[str]:
+    """Every dotted key params.yaml may hold (``*``: any name), as the sections above declare them."""
+    transforms = [f"augment.transforms.{name}.{key}" for name, keys in TRANSFORM_BOUNDS.items() for key in keys]
+    return ([k for k in declared_keys(Params) if k != "augment.transforms.*"] + transforms
+            + declared_keys(CorpusParams, "corpora.*"))
 
 
 def _check_corpus_lists(p: Params, known: Mapping[str, Any]) -> None:

@@ -19,11 +19,12 @@ import h5py
 import numpy as np
 
 from emoaugnet.atomic import atomic_path
+from emoaugnet.errors import EmoAugNetError
 
 _STR = h5py.string_dtype("utf-8")
 
 
-class StoreError(ValueError):
+class StoreError(EmoAugNetError, ValueError):
     """A shard is missing, malformed or would hold invalid values."""
 
 

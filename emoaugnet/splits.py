@@ -29,6 +29,7 @@ import numpy as np
 from emoaugnet import folds, normalisation, shards
 from emoaugnet.params import Params, SplitParams
 from emoaugnet.shards import Samples
+from emoaugnet.errors import EmoAugNetError
 
 PARTS = ("train", "val", "test")
 PAPER_LEAKAGE = ("paper protocol: random stratified split of all samples after augmentation; augmented "
@@ -36,7 +37,7 @@ PAPER_LEAKAGE = ("paper protocol: random stratified split of all samples after a
                  "overstate accuracy on unseen speakers (use split.protocol=speaker for an honest figure)")
 
 
-class SplitError(ValueError):
+class SplitError(EmoAugNetError, ValueError):
     """A split cannot be made from the feature store with these params."""
 
 

@@ -10,11 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoaugnet import manifest, shards
-from emoaugnet.atomic import WriteError
+from emoaugnet import manifest
 from emoaugnet.augment import AugmentError, run
-from emoaugnet.lock import LockError, project_lock
-from emoaugnet.params import ParamsError, load
+from emoaugnet.params import Params
+from emoaugnet.stage import run_stage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,25 +21,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", help="corpus name from data.corpora, e.g. ravdess")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: augment.workers)")
     args = parser.parse_args(argv)
-    try:
-        params = load()
+
+    def body(params: Params) -> str:
         params.corpus(args.corpus)
         paths = params.paths
         table = Path(paths.manifests) / f"{args.corpus}.csv"
-        with project_lock():
-            if not table.is_file():
-                raise AugmentError(f"{table}: manifest not found (run `dvc repro download@{args.corpus}` first)")
-            report = run(args.corpus, manifest.read(table, kept_only=True), params,
-                         out_dir=Path(paths.augmented) / args.corpus,
-                         report_path=Path(paths.stage_reports) / "augment" / f"{args.corpus}.json",
-                         workers=args.workers)
-    except (ParamsError, AugmentError, shards.StoreError, LockError, WriteError) as exc:
-        print(f"augment: {exc}", file=sys.stderr)
-        return 1
-    print(f"augment {args.corpus}: {report['samples']} samples from {report['augmented']} utterances "
-          f"in {report['shards']} shards; {len(report['bad'])} bad files, {len(report['truncated'])} truncated "
-          "(used as far as they decode; listed in the report)")
-    return 0
+        if not table.is_file():
+            raise AugmentError(f"{table}: manifest not found (run `dvc repro download@{args.corpus}` first)")
+        report = run(args.corpus, manifest.read(table, kept_only=True), params,
+                     out_dir=Path(paths.augmented) / args.corpus,
+                     report_path=Path(paths.stage_reports) / "augment" / f"{args.corpus}.json",
+                     workers=args.workers)
+        return (f"augment {args.corpus}: {report['samples']} samples from {report['augmented']} utterances "
+                f"in {report['shards']} shards; {len(report['bad'])} bad files, {len(report['truncated'])} "
+                "truncated (used as far as they decode; listed in the report)")
+
+    return run_stage("augment", body)
 
 
 if __name__ == "__main__":

@@ -6,24 +6,20 @@ Reads the bundle ``paths.models`` and writes ``paths.export`` (``model.onnx``, `
 
 from __future__ import annotations
 
-import sys
 from typing import Sequence
 
-from emoaugnet import bundle
 from emoaugnet.onnx_export import export
-from emoaugnet.params import ParamsError, load
+from emoaugnet.params import Params
+from emoaugnet.stage import run_stage
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        p = load()
+    def body(p: Params) -> str:
         entry = export(p.paths.models, p.paths.export)
-    except (ParamsError, bundle.BundleError) as exc:
-        print(f"export: {exc}", file=sys.stderr)
-        return 1
-    print(f"export: {p.paths.export}/{entry['file']} (opset {entry['opset']}), largest difference from Keras "
-          f"{entry['max_abs_diff_vs_keras']:.2g}")
-    return 0
+        return (f"export: {p.paths.export}/{entry['file']} (opset {entry['opset']}), largest difference from "
+                f"Keras {entry['max_abs_diff_vs_keras']:.2g}")
+
+    return run_stage("export", body)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,10 @@ def jax_project(tmp_path_factory) -> dict:
     runs = {"train": run_without_tensorflow(["-m", "stages.train"], root, log),
             "evaluate": run_without_tensorflow(["-m", "stages.evaluate"], root, log),
             "predict": run_without_tensorflow(["-m", "emoaugnet", "predict", "--model", "models", str(TEST_ACTOR)],
-                                              root, log)}
+                                              root, log),
+            "export": run_without_tensorflow(["-m", "stages.export"], root, log),
+            "predict_onnx": run_without_tensorflow(["-m", "emoaugnet", "predict", "--model", "export",
+                                                    str(TEST_ACTOR)], root, log)}
     for name, proc in runs.items():
         assert proc.returncode == 0, f"{name} under JAX failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return {"root": root, "log": log, **runs}
@@ -133,6 +136,21 @@ def test_train_evaluate_predict_run_under_jax_without_tensorflow(jax_project):
         assert result["emotion"] == row["predicted"]
         np.testing.assert_allclose([result["probabilities"][c] for c in config["classes"]],
                                    [float(row[c]) for c in config["classes"]], atol=PROB_ATOL)
+
+
+def test_the_export_stage_runs_under_jax_and_its_onnx_predicts_as_the_bundle(jax_project):
+    """stages.export under JAX (jax2onnx, no TensorFlow): the ONNX model gives the bundle's classes and
+    probabilities within PROB_ATOL on the test actor's recordings."""
+    assert tensorflow_attempts(jax_project["log"]) == []
+    assert jax_project["export"].stdout.startswith("export: export/model.onnx (opset 17)")
+    config = bundle.read_config(jax_project["root"] / "export")
+    assert config["onnx"]["max_abs_diff_vs_keras"] < 1e-4
+    keras_results, onnx_results = json_lines(jax_project["predict"].stdout), json_lines(jax_project["predict_onnx"].stdout)
+    assert sorted(onnx_results) == sorted(keras_results) and len(onnx_results) == 16
+    for name, result in onnx_results.items():
+        assert result["emotion"] == keras_results[name]["emotion"], name
+        np.testing.assert_allclose([result["probabilities"][c] for c in config["classes"]],
+                                   [keras_results[name]["probabilities"][c] for c in config["classes"]], atol=PROB_ATOL)
 
 
 def test_a_bundle_trained_under_jax_predicts_the_same_under_tensorflow(jax_project):

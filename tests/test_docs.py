@@ -3,8 +3,8 @@
 ``-S key=value`` naming a key of params.yaml and each ``dvc repro`` target a stage of dvc.yaml.
 
 Commands are read from bash code blocks and inline code spans, one per ``&&`` / ``|`` / ``;`` piece,
-after leading ``VAR=value`` assignments. A word in capitals (``stages.NAME``, ``-S KEY=VALUE``) is a
-placeholder and is not looked up.
+after leading ``VAR=value`` assignments. A word in capitals (``stages.NAME``, ``-S KEY=VALUE``) or in angle
+brackets (``<stage>``) is a placeholder and is not looked up.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 SPAN = re.compile(r"`([^`\n]+)`")
 ENV = re.compile(r"^[A-Z_][A-Z0-9_]*=\S*$")
-PLACEHOLDER = re.compile(r"(^|[.@])[A-Z][A-Z0-9_]*($|[.@=])")
+PLACEHOLDER = re.compile(r"(^|[.@])[A-Z][A-Z0-9_]*($|[.@=])|<[^>]*>")
 
 
 def slug(heading: str) -> str:

@@ -310,6 +310,36 @@ def test_a_stage_started_while_another_holds_the_project_refuses(tmp_path):
         pass
 
 
+def test_every_stage_takes_the_lock_and_reports_with_one_runner(tmp_path, monkeypatch, capsys):
+    """All ten stages go through emoaugnet.stage.run_stage: export too refuses a locked project, and a
+    write that fails mid-export is one line naming the file, not a traceback."""
+    from emoaugnet import audio, errors, stage
+    from emoaugnet.params import ParamsError
+    from stages import export
+    featurestore.write_params(tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    with lock.project_lock(tmp_path):
+        assert export.main([]) == 1
+    assert f"export: another EmoAugNet stage (pid {os.getpid()}) is running" in capsys.readouterr().err
+    featurestore.untrained_bundle(tmp_path / "models")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(atomic.os, "fsync", full_disk)
+    assert export.main([]) == 1
+    err = capsys.readouterr().err
+    assert "export: export/model.onnx: cannot write: No space left on device (errno 28)" in err, err
+    assert "Traceback" not in err and not (tmp_path / "export" / "model.json").exists()
+    for path in sorted(set((ROOT / "stages").glob("*.py")) - {ROOT / "stages" / "__init__.py"}):
+        code = path.read_text()
+        assert "run_stage(" in code or "raise SystemExit(" in code and ".main(fold_stage=True)" in code, path.name
+        assert "except" not in code and "project_lock" not in code, path.name
+    for cls in (atomic.WriteError, lock.LockError, bundle.BundleError, store.StoreError, splits.SplitError,
+                augment.AugmentError, audio.AudioError, ParamsError):
+        assert issubclass(cls, errors.EmoAugNetError), cls
+    assert stage.run_stage.__module__ == "emoaugnet.stage"
+
+
 def test_a_second_dvc_repro_or_stage_during_dvc_repro_is_refused(tmp_path):
     """A real ``dvc repro`` of a tiny project; while its train stage runs, a stage started by hand is
     refused by our lock and a second ``dvc repro`` by DVC's own (.dvc/tmp/rwlock); the first run then
@@ -330,7 +360,7 @@ def test_a_second_dvc_repro_or_stage_during_dvc_repro_is_refused(tmp_path):
     out, _ = first.communicate(timeout=300)
     assert first.returncode == 0, out[-3000:]
     assert by_hand.returncode == 1 and "Traceback" not in by_hand.stderr
-    assert "download: error: another EmoAugNet stage (pid " in by_hand.stderr, by_hand.stderr[-2000:]
+    assert "download: another EmoAugNet stage (pid " in by_hand.stderr, by_hand.stderr[-2000:]
     assert second.returncode != 0
     # DVC's refusal: the stage outputs the first run holds are "busy" (its .dvc/tmp/rwlock)
     assert "is busy, it is being blocked by" in second.stderr and "rwlock" in second.stderr, second.stderr[-2000:]

@@ -85,3 +85,17 @@ def test_library_never_reads_a_hard_coded_data_path():
         code = path.read_text()
         for literal in ('"data/', "'data/", 'Path("models")', 'Path("reports")', 'Path("dvclive")'):
             assert literal not in code, f"{path.relative_to(ROOT)} hard-codes {literal}"
+
+
+def test_no_tool_defaults_to_a_development_machines_path():
+    """tools/ and bench/ take the corpus folder as an argument; no absolute path of one machine is a default."""
+    import ast
+    import re
+    for path in sorted([*(ROOT / "tools").glob("*.py"), *(ROOT / "bench").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not re.match(r"/(work|home|Users|mnt|data)/", node.value), f"{path.name}: {node.value}"
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "tools/readme_figures.py"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "the following arguments are required: --source" in done.stderr

@@ -71,6 +71,18 @@ def test_export_folder_holds_the_model_its_features_and_the_bundle_description(m
             bundle.load(folder)
 
 
+def test_the_same_weights_export_to_the_same_bytes(models, tmp_path):
+    """Exported again in this process and in a fresh one, model.onnx is byte-identical (DVC caches it)."""
+    import hashlib
+    sha = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()      # noqa: E731
+    keras_dir, first = models["frames"]["keras"], models["frames"]["onnx"] / "model.onnx"
+    assert cli.main(["export", "--model", str(keras_dir), "--out", str(tmp_path / "again")]) == 0
+    fresh = subprocess.run([sys.executable, "-m", "emoaugnet", "export", "--model", str(keras_dir), "--out",
+                            str(tmp_path / "fresh")], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert sha(tmp_path / "again" / "model.onnx") == sha(first) == sha(tmp_path / "fresh" / "model.onnx")
+
+
 def test_numpy_features_equal_librosa_features(ravdess_fixture, ravdess_48k):
     p = featurestore.params()
     files = sorted(ravdess_fixture.glob("Actor_0*/*.flac"))[::3] + sorted(ravdess_48k.glob("*.wav"))

@@ -88,3 +88,29 @@ def test_load_reports_missing_and_malformed_files(tmp_path):
     broken.write_text("seed: [1,\n")
     with pytest.raises(P.ParamsError, match="not valid YAML"):
         P.load(broken)
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("train.epoch", 3, "unknown key `train.epoch`; did you mean `train.epochs`?"),
+    ("trian", {"epochs": 3}, "unknown key `trian`; did you mean `train`?"),
+    ("train.reduce_lr.patiense", 2, "unknown key `train.reduce_lr.patiense`; did you mean `train.reduce_lr.patience`?"),
+    ("corpora.ravdess.sourse", "x", "unknown key `corpora.ravdess.sourse`; did you mean `corpora.ravdess.source`?"),
+    ("augment.transforms.noise.scael", 0.1,
+     "unknown key `augment.transforms.noise.scael`; did you mean `augment.transforms.noise.scale`?"),
+    ("augment.transforms.zzz", {"wet": 0.5}, "unknown key `augment.transforms.zzz`; known keys there: clip, "
+                                             "colornoise, eq, fast, gain, highpass, lowpass, mp3, noise, pitch, "
+                                             "reverb, shift, slow, telephone"),
+    ("cv.summary", ["everything"], "`cv.summary[0]` is 'everything'; allowed values: all"),
+])
+def test_unknown_keys_are_refused_naming_the_nearest_known_key(tree, key, value, expected):
+    with pytest.raises(P.ParamsError) as err:
+        P.from_dict(_with(tree, key, value))
+    assert expected in str(err.value)
+
+
+def test_free_mappings_take_any_key(tree):
+    """A corpus's label map and the corpora section itself name whatever the data holds."""
+    t = _with(tree, "corpora.ravdess.label_map", {**tree["corpora"]["ravdess"]["label_map"], "bored": None})
+    t = _with(t, "corpora.mycorpus", {"source": None, "label_map": {"x": "sad"}})
+    assert P.from_dict(t).corpus("mycorpus").label_map == {"x": "sad"}
+    assert P.from_dict(_with(tree, "cv.summary", ["all"])).cv_summary == ("all",)

@@ -6,8 +6,8 @@ params.yaml pointed at the local corpus and the overrides below (the machinery o
 ``emoaugnet show-augment`` draws the first utterance of the first test speaker's augment shard. It
 prints the stage times, the params it changed, the headline metrics, the date and the CPU, for README.
 
-    python tools/readme_figures.py                           # actors 1-8, test 7-8, val 6, frames, 6 epochs
-    python tools/readme_figures.py --actors 20 -S split.test_speakers=[17,18,19,20] -S split.val_speakers=[15,16]
+    python tools/readme_figures.py --source ../shared/corpora/ravdess    # actors 1-8, test 7-8, val 6, frames, 6 epochs
+    python tools/readme_figures.py --source ../shared/corpora/ravdess --actors 20 -S split.test_speakers=[17,18,19,20] -S split.val_speakers=[15,16]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
-from bench_pipeline import SOURCE, make_project, parse_override, timed_repro  # noqa: E402
+from bench_pipeline import make_project, parse_override, timed_repro  # noqa: E402
 
 from emoaugnet import backend, figures  # noqa: E402
 
@@ -38,7 +38,7 @@ MAX_BYTES = 200_000
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--source", type=Path, default=SOURCE, help=f"local RAVDESS folder (default {SOURCE})")
+    ap.add_argument("--source", type=Path, required=True, help="local RAVDESS folder (Actor_NN/*.wav)")
     ap.add_argument("--actors", type=int, default=8, help="use actors 1..N (default 8)")
     ap.add_argument("-S", "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help=f"params.yaml override, after the defaults {' '.join(DEFAULTS)}")

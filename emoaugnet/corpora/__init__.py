@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from emoaugnet.errors import EmoAugNetError
 
-class CorpusError(ValueError):
+
+class CorpusError(EmoAugNetError, ValueError):
     """A corpus source that cannot be read; the message names the folder or file and the param to set."""
 
 

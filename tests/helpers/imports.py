@@ -1,4 +1,4 @@
-"""The project files a script runs: its own file plus every ``emoaugnet`` module it imports, transitively.
+"""The project files a script runs: its own file plus every ``emoaugnet`` (or ``stages``) module it imports, transitively.
 
 Imports are read from the source (``ast``), including those inside functions, so a lazily imported
 module counts too. ``from emoaugnet import x`` counts ``emoaugnet/x.py`` when ``x`` is a module, and a
@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = "emoaugnet"
+PACKAGES = ("emoaugnet", "stages")
 
 
 def _module_file(dotted: str) -> Path | None:
@@ -31,7 +31,7 @@ def _imported(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names.update(f"{node.module}.{a.name}" for a in node.names)
-    return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
+    return {n for n in names if n.split(".")[0] in PACKAGES}
 
 
 def code_deps(script: str | Path) -> set[str]:
