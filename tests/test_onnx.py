@@ -196,10 +196,26 @@ def test_classifier_api_files_and_arrays(models, ravdess_fixture, ravdess_48k):
         clf.predict_array(np.zeros(0, np.float32), 22050)
 
 
+def python_example(page: str, heading: str) -> str:
+    text = (ROOT / page).read_text()
+    section = text[text.index(heading):]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start:section.index("\n```", start)]
+
+
 def test_readme_python_example_runs(models, tmp_path):
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("### From Python"):]
-    code = section[section.index("```python\n") + len("```python\n"):section.index("\n```", section.index("```python"))]
+    """README's example, on a fixture recording named as in the example."""
+    code = python_example("README.md", "## Classify a recording")
+    (tmp_path / "export").symlink_to(models["frames"]["onnx"])
+    (tmp_path / "recording.wav").symlink_to(ROOT / "tests" / "fixtures" / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.flac")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**ENV, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() in onnx_model.load(models["frames"]["onnx"]).classes
+
+
+def test_docs_python_example_runs(models, tmp_path):
+    code = python_example("docs/predict.md", "## From Python")
     (tmp_path / "export").symlink_to(models["frames"]["onnx"])       # the example's paths, from a user's folder
     (tmp_path / "tests").symlink_to(ROOT / "tests")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**ENV, "PYTHONPATH": str(ROOT)},
