@@ -78,7 +78,7 @@ def test_the_api_refuses_a_speaker_norm_model_without_the_speakers_recordings(tm
     """The API and the command share one rule (the predictor's): no silent answer on unnormalised features."""
     model = speaker_norm_bundle(tmp_path / "model")
     loud = scaled_copy(tmp_path / "loud", 1.0)
-    with pytest.raises(ValueError, match="trained with model.speaker_norm: true and needs one speaker's statistics"):
+    with pytest.raises(ValueError, match="trained with model.feature_norm: speaker and needs the statistics of one speaker"):
         Classifier.from_dir(model).predict_file(next(loud.iterdir()))
     with pytest.raises(ValueError, match="trained with model.speaker_norm: true"):
         Predictor(bundle.load(model), PredictParams())
