@@ -333,7 +333,10 @@ def info(args: argparse.Namespace) -> int:
     except card_mod.CardError as exc:
         print(f"info: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(card, indent=1, sort_keys=True) if args.json else card_mod.render(card))
+    try:
+        print(json.dumps(card, indent=1, sort_keys=True) if args.json else card_mod.render(card), flush=True)
+    except BrokenPipeError:           # e.g. piped into `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
