@@ -2,6 +2,8 @@
 
     from emoaugnet import Classifier
     clf = Classifier.from_dir("export")          # an ONNX export (onnxruntime) or a Keras bundle
+    clf = Classifier()                           # export/ or models/ here, else the model shipped in the
+                                                 # package (`emoaugnet info` prints its card)
                                                  # (or a folder of them, e.g. cv/models: their average)
     clf.predict_file("speech.wav")["emotion"]    # the same dict `emoaugnet predict` prints
     clf.predict_array(samples, 16000)            # (samples,) or (samples, channels) at any rate
@@ -55,14 +57,20 @@ class Classifier:
     ``speaker_stats``: one speaker's feature statistics, needed by (and only accepted for) a model trained
     with ``model.speaker_norm`` (:meth:`from_dir`'s ``speaker=`` computes them)."""
 
-    def __init__(self, model: Any, params: PredictParams | None = None,
+    def __init__(self, model: Any = None, params: PredictParams | None = None,
                  speaker_stats: tuple[np.ndarray, np.ndarray] | None = None, path: str | Path | None = None,
-                 warning: str | None = None):
+                 warning: str | None = None, label: str | None = None):
+        if model is None:          # Classifier(): the folder model_dir's rule picks here (or the shipped model)
+            if speaker_stats is not None:
+                raise ValueError("speaker_stats without a model: use Classifier.from_dir(..., speaker=...)")
+            opened = type(self).open(None, params=params)
+            model, path, warning, label = opened.model, opened.path, opened.warning, opened.label
         self.model = model
         self.params = params or PredictParams()
         self.predictor = Predictor(model, self.params, speaker_stats=speaker_stats)
         self.path = None if path is None else Path(path)     # the folder the model was loaded from
         self.warning = warning                                # why another folder beside it was not used
+        self.label = label or (str(path) if path is not None else None)   # which model, in words
 
     @classmethod
     def open(cls, directory: str | Path | None = None, backend: str = "auto", params: PredictParams | None = None,
@@ -78,13 +86,14 @@ class Classifier:
             from emoaugnet.speaker_adaptation import speaker_statistics
             check_group_stats(model, given=True)              # refuse speaker= for a model that takes none
             stats = speaker_statistics(expand(api_inputs.paths(speaker)), model, params)
-        return cls(model, params, stats, choice.path, choice.warning)
+        return cls(model, params, stats, choice.path, choice.warning, choice.label)
 
     @classmethod
     def from_dir(cls, directory: str | Path | None = None, backend: str = "auto", hop: float | None = None,
                  silence_rms: float = 0.001, min_duration: float = MIN_DURATION,
                  speaker: Any = None) -> "Classifier":
-        """The model in ``directory`` (``None``: ``export/`` or ``models/`` here, see :mod:`emoaugnet.model_dir`).
+        """The model in ``directory`` (``None``: ``export/`` or ``models/`` here, else the shipped model; see
+        :mod:`emoaugnet.model_dir`).
         ``speaker``: a file or folder (or a list) of one speaker's recordings, for a ``model.speaker_norm``
         model. Raises ValueError (:class:`emoaugnet.model_dir.NoModel`, :class:`emoaugnet.bundle.BundleError`,
         bad settings) with the reason; warns (UserWarning) when a stale export was passed over."""

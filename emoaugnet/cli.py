@@ -13,6 +13,9 @@
   averaged (:mod:`emoaugnet.ensemble`).
 - ``emoaugnet serve [--model DIR] [--host 127.0.0.1] [--port 8000]``: an HTTP service and a page on the
   same inference code (:mod:`emoaugnet.serve`; docs/serving.md).
+- ``emoaugnet release [--export DIR] [--to emoaugnet/shipped]``: a fresh export into the package, with its
+  card (:mod:`emoaugnet.release`); ``emoaugnet info [--model DIR] [--json]``: print a released model's card
+  (the shipped model's by default; :mod:`emoaugnet.card`, no numpy or onnxruntime import).
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
 - ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
   augmented variants from an augment shard (:mod:`emoaugnet.augment_figures`).
@@ -55,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                     help=f"model folder: an ONNX export or a Keras bundle, or a folder of them (e.g. cv/models, "
                          f"the cross-validation fold models), whose probabilities are averaged, or a project "
                          f"folder (default: here: {DEFAULT_EXPORT}/ when it was exported from the bundle in "
-                         f"{DEFAULT_MODELS}/ beside it, else {DEFAULT_MODELS}/ with a warning)")
+                         f"{DEFAULT_MODELS}/ beside it, else {DEFAULT_MODELS}/ with a warning; with neither "
+                         f"here, the model shipped in the package: `emoaugnet info` prints its card)")
     pr.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto",
                     help="auto (default): onnxruntime when the folder has model.onnx, else Keras")
     out = pr.add_mutually_exclusive_group()
@@ -99,6 +103,23 @@ def _parser() -> argparse.ArgumentParser:
                     help="store the PNG with a palette of this many colours, 0 for full colour (default: 128)")
     from emoaugnet.serve.command import add_parser as add_serve
     add_serve(sub)
+    rl = sub.add_parser("release", help="copy a freshly made ONNX export into the package, with its model card",
+                        description="Check the export (fresh, speaker-independent, releasable licences, params.yaml "
+                                    "still describes it) and copy it into --to with card.json; write MODEL_CARD.md "
+                                    "from the card. See docs/release.md.")
+    rl.add_argument("--export", default=DEFAULT_EXPORT, help=f"the ONNX export (default: {DEFAULT_EXPORT})")
+    rl.add_argument("--models", default=DEFAULT_MODELS,
+                    help=f"the bundle the export must have been made from (default: {DEFAULT_MODELS})")
+    rl.add_argument("--reports", default="reports", help="where the measured figures are (default: reports)")
+    rl.add_argument("--cv", default=None, help="the cross-validation summary (default: <reports>/cv/metrics.json)")
+    rl.add_argument("--to", default="emoaugnet/shipped", help="the package's model folder (default: emoaugnet/shipped)")
+    rl.add_argument("--card", default="MODEL_CARD.md", help="the readable card to write (default: MODEL_CARD.md)")
+    rl.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    inf = sub.add_parser("info", help="print a released model's card (the shipped model's by default)",
+                         description="Print the card of the model shipped in the package (or of --model DIR).")
+    inf.add_argument("--model", default=None, help="a released model folder holding card.json "
+                                                   "(default: the shipped model)")
+    inf.add_argument("--json", action="store_true", help="print card.json itself")
     return parser
 
 
@@ -152,6 +173,8 @@ def predict(args: argparse.Namespace) -> int:
         print(f"predict: warning: {clf.warning}", file=sys.stderr)
     # stdout carries the results, so the device line goes to stderr, first; models run in float32
     print(f"predict: {runtime_line(model)}", file=sys.stderr, flush=True)
+    if args.model is None:            # nothing named: say which model the rule picked (the shipped one?)
+        print(f"predict: model: {clf.label}", file=sys.stderr, flush=True)
     items = expand(args.paths)
     classes = model.classes
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
@@ -286,8 +309,39 @@ def serve(args: argparse.Namespace) -> int:
     return run_service(args)
 
 
+def release(args: argparse.Namespace) -> int:
+    from emoaugnet.bundle import BundleError
+    from emoaugnet.card import CardError
+    from emoaugnet.licences import LicenceError
+    from emoaugnet.params import ParamsError
+    from emoaugnet.release import ReleaseError, release as release_model
+    try:
+        card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params)
+    except (ReleaseError, LicenceError, BundleError, ParamsError, CardError, OSError) as exc:
+        print(f"release: {exc}", file=sys.stderr)
+        return 2
+    print(f"release: {card['name']} from {args.export} into {args.to} (model.onnx, features.npz, model.json, "
+          f"card.json) and {args.card}; {len(card['figures'])} measured figures"
+          + ("; warning: the git tree had uncommitted changes" if card["dirty"] else ""))
+    return 0
+
+
+def info(args: argparse.Namespace) -> int:
+    from emoaugnet import card as card_mod
+    try:
+        card = card_mod.read(args.model) if args.model else card_mod.read()
+    except card_mod.CardError as exc:
+        print(f"info: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(json.dumps(card, indent=1, sort_keys=True) if args.json else card_mod.render(card), flush=True)
+    except BrokenPipeError:           # e.g. piped into `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 COMMANDS = {"predict": predict, "export": export, "summary": summary, "show-augment": show_augment,
-            "serve": serve}
+            "serve": serve, "release": release, "info": info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,8 @@ or onnxruntime import):
   pick ``models/`` / ``export/``;
 * a folder of model folders (``cv/models``): itself, an ensemble, refused when two members are the same
   model (a bundle and its own export, say);
+* nothing named, and the current folder holds no ``export/`` or ``models/``: the model shipped inside the
+  package (:data:`SHIPPED`, ``emoaugnet/shipped/``, put there by ``emoaugnet release``), when it is there;
 * anything else: :class:`NoModel`, with a hint that works here (``dvc pull`` only when the project has a
   DVC remote).
 
@@ -33,6 +35,9 @@ WEIGHTS_FILE = "model.weights.h5"   # import numpy and the params; this module i
 ONNX_FILE = "model.onnx"
 #: The project's default folders, as in params.yaml's ``paths.export`` and ``paths.models``.
 EXPORT, MODELS = "export", "models"
+#: The model inside the package (an ONNX export plus its card, ``card.json``; docs/release.md).
+SHIPPED = Path(__file__).resolve().parent / "shipped"
+CARD_FILE = "card.json"
 
 
 class NoModel(ValueError):
@@ -43,6 +48,23 @@ class NoModel(ValueError):
 class Choice:
     path: Path                      # the model folder (or folder of model folders) to load
     warning: str | None = None      # why another folder beside it was not used
+    shipped: bool = False           # the model inside the package (nothing named, no project here)
+
+    @property
+    def label(self) -> str:
+        """Which model this is, in words: the folder, or the shipped model's name from its card."""
+        if not self.shipped:
+            return str(self.path)
+        return f"the shipped model {shipped_name(self.path)} (see `emoaugnet info`)"
+
+
+def shipped_name(directory: str | Path = SHIPPED) -> str:
+    """The ``name`` in a released model's ``card.json`` (``"(no card)"`` when it has none)."""
+    try:
+        name = json.loads((Path(directory) / CARD_FILE).read_text()).get("name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    return name if isinstance(name, str) else "(no card)"
 
 
 def has_model(directory: str | Path) -> bool:
@@ -94,8 +116,8 @@ def stale_export(export_dir: Path, models_dir: Path) -> str | None:
 
 
 def resolve(directory: str | Path | None = None, backend: str = "auto") -> Choice:
-    """The model folder ``directory`` means (``None``: the current folder as a project root); see the
-    module doc. Raises :class:`NoModel` with a hint, or ValueError for an ensemble of one model twice."""
+    """The model folder ``directory`` means (``None``: the current folder as a project root, else the
+    shipped model); see the module doc. Raises :class:`NoModel` with a hint, or ValueError for an ensemble of one model twice."""
     given = directory is not None
     directory = Path(directory if given else ".")
     if has_model(directory):
@@ -107,8 +129,11 @@ def resolve(directory: str | Path | None = None, backend: str = "auto") -> Choic
     if ensemble.is_ensemble(directory):
         check_distinct(ensemble.member_dirs(directory))
         return Choice(directory)
+    if not given and is_export(SHIPPED):
+        return Choice(SHIPPED, shipped=True)
     where = (f"{directory}: model bundle not found (no {CONFIG_FILE}, and no model folders in it)" if given else
-             f"model bundle not found: neither {EXPORT}/ nor {MODELS}/ in {Path.cwd()} holds one ({CONFIG_FILE})")
+             f"model bundle not found: neither {EXPORT}/ nor {MODELS}/ in {Path.cwd()} holds one ({CONFIG_FILE}), "
+             f"and no model is shipped in {SHIPPED} (`emoaugnet release` puts one there)")
     raise NoModel(f"{where}; {how_to_get(directory)}")
 
 

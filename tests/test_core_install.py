@@ -1,5 +1,7 @@
 """The core install can predict: `pip install .` (pyproject's [project.dependencies] only: no Keras, no
-TensorFlow, no h5py) then `emoaugnet predict --model <export>` classifies a fixture recording.
+TensorFlow, no h5py) then `emoaugnet predict --model <export>` classifies a fixture recording, and
+`emoaugnet predict <recording>` with no model anywhere uses the model shipped in the package (issue 24;
+it fails until one is released into emoaugnet/shipped/, docs/release.md).
 
 Slow (a fresh virtual environment; about 2 minutes on the 2-core machine, pip taking requirements.txt's
 pins as constraints and the wheels of its configured index / cache). The export is made here from a
@@ -23,10 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CLIP = featurestore.FIXTURE / "Actor_01" / "03-01-05-01-01-01-01.flac"
 
 
-@pytest.mark.slow
-def test_the_core_install_predicts_with_an_exported_model(tmp_path):
-    bundle_dir = featurestore.untrained_bundle(tmp_path / "models", **{"model.input_layout": "frames"})
-    assert cli.main(["export", "--model", str(bundle_dir), "--out", str(tmp_path / "export")]) == 0
+@pytest.fixture(scope="module")
+def core_bin(tmp_path_factory) -> Path:
+    """A fresh virtual environment with `pip install <project>` (the core: no Keras, no TensorFlow, no h5py),
+    requirements.txt's pins as constraints; returns its bin/ folder."""
+    tmp_path = tmp_path_factory.mktemp("core")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     # requirements.txt's pins as constraints (pip refuses extras in a constraints file: jax[cpu] -> jax)
@@ -41,10 +44,42 @@ def test_the_core_install_predicts_with_an_exported_model(tmp_path):
     installed = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert {"emoaugnet", "onnxruntime", "librosa"} <= installed
     assert not {"keras", "tensorflow", "tensorflow-cpu", "h5py"} & installed, sorted(installed)
-    done = subprocess.run([str(venv / "bin" / "emoaugnet"), "predict", "--model", str(tmp_path / "export"),
+    return venv / "bin"
+
+
+@pytest.mark.slow
+def test_the_core_install_predicts_with_an_exported_model(core_bin, tmp_path):
+    bundle_dir = featurestore.untrained_bundle(tmp_path / "models", **{"model.input_layout": "frames"})
+    assert cli.main(["export", "--model", str(bundle_dir), "--out", str(tmp_path / "export")]) == 0
+    bin_dir = core_bin
+    done = subprocess.run([str(bin_dir / "emoaugnet"), "predict", "--model", str(tmp_path / "export"),
                            str(CLIP)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert result["path"] == str(CLIP) and result["emotion"] in result["probabilities"]
     assert abs(sum(result["probabilities"].values()) - 1) < 1e-3
     assert "runtime onnxruntime" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_core_install_classifies_with_the_shipped_model_and_prints_its_card(core_bin, tmp_path):
+    """Issue 24: install, then `emoaugnet predict recording.wav` in a folder with no model, no --model."""
+    bin_dir = core_bin
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    info = subprocess.run([str(bin_dir / "emoaugnet"), "info", "--json"], cwd=empty, capture_output=True, text=True,
+                          timeout=60)
+    assert info.returncode == 0, info.stderr                       # the card is in the installed package
+    card = json.loads(info.stdout)
+    assert card == json.loads((ROOT / "emoaugnet" / "shipped" / "card.json").read_text())
+    readable = subprocess.run([str(bin_dir / "emoaugnet"), "info"], cwd=empty, capture_output=True, text=True,
+                              timeout=60)
+    assert readable.returncode == 0 and readable.stdout.startswith(f"# Model card: {card['name']}")
+    done = subprocess.run([str(bin_dir / "emoaugnet"), "predict", str(CLIP)], cwd=empty, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"predict: model: the shipped model {card['name']}" in done.stderr
+    result = json.loads(done.stdout)
+    assert result["result"] not in ("error", "silence", "too_short") and result["emotion"] in card["classes"]
+    assert set(result["probabilities"]) == set(card["classes"])
+    assert abs(sum(result["probabilities"].values()) - 1) < 1e-3

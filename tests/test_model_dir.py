@@ -86,7 +86,9 @@ def test_an_ensemble_of_a_bundle_and_its_own_export_is_refused(project, tmp_path
 
 NO_MODEL = """
 import sys
-from emoaugnet import cli
+from pathlib import Path
+from emoaugnet import cli, model_dir
+model_dir.SHIPPED = Path("/nonexistent/shipped")   # as an install without a shipped model
 code = cli.main(["predict", "x.wav"])
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow", "onnxruntime", "h5py", "jax"))
 print(code, heavy)

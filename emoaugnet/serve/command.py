@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                     "record speech. See docs/serving.md.")
     sv.add_argument("--model", default=None,
                     help=f"model folder, as for predict (default: {DEFAULT_EXPORT} when it holds an ONNX "
-                         f"export, else {DEFAULT_MODELS})")
+                         f"export, else {DEFAULT_MODELS}; with neither here, the model shipped in the package)")
     sv.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto",
                     help="auto (default): onnxruntime when the folder has model.onnx, else Keras")
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
@@ -68,8 +68,8 @@ def serve(args: argparse.Namespace) -> int:
         print(f"serve: warning: {classifier.warning}", file=sys.stderr)
     runtime = runtime_line(classifier.model)
     app = create_app(classifier, limits, Path(folder).resolve().name, runtime)
-    print(f"serve: {folder}: {runtime}; {workers} worker(s); http://{args.host}:{args.port}/", file=sys.stderr,
-          flush=True)
+    print(f"serve: {classifier.label}: {runtime}; {workers} worker(s); http://{args.host}:{args.port}/",
+          file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=5)
     return 0

@@ -1,0 +1,189 @@
+"""`emoaugnet release` and the model it ships (emoaugnet/release.py, card.py, licences.py, model_dir's rule).
+
+One real tiny project (helpers.tiny_project: the RAVDESS fixtures, statement 01, 1 epoch, frames layout)
+is trained, exported and evaluated by `dvc repro`, then released with the real command into a temporary
+``shipped`` folder, the way `emoaugnet release` fills emoaugnet/shipped/. The tests that need the model in
+the package itself are in tests/test_shipped.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emoaugnet import card as card_mod
+from emoaugnet import cli, licences, model_dir
+from emoaugnet.api import Classifier
+from helpers import tiny_project
+
+CLIP = tiny_project.FIXTURE / "Actor_01" / "03-01-05-01-01-01-01.flac"
+
+pytestmark = pytest.mark.slow
+
+
+def release(repo: Path, to: Path, *extra: str) -> subprocess.CompletedProcess:
+    """The real `emoaugnet release` of the tiny project (its own copy of the code), into ``to``."""
+    return subprocess.run([sys.executable, "-m", "emoaugnet", "release", "--to", str(to), "--card",
+                           str(to.parent / "MODEL_CARD.md"), *extra], cwd=repo, env=tiny_project.env(),
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A tiny project after `dvc repro export evaluate`: models/, export/, reports/metrics.json, manifests."""
+    repo = tiny_project.build(tmp_path_factory.mktemp("tiny"))
+    tiny_project.run(["dvc", "repro", "export", "evaluate"], repo)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def shipped(project, tmp_path_factory) -> Path:
+    to = tmp_path_factory.mktemp("package") / "shipped"
+    done = release(project, to)
+    assert done.returncode == 0, done.stderr
+    assert "release: emoaugnet-ravdess-" in done.stdout and "1 measured figures" in done.stdout
+    return to
+
+
+def test_release_copies_the_export_and_writes_its_card(project, shipped):
+    for name in ("model.onnx", "features.npz", "model.json"):
+        assert (shipped / name).read_bytes() == (project / "export" / name).read_bytes(), name
+    card = card_mod.read(shipped)
+    tree = yaml.safe_load((project / "params.yaml").read_text())
+    assert card["params"] == card_mod.model_sections(tree)
+    assert card["params"]["train"]["epochs"] == 1 and card["params"]["model"]["input_layout"] == "frames"
+    assert card["params"]["augment"] == {"variants": [["noise"]], "transforms": {"noise": tree["augment"]["transforms"]["noise"]}}
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    assert card["commit"] == head and card["name"] == f"emoaugnet-ravdess-{head[:7]}"
+    assert card["classes"] == tree["classes"]
+    [corpus] = card["corpora"]
+    assert corpus["name"] == "ravdess" and corpus["licence"] == "CC BY-NC-SA 4.0"
+    assert corpus["speakers"] == {"train": ["1", "2"], "val": ["3"], "test": ["4"]}
+    assert card["weights_licence"].startswith("CC BY-NC-SA 4.0")
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    [figure] = card["figures"]
+    assert figure["file"] == "reports/metrics.json" and figure["command"] == "dvc repro evaluate"
+    assert figure["unweighted_accuracy"] == metrics["unweighted_accuracy"]
+    assert card["input"] == {"sample_rate": 22050, "window_seconds": 2.5, "layout": "frames", "feature_norm": "none"}
+    assert any("spontaneous" in limit for limit in card["limits"]) and "English" in " ".join(card["limits"])
+    assert any("Not for decisions about people" in limit for limit in card["limits"])
+    md = (shipped.parent / "MODEL_CARD.md").read_text()
+    assert md == card_mod.render(card)       # one renderer: the markdown cannot disagree with card.json
+    assert "| ravdess | English (North American) | CC BY-NC-SA 4.0 | 1, 2 | 3 | 4 |" in md
+
+
+def test_no_model_named_and_no_project_here_means_the_shipped_model(shipped, project, tmp_path, capsys,
+                                                                     monkeypatch):
+    monkeypatch.setattr(model_dir, "SHIPPED", shipped)
+    monkeypatch.chdir(tmp_path)                          # an empty folder: no export/, no models/
+    assert cli.main(["predict", str(CLIP)]) == 0
+    out = capsys.readouterr()
+    result = json.loads(out.out)
+    name = card_mod.read(shipped)["name"]
+    assert f"predict: model: the shipped model {name} (see `emoaugnet info`)" in out.err
+    assert result["result"] != "error" and result["emotion"] in card_mod.read(shipped)["classes"]
+    assert cli.main(["predict", "--model", str(project / "export"), str(CLIP)]) == 0
+    assert json.loads(capsys.readouterr().out) == result          # the same model as the export it came from
+    assert Classifier().predict_file(CLIP) == result
+    clf = Classifier.from_dir()
+    assert clf.path == shipped and clf.label.startswith("the shipped model") and clf.predict_file(CLIP) == result
+    monkeypatch.setattr(model_dir, "SHIPPED", tmp_path / "none")  # nothing shipped: the old answer
+    with pytest.raises(model_dir.NoModel, match="no model is shipped"):
+        Classifier()
+
+
+HEAVY = """
+import sys
+from emoaugnet import cli
+code = cli.main(["info", "--model", sys.argv[1]] + sys.argv[2:])
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow", "onnxruntime", "numpy")),
+      file=sys.stderr)
+raise SystemExit(code)
+"""
+
+
+def test_info_prints_the_card_without_numpy_onnxruntime_or_keras(shipped):
+    env = {**os.environ, "PYTHONPATH": str(tiny_project.ROOT)}
+    text = subprocess.run([sys.executable, "-c", HEAVY, str(shipped)], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert text.returncode == 0 and text.stderr.strip().endswith("[]"), text.stderr
+    card = card_mod.read(shipped)
+    assert text.stdout.strip() == card_mod.render(card).strip()
+    as_json = subprocess.run([sys.executable, "-c", HEAVY, str(shipped), "--json"], capture_output=True, text=True,
+                             env=env, timeout=60)
+    assert json.loads(as_json.stdout) == card
+    missing = subprocess.run([sys.executable, "-c", HEAVY, str(shipped.parent)], capture_output=True, text=True,
+                             env=env, timeout=60)
+    assert missing.returncode == 2 and f"{shipped.parent / 'card.json'}: no model card" in missing.stderr
+
+
+def copy_of(project: Path, tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    shutil.copytree(project, repo, symlinks=True)
+    return repo
+
+
+def test_a_stale_export_is_refused_and_nothing_is_written(project, tmp_path):
+    repo = copy_of(project, tmp_path)
+    config = repo / "models" / "model.json"
+    config.write_text(config.read_text() + " ")          # the bundle changed after the export was made
+    done = release(repo, tmp_path / "shipped")
+    assert done.returncode == 2
+    assert "release: export was exported from another bundle than the one now in models (stale export)" in done.stderr
+    assert not (tmp_path / "shipped").exists() and not (tmp_path / "MODEL_CARD.md").exists()
+
+
+def test_a_model_that_needs_a_speakers_statistics_is_refused(project, tmp_path):
+    repo = copy_of(project, tmp_path)
+    config = repo / "export" / "model.json"
+    described = json.loads(config.read_text())
+    described["model"]["feature_norm"] = "speaker"
+    config.write_text(json.dumps(described))
+    done = release(repo, tmp_path / "shipped")
+    assert done.returncode == 2 and "model.feature_norm: speaker" in done.stderr
+    assert "cannot classify a single file of an unknown speaker" in done.stderr
+    assert not (tmp_path / "shipped").exists()
+
+
+def test_params_yaml_that_no_longer_describes_the_model_is_refused(project, tmp_path, shipped):
+    repo = copy_of(project, tmp_path)
+    tree = yaml.safe_load((repo / "params.yaml").read_text())
+    tree["model"]["conv_activation"] = "elu"
+    (repo / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    done = release(repo, shipped)                          # over an earlier release: it must stay whole
+    assert done.returncode == 2
+    assert 'model.conv_activation: model "relu", params.yaml "elu"' in done.stderr
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
+
+
+def test_drift_names_each_key_where_params_and_the_card_differ(shipped, project):
+    card = card_mod.read(shipped)
+    tree = yaml.safe_load((project / "params.yaml").read_text())
+    assert card_mod.drift(card["params"], tree) == []
+    changed = yaml.safe_load((project / "params.yaml").read_text())
+    changed["train"]["epochs"] = 60
+    changed["augment"]["variants"] = [["noise"], ["pitch"]]
+    changed["augment"]["workers"] = 7                       # never changes the model: not drift
+    assert card_mod.drift(card["params"], changed) == [
+        "augment.transforms.pitch.max_semitones: card null, params.yaml 1.0",
+        "augment.transforms.pitch.min_semitones: card null, params.yaml -1.0",
+        'augment.variants: card [["noise"]], params.yaml [["noise"], ["pitch"]]',
+        "train.epochs: card 1, params.yaml 60"]
+
+
+def test_a_corpus_whose_licence_forbids_derived_works_is_never_released():
+    licences.check_releasable(["ravdess", "emodb"])
+    with pytest.raises(licences.LicenceError, match=r"tess \(CC BY-NC-ND 4.0\), whose licence forbids derived"):
+        licences.check_releasable(["ravdess", "tess"])
+    with pytest.raises(licences.LicenceError, match="no licence recorded"):
+        licences.check_releasable(["mycorpus"])
+    assert licences.weights_licence(["ravdess", "emodb"]) == \
+        "CC BY-NC-SA 4.0 (ShareAlike, from RAVDESS); also subject to the terms of emodb: free for research use"

@@ -1,0 +1,69 @@
+"""The model shipped inside the package (emoaugnet/shipped/, put there by `emoaugnet release`).
+
+These tests read the real packaged model, so they fail until one is released (docs/release.md): a checkout
+without one cannot do what issue 24 asks (`emoaugnet predict recording.wav` right after install).
+The params-drift test fails when params.yaml's defaults and the shipped card's params differ: then either
+the defaults changed without a new model, or a model was released from other params.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from emoaugnet import card as card_mod
+from emoaugnet import model_dir, release
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "tests" / "fixtures" / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.flac"
+#: What predict with an ONNX model must not import (start-up under 1 s: numpy, onnxruntime, soundfile).
+HEAVY = {"keras", "tensorflow", "jax", "h5py", "librosa", "scipy", "sklearn", "matplotlib", "numba", "torch"}
+
+
+def test_params_yaml_defaults_are_the_shipped_models_params():
+    card = card_mod.read(model_dir.SHIPPED)
+    tree = yaml.safe_load((ROOT / "params.yaml").read_text())
+    differ = card_mod.drift(card["params"], tree)
+    assert differ == [], ("params.yaml and the shipped model's card (emoaugnet/shipped/card.json) differ; "
+                          "release a model trained at these params (docs/release.md) or restore them:\n"
+                          + "\n".join(differ))
+
+
+def test_the_shipped_model_is_whole_speaker_independent_and_fits_the_wheel():
+    card = card_mod.read(model_dir.SHIPPED)
+    assert model_dir.is_export(model_dir.SHIPPED)
+    total = 0
+    for name, recorded in card["files"].items():
+        data = (model_dir.SHIPPED / name).read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (recorded["bytes"], recorded["sha256"]), name
+        total += len(data)
+    assert total <= release.MAX_BYTES
+    assert card["input"]["feature_norm"] in ("none", "utterance")
+    assert not any(c["derived_works"] == "forbidden" for c in card["corpora"])
+
+
+PREDICT = """
+import json, sys
+from emoaugnet import cli
+code = cli.main(["predict", sys.argv[1]])
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})), file=sys.stderr)
+raise SystemExit(code)
+"""
+
+
+def test_predict_in_an_empty_folder_uses_the_shipped_model_and_only_the_core_runtime(tmp_path):
+    done = subprocess.run([sys.executable, "-c", PREDICT, str(CLIP)], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    card = card_mod.read(model_dir.SHIPPED)
+    assert f"predict: model: the shipped model {card['name']}" in done.stderr
+    result = json.loads(done.stdout)
+    assert result["emotion"] in card["classes"] and abs(sum(result["probabilities"].values()) - 1) < 1e-3
+    imported = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert "onnxruntime" in imported and not HEAVY & imported, sorted(HEAVY & imported)
