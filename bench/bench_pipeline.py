@@ -32,9 +32,9 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from emoaugnet.params import ParamsError, from_dict, override
+
+ROOT = Path(__file__).resolve().parents[1]
 
 STAGE_LINE = re.compile(r"Running stage '([^']+)'")
 

@@ -19,7 +19,6 @@ cross-validation (:func:`emoaugnet.folds.fold_roles`) instead of ``split.test_sp
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable

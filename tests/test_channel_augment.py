@@ -104,7 +104,8 @@ def test_reverb_spreads_energy_in_time():
     t20 = np.argmax(decay_db < -20) / SR                                      # time to fall 20 dB
     assert t20 == pytest.approx(rt / 3, rel=0.35)                             # -60 dB at rt60
     # on speech: the envelope is smeared, so the quietest frames of the clip get louder
-    frames = lambda y: np.sqrt(np.mean(y[: len(y) // 512 * 512].reshape(-1, 512) ** 2, axis=1))
+    def frames(y):
+        return np.sqrt(np.mean(y[: len(y) // 512 * 512].reshape(-1, 512) ** 2, axis=1))
     assert np.percentile(frames(out), 10) > 1.5 * np.percentile(frames(CLIP), 10)
 
 

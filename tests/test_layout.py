@@ -3,7 +3,6 @@ that changes no output (a worker count) is not a params dep, so changing it reru
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import yaml

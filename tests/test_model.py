@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import featurestore
-from emoaugnet import backend, bundle, cli, features, scaler
+from emoaugnet import backend, bundle, features, scaler
 from emoaugnet import model as model_mod
 
 TABLE_I = ["InputLayer", "Conv1D", "MaxPooling1D", "BatchNormalization", "Dropout",

@@ -15,7 +15,7 @@ import pytest
 
 from helpers import featurestore
 from helpers import tiny_project
-from emoaugnet import backend, bundle, evaluation, splits, training
+from emoaugnet import bundle, evaluation, splits, training
 from emoaugnet import shards as store
 from stages import evaluate, train
 from emoaugnet.params import ParamsError

@@ -21,7 +21,6 @@ import signal
 from pathlib import Path
 
 import h5py
-import numpy as np
 import yaml
 
 from emoaugnet import cv_sweep

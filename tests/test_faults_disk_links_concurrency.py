@@ -1,4 +1,4 @@
-"""Faults, round two: symlinked corpora, a full disk, truncated WAVs, a kill while DVCLive writes its
+"""Faults of the machine and the filesystem: symlinked corpora, a full disk, truncated WAVs, a kill while DVCLive writes its
 summary, memory flat in the speaker's size, and two runs at once in one project.
 
 Real stage commands and library calls on the RAVDESS fixtures in temporary projects. The disk-full
