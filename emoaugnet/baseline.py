@@ -47,7 +47,7 @@ def fit(split: splits.Split, bp: BaselineParams) -> tuple[Any, dict[str, Any]]:
         raise BaselineError(f"the training part holds {len(np.unique(train.label))} class; an SVM needs two")
     leak = set(splits.speaker_keys(train)) & set(splits.speaker_keys(split.test)) if split.test is not None else set()
     if leak:
-        raise BaselineError(f"test speakers {sorted(leak)} are in the training part")
+        raise BaselineError(f"test speakers {sorted(map(str, leak))} are in the training part")
     chosen, val_ua, best = grid[0], None, None
     for C, gamma in grid:
         model = make_pipeline(StandardScaler(), SVC(kernel="rbf", C=C, gamma=gamma)).fit(_x(train), train.label)
@@ -106,7 +106,7 @@ def run_loco(p: Params, root: str | Path, out_dir: str | Path) -> dict[str, Any]
     for c in p.loco_corpora:
         split = loco.split(p, c, root, normalise_speakers=p.baseline.speaker_norm)
         dirs[c] = Path(p.paths.loco) / "baseline" / c
-        score(split, p.baseline, dirs[c], corpus=c, trained_on=list(loco.training_corpora(p, c)))
+        score(split, p.baseline, dirs[c], corpus=c, trained_on=sorted(loco.training_corpora(p, c)))
     return loco.run_summary(p, out_dir, dirs)
 
 
@@ -114,4 +114,4 @@ def run_cross(p: Params, corpus: str, root: str | Path, out_dir: str | Path) -> 
     """Trained on ``run.corpora`` (validation: the last ``split.val_per_fold`` speakers of each), scored on
     all of ``corpus`` (one of ``baseline.cross_corpora``); reports in ``out_dir``."""
     split = loco.split(p, corpus, root, normalise_speakers=p.baseline.speaker_norm, train_on=p.corpora_to_run)
-    return score(split, p.baseline, out_dir, corpus=corpus, trained_on=list(p.corpora_to_run))
+    return score(split, p.baseline, out_dir, corpus=corpus, trained_on=sorted(p.corpora_to_run))
