@@ -34,9 +34,10 @@ def _read_predictions(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def summarise_runs(report_dirs: dict[str, Path], classes: Sequence[str]) -> dict[str, Any]:
+def summarise_runs(report_dirs: dict[str, Path], classes: Sequence[str], kind: str = "runs") -> dict[str, Any]:
     """Per-run (a fold, or a held-out corpus) figures, their mean / sd and the pooled figures, from the
-    runs' report folders (run name -> folder); refuses runs whose test speakers overlap."""
+    runs' report folders (run name -> folder); refuses runs whose test speakers overlap (``kind`` names the
+    runs in the message: ``folds``, ``held-out corpora``)."""
     per_run: dict[str, dict[str, Any]] = {}
     pooled_true: list[int] = []
     pooled_pred: list[int] = []
@@ -50,7 +51,7 @@ def summarise_runs(report_dirs: dict[str, Path], classes: Sequence[str]) -> dict
         speakers = sorted({f"{r['corpus']}/{r['speaker']}" for r in rows})
         for s in speakers:
             if s in seen:
-                raise CVError(f"speaker {s} is tested in runs {seen[s]} and {name}: test sets must be disjoint")
+                raise CVError(f"speaker {s} is tested in {kind} {seen[s]} and {name}: {kind} must be disjoint")
             seen[s] = name
         y_true = [index[r["actual"]] for r in rows]
         y_pred = [index[r["predicted"]] for r in rows]
@@ -76,7 +77,7 @@ def summarise(report_dirs: dict[int, Path], classes: Sequence[str], num_folds: i
     """Per-fold, mean / sd and pooled figures from the folds' report folders (fold number -> folder)."""
     if not report_dirs:
         raise CVError("cv.folds is empty: no fold to summarise")
-    runs = summarise_runs({str(k): report_dirs[k] for k in sorted(report_dirs)}, classes)
+    runs = summarise_runs({str(k): report_dirs[k] for k in sorted(report_dirs)}, classes, "folds")
     per_fold = runs.pop("per_run")
     for fold in per_fold.values():
         fold.pop("corpus", None), fold.pop("trained_on", None)

@@ -85,7 +85,7 @@ def run_summary(p: Params, out_dir: str | Path, report_dirs: dict[str, Path] | N
     if not p.loco_corpora:
         raise cv_summary.CVError("loco.corpora is empty: no held-out corpus to summarise")
     dirs = report_dirs or {c: loco_dirs(p, c)["reports"] for c in p.loco_corpora}
-    runs = cv_summary.summarise_runs(dirs, p.classes)
+    runs = cv_summary.summarise_runs(dirs, p.classes, "held-out corpora")
     summary = {"held_out": list(dirs), **runs}
     summary["per_corpus"] = summary.pop("per_run")
     cv_summary.write_summary(out_dir, summary, list(dirs.values()))
