@@ -34,12 +34,11 @@ def _smile() -> Any:
 
 
 def names() -> list[str]:
-    """The 88 functionals' names, in openSMILE's order."""
+    """The 88 functionals' names, in openSMILE's order (read without running openSMILE's library)."""
     return list(_smile().feature_names)
 
 
-def functionals(y: np.ndarray, sample_rate: int, source: str | Path = "<signal>") -> np.ndarray:
-    """The 88 eGeMAPS functionals of mono signal ``y`` (float64); ``source`` names it in errors."""
+def _functionals(y: np.ndarray, sample_rate: int, source: str) -> np.ndarray:
     values = _smile().process_signal(np.asarray(y, np.float32), sample_rate).to_numpy(np.float64).reshape(-1)
     if values.shape != (NUM_FUNCTIONALS,) or not np.all(np.isfinite(values)):
         raise audio.AudioError(source, f"openSMILE gave {values.shape[0]} eGeMAPS values, "
@@ -47,9 +46,45 @@ def functionals(y: np.ndarray, sample_rate: int, source: str | Path = "<signal>"
     return values
 
 
+def _worker(items: list[str | np.ndarray], sample_rate: int) -> list[np.ndarray | tuple[str, str]]:
+    """In the openSMILE process: each item's functionals, or (file, reason) for one that failed."""
+    out: list[np.ndarray | tuple[str, str]] = []
+    for item in items:
+        source = "<signal>" if isinstance(item, np.ndarray) else str(item)
+        try:
+            y = item if isinstance(item, np.ndarray) else audio.read(item, sample_rate)
+            out.append(_functionals(y, sample_rate, source))
+        except audio.AudioError as exc:
+            out.append((exc.path, exc.reason))
+    return out
+
+
+def compute(items: Sequence[str | Path | np.ndarray], sample_rate: int) -> np.ndarray:
+    """The 88 eGeMAPS functionals (float64, one row per item) of files, read whole as the pipeline reads them
+    (mono, ``sample_rate``), or of mono signals at ``sample_rate``. openSMILE runs in a fresh process of its
+    own: its native library corrupts the heap of a process that has loaded TensorFlow. A file that cannot be
+    read or described raises :class:`emoaugnet.audio.AudioError` naming it."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+    items = [i if isinstance(i, np.ndarray) else str(i) for i in items]
+    if not items:
+        return np.zeros((0, NUM_FUNCTIONALS))
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        results = pool.submit(_worker, items, sample_rate).result()
+    for r in results:
+        if isinstance(r, tuple):
+            raise audio.AudioError(*r)
+    return np.stack(results)
+
+
+def functionals(y: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The 88 eGeMAPS functionals of mono signal ``y`` (see :func:`compute`)."""
+    return compute([np.asarray(y, np.float32)], sample_rate)[0]
+
+
 def file_functionals(path: str | Path, sample_rate: int) -> np.ndarray:
-    """The functionals of a whole file, read as the pipeline reads it (mono, ``sample_rate``)."""
-    return functionals(audio.read(path, sample_rate), sample_rate, path)
+    """The functionals of a whole file (see :func:`compute`)."""
+    return compute([path], sample_rate)[0]
 
 
 def extract_corpus(corpus: str, manifest_path: str | Path, out_dir: str | Path, sample_rate: int,
@@ -58,16 +93,17 @@ def extract_corpus(corpus: str, manifest_path: str | Path, out_dir: str | Path, 
     rows = [r for r in manifest.read(manifest_path) if r.kept]
     if not rows:
         raise shards.StoreError(f"{manifest_path}: no kept recordings of corpus {corpus!r}")
-    by_speaker: dict[str, list[manifest.Utterance]] = defaultdict(list)
-    for r in rows:
-        by_speaker[r.speaker].append(r)
+    values = compute([r.path for r in rows], sample_rate).astype(np.float32)   # one openSMILE process per corpus
+    by_speaker: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_speaker[r.speaker].append(i)
     out_dir = Path(out_dir)
     written = set()
-    for speaker, group in sorted(by_speaker.items()):
-        feats = np.stack([file_functionals(r.path, sample_rate) for r in group]).astype(np.float32)[:, None, :]
+    for speaker, index in sorted(by_speaker.items()):
+        group = [rows[i] for i in index]
         path = out_dir / shards.shard_name(speaker)
         shards.write_shard(path, {
-            "features": feats,
+            "features": values[index][:, None, :],
             "label": np.array([classes.index(r.label) for r in group], np.int16),
             "utterance": np.array([r.utterance for r in group], object),
             "speaker": np.array([speaker] * len(group), object),
