@@ -172,6 +172,7 @@ def train_and_save(p: Params, features_dir: str | Path, models_dir: str | Path,
     bundle.save(models_dir, export, trained.mean, trained.scale, p.classes, p.model, p.features, p.audio,
                 num_frames, num_channels, trained.precision, split=split_record(p, split),
                 training={**trained.summary, "batch_size": p.train.batch_size, "max_epochs": p.train.epochs,
+                          "balance": p.train.balance, "class_weight": p.train.class_weight,
                           "learning_rate": p.train.learning_rate,
                           "parameters": int(trained.model.count_params()),
                           "history": {k: [round(v, 6) for v in vals] for k, vals in trained.history.items()}})

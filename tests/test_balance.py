@@ -94,3 +94,19 @@ def test_mixup_mixes_the_balance_weights_like_the_targets(train):
     partner = rng.permutation(16)
     assert np.allclose(got, lam * w[rows] + (1 - lam) * w[rows][partner], rtol=1e-6)
     assert np.allclose(targets, lam[:, None] * y[rows] + (1 - lam[:, None]) * y[rows][partner], rtol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mixup", [0.0, 0.4])
+def test_a_balanced_model_trains_with_and_without_mixup(train, tmp_path, mixup):
+    """One epoch through emoaugnet.training.fit with corpus_class weights (Keras sample weights, or the
+    on-the-fly batches when mixup is on): the weighted loss is finite."""
+    from emoaugnet import training
+    samples, _ = train
+    p = featurestore.params(**{"run.corpora": ["ravdess", "tess"], "data.corpora": ["ravdess", "tess"],
+                               "model.input_layout": "frames", "train.epochs": 1, "train.batch_size": 32,
+                               "train.precision": "float32", "train.balance": "corpus_class",
+                               "train.class_weight": "balanced", "train.mixup": mixup})
+    split = splits.Split("speaker", samples, None, samples.subset(np.arange(4)))
+    trained = training.fit(p, split, verbose=0)
+    assert trained.summary["epochs_run"] == 1 and np.isfinite(trained.history["loss"][0])
