@@ -35,45 +35,55 @@ def _read_predictions(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def summarise(report_dirs: dict[int, Path], classes: Sequence[str], num_folds: int) -> dict[str, Any]:
-    """Per-fold, mean / sd and pooled figures from the folds' report folders (fold number -> folder)."""
-    if not report_dirs:
-        raise CVError("cv.folds is empty: no fold to summarise")
-    per_fold: dict[str, dict[str, Any]] = {}
+def summarise_runs(report_dirs: dict[str, Path], classes: Sequence[str], kind: str = "runs") -> dict[str, Any]:
+    """Per-run (a fold, or a held-out corpus) figures, their mean / sd and the pooled figures, from the
+    runs' report folders (run name -> folder); refuses runs whose test speakers overlap (``kind`` names the
+    runs in the message: ``folds``, ``held-out corpora``)."""
+    per_run: dict[str, dict[str, Any]] = {}
     pooled_true: list[int] = []
     pooled_pred: list[int] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     model = None
     index = {c: i for i, c in enumerate(classes)}
-    for fold, folder in sorted(report_dirs.items()):
+    for name, folder in report_dirs.items():
         rows = _read_predictions(folder / "predictions.csv")
         metrics = json.loads((folder / "metrics.json").read_text())
         model = metrics.get("model")
         speakers = sorted({f"{r['corpus']}/{r['speaker']}" for r in rows})
         for s in speakers:
             if s in seen:
-                raise CVError(f"speaker {s} is tested in folds {seen[s]} and {fold}: folds must be disjoint")
-            seen[s] = fold
+                raise CVError(f"speaker {s} is tested in {kind} {seen[s]} and {name}: {kind} must be disjoint")
+            seen[s] = name
         y_true = [index[r["actual"]] for r in rows]
         y_pred = [index[r["predicted"]] for r in rows]
         pooled_true += y_true
         pooled_pred += y_pred
-        per_fold[str(fold)] = {**{k: metrics[k] for k in HEADLINE}, "test": len(rows),
-                               "test_speakers": [s.split("/", 1)[1] for s in speakers],
-                               "epochs_run": metrics.get("epochs_run"), "best_epoch": metrics.get("best_epoch")}
-    values = {k: np.array([f[k] for f in per_fold.values()], float) for k in HEADLINE}
+        per_run[str(name)] = {**{k: metrics[k] for k in HEADLINE}, "test": len(rows),
+                              "test_speakers": [s.split("/", 1)[1] for s in speakers],
+                              **{k: metrics[k] for k in ("corpus", "trained_on") if k in metrics},
+                              "epochs_run": metrics.get("epochs_run"), "best_epoch": metrics.get("best_epoch")}
+    values = {k: np.array([f[k] for f in per_run.values()], float) for k in HEADLINE}
     pooled = evaluation.scores(np.array(pooled_true), np.array(pooled_pred), classes)
     return {
-        "folds_run": len(per_fold),
-        "folds_total": num_folds,
-        "complete": sorted(report_dirs) == list(range(num_folds)),
         "test_recordings": len(pooled_true),
         "mean": {k: round(float(v.mean()), 6) for k, v in values.items()},
         "sd": {k: round(float(v.std(ddof=1)) if len(v) > 1 else 0.0, 6) for k, v in values.items()},
         "pooled": {k: pooled[k] for k in HEADLINE},
         "model": model,
-        "per_fold": per_fold,
+        "per_run": per_run,
     }
+
+
+def summarise(report_dirs: dict[int, Path], classes: Sequence[str], num_folds: int) -> dict[str, Any]:
+    """Per-fold, mean / sd and pooled figures from the folds' report folders (fold number -> folder)."""
+    if not report_dirs:
+        raise CVError("cv.folds is empty: no fold to summarise")
+    runs = summarise_runs({str(k): report_dirs[k] for k in sorted(report_dirs)}, classes, "folds")
+    per_fold = runs.pop("per_run")
+    for fold in per_fold.values():
+        fold.pop("corpus", None), fold.pop("trained_on", None)
+    return {"folds_run": len(per_fold), "folds_total": num_folds,
+            "complete": sorted(report_dirs) == list(range(num_folds)), **runs, "per_fold": per_fold}
 
 
 def write_summary(out_dir: str | Path, summary: dict[str, Any], report_dirs: Iterable[Path]) -> None:

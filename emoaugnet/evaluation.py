@@ -90,9 +90,10 @@ def report(b: bundle_mod.Bundle, split: splits.Split, probs: np.ndarray) -> dict
 def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     """What ``metrics.json`` holds: a screenful for ``dvc metrics show`` (per-class figures go elsewhere)."""
     head = {k: metrics[k] for k in ("protocol", "corpus", "trained_on", "weighted_accuracy", "unweighted_accuracy",
-                                    "macro_f1", "samples", "leakage", "epochs_run", "best_epoch") if k in metrics}
-    m = metrics["model"]
-    head["model"] = f"{m['layout']} conv-{m['conv_activation']} dense-{m['dense_activation']} {m['precision']}"
+                                    "macro_f1", "samples", "leakage", "epochs_run", "best_epoch", "chosen") if k in metrics}
+    m = metrics["model"]     # a network's facts, or a description (the eGeMAPS + SVM baseline)
+    head["model"] = m if isinstance(m, str) else \
+        f"{m['layout']} conv-{m['conv_activation']} dense-{m['dense_activation']} {m['precision']}"
     return head
 
 

@@ -28,6 +28,7 @@ ACTIVATIONS = ("relu", "elu")
 LAYOUTS = ("flat", "frames")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 CLASS_WEIGHTS = ("none", "balanced")
+BALANCES = ("none", "corpus", "corpus_class")
 TRANSFORMS = ("noise", "pitch", "slow", "fast", "shift",
               # channel chains (issue 23), none of them in the default variants
               "reverb", "telephone", "lowpass", "highpass", "eq", "gain", "clip", "mp3", "colornoise")
@@ -73,7 +74,9 @@ class PathParams:
     export: str = knob()
     live: str = knob()
     reports: str = knob()
+    egemaps: str = knob()
     cv: str = knob(default="cv")
+    loco: str = knob(default="loco")
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,17 @@ class TrainParams:
     mixup: float = knob(low=0, default=0.0)
     time_mask: int = knob(low=0, default=0)
     channel_mask: int = knob(low=0, default=0)
+    balance: str = knob(choices=BALANCES, default="none")    # multi-corpus sample weights: emoaugnet/balance.py
+
+
+@dataclass(frozen=True)
+class BaselineParams:
+    """The classic baseline (emoaugnet/baseline.py): eGeMAPS functionals and an RBF SVM."""
+    C: tuple[float, ...] = knob(low=0, low_open=True)
+    gamma: tuple[float, ...] = knob(low=0, low_open=True)
+    speaker_norm: bool = knob()
+    corpora: tuple[str, ...] = knob()           # functionals stored (egemaps@C); [] by default: opt-in
+    cross_corpora: tuple[str, ...] = knob()     # scored by the SVM trained on run.corpora (baseline_cross@C)
 
 
 @dataclass(frozen=True)
@@ -181,8 +195,11 @@ class Params:
     model: ModelParams = knob()
     train: TrainParams = knob()
     max_bad_fraction: float = knob(key="quality.max_bad_fraction", low=0, high=1)
+    baseline: BaselineParams = knob()
     cv_folds: tuple[int, ...] = knob(key="cv.folds", low=0, default=())
     cv_summary: tuple[str, ...] = knob(key="cv.summary", choices=("all",), default=())   # read by dvc.yaml
+    loco_corpora: tuple[str, ...] = knob(key="loco.corpora", default=())
+    loco_summary: tuple[str, ...] = knob(key="loco.summary", choices=("all",), default=())   # read by dvc.yaml
     corpora: dict[str, CorpusParams] = field(default_factory=dict)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -215,6 +232,7 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
     if not p.corpora_to_run:
         raise ParamsError(f"params: `run.corpora` is empty; allowed values: {', '.join(corpora_tree)}")
     _check_corpus_lists(p, corpora_tree)
+    _check_loco(p)
     corpora = {str(name): _corpus(section, name, p.classes) for name, section in corpora_tree.items()}
     _check_augment(tree, p.augment)
     if p.model.speaker_norm and p.model.feature_norm not in ("none", "speaker"):
@@ -263,6 +281,26 @@ def _check_corpus_lists(p: Params, known: Mapping[str, Any]) -> None:
         raise ParamsError(f"params: `data.corpora` must list every corpus of `run.corpora` and `evaluate.cross_"
                           f"corpora` (dvc.yaml prepares only those); missing {unprepared}: set data.corpora="
                           f"[{','.join(dict.fromkeys((*p.corpora_to_prepare, *unprepared)))}]")
+
+
+def _check_loco(p: Params) -> None:
+    """Leave-one-corpus-out needs at least two distinct, prepared corpora (emoaugnet/loco.py); the baseline's
+    corpora are prepared, and its cross-corpus scores are for corpora it never trained on."""
+    corpora = p.loco_corpora
+    bp = p.baseline
+    if unprepared := [c for c in (*bp.corpora, *bp.cross_corpora) if c not in p.corpora_to_prepare]:
+        raise ParamsError(f"params: `baseline.corpora` / `baseline.cross_corpora` name {unprepared}, which "
+                          "`data.corpora` does not prepare")
+    if seen := sorted(set(bp.cross_corpora) & set(p.corpora_to_run)):
+        raise ParamsError(f"params: `baseline.cross_corpora` names {seen}, which `run.corpora` trains on")
+    if not corpora:
+        return
+    if len(corpora) < 2 or len(set(corpora)) != len(corpora):
+        raise ParamsError(f"params: `loco.corpora` is {list(corpora)}; it needs at least two distinct corpora "
+                          "(each is held out in turn while the others train)")
+    if unprepared := [c for c in corpora if c not in p.corpora_to_prepare]:
+        raise ParamsError(f"params: `loco.corpora` names {unprepared}, which `data.corpora` does not prepare: "
+                          f"set data.corpora=[{','.join(dict.fromkeys((*p.corpora_to_prepare, *unprepared)))}]")
 
 
 def _corpus(tree: Any, name: str, classes: tuple[str, ...]) -> CorpusParams:

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from emoaugnet import backend, batches, bundle, scaler, splits
+from emoaugnet import backend, balance, batches, bundle, scaler, splits
 from emoaugnet import model as model_mod
 from emoaugnet.params import Params, ParamsError
 
@@ -109,13 +109,17 @@ def fit(p: Params, split: splits.Split, precision: str = "float32",
                                                patience=tp.reduce_lr_patience, min_lr=tp.min_lr)
     fit_args = dict(epochs=tp.epochs, validation_data=val, callbacks=[stopper, reduce, *callbacks], verbose=verbose)
     start = time.perf_counter()
+    # per-sample weights: corpus / class balance (emoaugnet/balance.py) and class weighting, or None
+    sample_weights = balance.sample_weights(train.corpus, y, tp)
     if batches.active(tp):
         z = scaler.standardise(train.features, mean, scale)
-        sample_weights = None if weights is None else np.array([weights[c] for c in y], np.float32)
         history = net.fit(batches.TrainingBatches(z, targets(y), sample_weights, tp, layout, p.seed), **fit_args)
-    else:
+    elif tp.balance == "none":     # class weighting alone: Keras's class_weight, as before train.balance
         history = net.fit(scaler.to_inputs(train.features, mean, scale, layout), targets(y),
                           batch_size=tp.batch_size, shuffle=True, class_weight=weights, **fit_args)
+    else:
+        history = net.fit(scaler.to_inputs(train.features, mean, scale, layout), targets(y), sample_weight=sample_weights,
+                          batch_size=tp.batch_size, shuffle=True, **fit_args)
     seconds = time.perf_counter() - start
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     best = int(np.argmax(hist[monitor])) + 1
@@ -142,11 +146,13 @@ def split_record(p: Params, split: splits.Split) -> dict[str, Any]:
 
 
 def train_and_save(p: Params, features_dir: str | Path, models_dir: str | Path,
-                   live_dir: str | Path | None = None, verbose: int | str = 2) -> Trained:
-    """Split, train and save the bundle; with ``live_dir``, log each epoch with DVCLive there."""
+                   live_dir: str | Path | None = None, verbose: int | str = 2,
+                   split: splits.Split | None = None) -> Trained:
+    """Split (params.yaml's split unless ``split`` is given, as leave-one-corpus-out does), train and save
+    the bundle; with ``live_dir``, log each epoch with DVCLive there."""
     precision = backend.resolve_precision(p.train.precision)
     print(f"train: {backend.describe(precision)}", flush=True)
-    split = splits.from_params(p, features_dir)
+    split = splits.from_params(p, features_dir) if split is None else split
     check_store(split.train.attrs, p)
     print(f"train: protocol {split.protocol}, samples {split.counts()}, layout {p.model.input_layout}, "
           f"conv {p.model.conv_activation}", flush=True)
@@ -166,6 +172,7 @@ def train_and_save(p: Params, features_dir: str | Path, models_dir: str | Path,
     bundle.save(models_dir, export, trained.mean, trained.scale, p.classes, p.model, p.features, p.audio,
                 num_frames, num_channels, trained.precision, split=split_record(p, split),
                 training={**trained.summary, "batch_size": p.train.batch_size, "max_epochs": p.train.epochs,
+                          "balance": p.train.balance, "class_weight": p.train.class_weight,
                           "learning_rate": p.train.learning_rate,
                           "parameters": int(trained.model.count_params()),
                           "history": {k: [round(v, 6) for v in vals] for k, vals in trained.history.items()}})

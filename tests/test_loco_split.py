@@ -1,0 +1,64 @@
+"""Leave-one-corpus-out's params and split, without training (the DVC run is tests/test_loco.py).
+
+The store holds the RAVDESS fixture features three times, as corpora `ravdess`, `tess` and `emodb`
+(actors 1-4 each); only the roles and counts are tested here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emoaugnet import loco, shards, splits
+from emoaugnet.params import ParamsError
+from helpers import featurestore
+
+CORPORA = ["ravdess", "tess", "emodb"]
+LOCO = {"data.corpora": CORPORA, "loco.corpora": CORPORA}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("three")
+    for corpus in CORPORA:
+        featurestore.build(root, num_variants=2, corpus=corpus)
+    return root
+
+
+def test_params_refuse_a_list_that_cannot_be_left_one_out():
+    with pytest.raises(ParamsError, match="at least two distinct corpora"):
+        featurestore.params(**{**LOCO, "loco.corpora": ["ravdess"]})
+    with pytest.raises(ParamsError, match="at least two distinct corpora"):
+        featurestore.params(**{**LOCO, "loco.corpora": ["ravdess", "ravdess"]})
+    with pytest.raises(ParamsError, match=r"`loco.corpora` names \['emodb'\].*data.corpora=\[ravdess,tess,emodb\]"):
+        featurestore.params(**{**LOCO, "data.corpora": ["ravdess", "tess"]})
+    with pytest.raises(ParamsError, match=r"'savee' is not in `loco.corpora`"):
+        loco.parse_corpus(["savee"], "train_loco", featurestore.params(**LOCO))
+
+
+@pytest.mark.parametrize("held_out", CORPORA)
+def test_the_held_out_corpus_is_the_whole_test_set_and_validation_comes_from_the_others(store, held_out):
+    p = featurestore.params(**LOCO, **{"split.val_per_fold": 1})
+    split = loco.split(p, held_out, store)
+    others = [c for c in CORPORA if c != held_out]
+    assert set(split.test.corpus) == {held_out} and len(split.test) == 56 and set(split.test.variant) == {0}
+    assert set(split.train.corpus) == set(others) and set(split.val.corpus) == set(others)
+    assert set(splits.speaker_keys(split.val)) == {f"{c}:4" for c in others}
+    assert len(split.train) == 2 * 3 * 14 * 2         # 2 corpora x 3 speakers x 14 kept x 2 variants
+    assert splits.overlap(split)["test_speakers_in_train"] == 0
+    assert loco.loco_params(p, held_out).corpora_to_run == tuple(others)
+
+
+def test_a_corpus_too_small_to_spare_a_validation_speaker_gives_none(store):
+    p = featurestore.params(**LOCO, **{"split.val_per_fold": 4})      # every corpus has only 4 speakers
+    test, val = loco.roles(p, "emodb", store)
+    assert val == [] and len(test) == 4
+    split = loco.split(p, "emodb", store)          # validation then carved from the training utterances
+    assert len(split.val) == round(0.1 * 2 * 4 * 14) and set(split.val.variant) == {0}
+    assert not set(splits.keys(split.val)) & set(splits.keys(split.train))
+
+
+def test_training_on_the_held_out_corpus_is_refused(store):
+    p = featurestore.params(**LOCO)
+    with pytest.raises(ParamsError, match="cannot be held out and trained on"):
+        loco.split(p, "tess", store, train_on=["ravdess", "tess"])
