@@ -35,12 +35,19 @@ from emoaugnet.params import ParamsError, Params, from_dict, override
 CV_KEYS = ("cv.folds", "cv.summary")
 
 
+#: The entry of a configurations file that every configuration starts from (its own keys win), so a file
+#: keeps meaning what it measured when params.yaml's defaults move.
+BASE = "_base"
+
+
 def read_configs(path: str | Path) -> dict[str, dict[str, Any]]:
-    """name -> overrides, from a YAML mapping of names to mappings of dotted keys."""
+    """name -> overrides, from a YAML mapping of names to mappings of dotted keys; an entry ``_base``
+    (:data:`BASE`) is not a configuration but the overrides every configuration starts from."""
     data = yaml.safe_load(Path(path).read_text())
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ParamsError(f"{path}: expected a mapping of configuration names to mappings of dotted params keys")
-    return {str(name): dict(overrides) for name, overrides in data.items()}
+    base = dict(data.pop(BASE, {}))
+    return {str(name): {**base, **overrides} for name, overrides in data.items()}
 
 
 def params_tree(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

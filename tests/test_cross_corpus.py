@@ -122,7 +122,7 @@ def test_a_speaker_normalised_model_gets_each_speakers_own_statistics(tmp_path, 
     from emoaugnet import shards, speaker_norm
     p = featurestore.params()
     models = featurestore.untrained_bundle(tmp_path / "models", logit_scale=200,
-                                           **{"model.input_layout": "frames", "model.speaker_norm": True})
+                                           **{"model.input_layout": "frames", "model.feature_norm": "speaker"})
     evaluate_corpus(p, "tess", models, store, tmp_path / "cross")
     got = _probs(tmp_path / "cross" / "tess" / "predictions.csv", p.classes)
     test = speaker_norm.normalise(shards.load_features(store, ["tess"], variants=[0]))

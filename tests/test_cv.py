@@ -20,7 +20,7 @@ from helpers.tiny_project import run
 from emoaugnet import cv_summary
 
 CV = {"split.folds": 3, "split.val_per_fold": 1, "cv.folds": [0, 1], "cv.summary": ["all"],
-      "model.speaker_norm": True}
+      "model.feature_norm": "speaker"}
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -68,7 +68,7 @@ def test_folds_are_disjoint_cover_every_speaker_and_never_train_on_held_out_spea
         split = config["split"]
         assert split["fold"] == fold and split["overlap"]["test_speakers_in_train"] == 0
         assert not set(split["test_speakers"]) & set(split["val_speakers"])
-        assert config["model"]["speaker_norm"] is True
+        assert config["model"]["feature_norm"] == "speaker"
         predicted = rows(repo / f"cv/reports/fold_{fold}/predictions.csv")
         assert {r["speaker"] for r in predicted} == set(split["test_speakers"])
         tested += split["test_speakers"]

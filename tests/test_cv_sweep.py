@@ -91,7 +91,10 @@ def test_a_rerun_reuses_finished_folds_and_refuses_other_overrides(swept):
 def test_the_configurations_file_is_valid_and_names_real_params():
     configs = cv_sweep.read_configs(ROOT / "tools" / "cv_configs.yaml")
     base = yaml.safe_load((ROOT / "params.yaml").read_text())
-    assert "paper_flat" in configs and "frames_sn_elu_reg" in configs
+    assert "paper_flat" in configs and "frames_sn_elu_reg" in configs and cv_sweep.BASE not in configs
+    # every row starts from _base (the paper's settings of the time), its own keys winning
+    assert configs["paper_flat"]["model.conv_activation"] == "relu" and configs["paper_flat"]["train.epochs"] == 60
+    assert configs["frames_sn_elu_20ep"]["train.epochs"] == 20 and configs["frames_sn_elu_20ep"]["model.feature_norm"] == "none"
     for overrides in configs.values():
         cv_sweep.params_tree(base, overrides)                           # every key exists and validates
 
@@ -137,5 +140,5 @@ def test_an_ensemble_row_averages_the_configurations_fold_by_fold(swept):
     assert summary["test_recordings"] == 56 and summary["complete"]
     assert json.loads((root / "out" / "results.jsonl").read_text().splitlines()[-1])["name"] == row["name"]
     with pytest.raises(ParamsError, match="cannot be averaged"):
-        cv_sweep.ensemble_of(base, {**configs, "normed": {"model.speaker_norm": True}}, ["relu", "normed"],
+        cv_sweep.ensemble_of(base, {**configs, "normed": {"model.feature_norm": "speaker"}}, ["relu", "normed"],
                              features, root / "out")

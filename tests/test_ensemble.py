@@ -83,7 +83,7 @@ def test_members_that_disagree_on_classes_features_or_speaker_norm_are_refused(f
 
     normed = tmp_path / "normed"
     shutil.copytree(folds / "cv" / "models" / "fold_0", normed / "fold_0")
-    featurestore.untrained_bundle(normed / "fold_1", **FRAMES, **{"model.speaker_norm": True})
+    featurestore.untrained_bundle(normed / "fold_1", **FRAMES, **{"model.feature_norm": "speaker"})
     with pytest.raises(bundle.BundleError, match="fold_1: model.feature_norm speaker differs"):
         api.load_model(normed)
 

@@ -78,7 +78,7 @@ def test_split_fold_holds_out_the_fold_and_trains_on_the_rest(root):
 
 
 def test_speaker_norm_standardises_each_speaker_by_its_own_originals(root):
-    p = featurestore.params(**{"split.test_speakers": [4], "split.val_speakers": [3], "model.speaker_norm": True})
+    p = featurestore.params(**{"split.test_speakers": [4], "split.val_speakers": [3], "model.feature_norm": "speaker"})
     raw = splits.from_params(p, root, normalise_speakers=False)
     normed = splits.from_params(p, root)
     for part in ("train", "val", "test"):

@@ -82,13 +82,13 @@ def test_plots_page_renders_offline_in_headless_chromium(project, tmp_path):
 
 
 def test_plots_diff_compares_two_experiments(project):
-    out = run(["dvc", "exp", "run", "--temp", "-n", "elu", "-S", "model.conv_activation=elu"], project)
+    out = run(["dvc", "exp", "run", "--temp", "-n", "relu", "-S", "model.conv_activation=relu"], project)
     assert "Running stage 'train'" in out and "Running stage 'augment@ravdess'" not in out
-    diff = json.loads(run(["dvc", "plots", "diff", "HEAD", "elu", "--json"], project))["data"]
+    diff = json.loads(run(["dvc", "plots", "diff", "HEAD", "relu", "--json"], project))["data"]
     for path in VEGA[:2] + ["dvclive/plots/metrics/eval/accuracy.tsv"]:
-        assert diff[path][0]["revisions"] == ["HEAD", "elu"], path
+        assert diff[path][0]["revisions"] == ["HEAD", "relu"], path
     for path in IMAGES:
         revs = {p["revisions"][0]: Path(p["url"]) for p in diff[path]}
-        assert sorted(revs) == ["HEAD", "elu"], path
+        assert sorted(revs) == ["HEAD", "relu"], path
         assert revs["HEAD"].read_bytes() == (project / path).read_bytes()      # --temp left the workspace alone
-        assert revs["HEAD"].read_bytes() != revs["elu"].read_bytes(), path    # titled conv-elu, other numbers
+        assert revs["HEAD"].read_bytes() != revs["relu"].read_bytes(), path    # titled conv-relu, other numbers

@@ -73,7 +73,8 @@ def test_auto_follows_this_machines_real_cpuinfo(tmp_path):
 def test_mixed_bfloat16_trains_on_real_features_with_float32_outputs(tmp_path):
     root = featurestore.build(tmp_path / "features", num_variants=1)
     p = featurestore.params(**{"model.input_layout": "frames", "train.epochs": 1, "train.batch_size": 16,
-                               "split.test_speakers": [4], "split.val_speakers": [3]})
+                               "split.test_speakers": [4], "split.val_speakers": [3], "train.label_smoothing": 0.0,
+                               "train.mixup": 0.0, "train.time_mask": 0, "train.channel_mask": 0})
     split = splits.from_params(p, root)
     losses = {}
     for precision in ("float32", "mixed_bfloat16"):

@@ -21,12 +21,12 @@ ACTOR = featurestore.FIXTURE / "Actor_04"
 
 
 def speaker_norm_bundle(folder: Path) -> Path:
-    p = featurestore.params(**{"model.input_layout": "frames", "model.speaker_norm": True})
+    p = featurestore.params(**{"model.input_layout": "frames", "model.feature_norm": "speaker"})
     keras.utils.set_random_seed(0)
     net = model_mod.build(p.model, len(p.classes), p.num_frames, p.features.num_channels, "float32")
     size = p.num_frames * p.features.num_channels
     bundle.save(folder, net, np.zeros(size, np.float32), np.ones(size, np.float32), p.classes,
-                replace(p.model, speaker_norm=True), p.features, p.audio, p.num_frames, p.features.num_channels,
+                replace(p.model, feature_norm="speaker"), p.features, p.audio, p.num_frames, p.features.num_channels,
                 "float32")
     return folder
 
@@ -80,7 +80,7 @@ def test_the_api_refuses_a_speaker_norm_model_without_the_speakers_recordings(tm
     loud = scaled_copy(tmp_path / "loud", 1.0)
     with pytest.raises(ValueError, match="trained with model.feature_norm: speaker and needs the statistics of one speaker"):
         Classifier.from_dir(model).predict_file(next(loud.iterdir()))
-    with pytest.raises(ValueError, match="trained with model.speaker_norm: true"):
+    with pytest.raises(ValueError, match="trained with model.feature_norm: speaker"):
         Predictor(bundle.load(model), PredictParams())
     # given the speaker's recordings, the API answers as `emoaugnet predict --speaker-norm` does
     clf = Classifier.from_dir(model, speaker=loud)

@@ -71,7 +71,7 @@ def test_unknown_test_speaker_is_named(root):
 
 def test_utterance_protocol_keeps_utterances_and_their_variants_on_one_side(root):
     split = split_for(root, **{"split.protocol": "utterance", "split.test_fraction": 0.25,
-                               "split.val_fraction": 0.2})
+                               "split.val_fraction": 0.2, "split.train_variants": []})
     train, val, test = (utterances(s) for s in (split.train, split.val, split.test))
     assert not train & test and not train & val and not val & test
     assert len(train | val | test) == 56
@@ -83,15 +83,16 @@ def test_utterance_protocol_keeps_utterances_and_their_variants_on_one_side(root
     assert np.bincount(split.test.label, minlength=7).tolist() == [2] * 7
     assert split.leakage is None
     again = split_for(root, **{"split.protocol": "utterance", "split.test_fraction": 0.25,
-                               "split.val_fraction": 0.2})
+                               "split.val_fraction": 0.2, "split.train_variants": []})
     assert utterances(again.test) == test
     other = split_for(root, **{"split.protocol": "utterance", "split.test_fraction": 0.25,
-                               "split.val_fraction": 0.2, "seed": 7})
+                               "split.val_fraction": 0.2, "split.train_variants": [], "seed": 7})
     assert utterances(other.test) != test
 
 
 def test_paper_protocol_mixes_variants_of_one_utterance_and_says_so(root):
-    split = split_for(root, **{"split.protocol": "paper", "split.test_fraction": 0.2, "split.val_fraction": 0.1})
+    split = split_for(root, **{"split.protocol": "paper", "split.test_fraction": 0.2, "split.val_fraction": 0.1,
+                               "split.train_variants": []})
     total = 56 * VARIANTS
     assert sum(split.counts().values()) == total
     assert len(split.test) == round(total * 0.2)

@@ -54,7 +54,7 @@ def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatc
     assert metrics["protocol"] == "speaker" and metrics["leakage"]["note"] is None
     assert metrics["leakage"]["test_utterances_in_train"] == 0
     assert metrics["samples"] == {"train": 84, "val": 14, "test": 14}
-    assert config["model"]["conv_activation"] == "relu" and config["model"]["dense_activation"] == "elu"
+    assert config["model"]["conv_activation"] == "elu" and config["model"]["dense_activation"] == "elu"
     assert config["training"]["parameters"] == 1_176_391
     assert metrics["epochs_run"] == 2
     assert set(metrics) == {"protocol", "weighted_accuracy", "unweighted_accuracy", "macro_f1", "samples",
@@ -101,7 +101,7 @@ def read_csv_tsv(path: Path) -> list[dict[str, str]]:
 
 
 def test_training_is_seeded_and_the_paper_protocol_reports_its_leakage(tmp_path):
-    p = featurestore.params(**{**TINY, "split.protocol": "paper", "train.epochs": 1})
+    p = featurestore.params(**{**TINY, "split.protocol": "paper", "split.train_variants": [], "train.epochs": 1})
     features = featurestore.build(tmp_path / "features", num_variants=3)
     for name in ("a", "b"):
         training.train_and_save(p, features, tmp_path / name, live_dir=None, verbose=0)

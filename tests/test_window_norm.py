@@ -86,7 +86,7 @@ def test_utterance_norm_arithmetic_on_real_features():
 
 
 def test_speaker_norm_true_still_means_speaker_and_conflicts_are_refused():
-    assert params(**{"model.speaker_norm": True}).model.normalisation == "speaker"
+    assert params(**{"model.speaker_norm": True, "model.feature_norm": "none"}).model.normalisation == "speaker"
     assert params(**{"model.feature_norm": "utterance"}).model.normalisation == "utterance"
     from emoaugnet.params import ParamsError
     with pytest.raises(ParamsError, match="two normalisations"):

@@ -2,7 +2,7 @@
 
 ``build(tmp)`` copies ``emoaugnet/``, ``stages/``, ``dvc.yaml``, ``.dvcignore`` and ``.gitignore`` into ``tmp/repo``, writes
 a shrunk ``params.yaml`` (the RAVDESS fixtures, statement 01 only, as a local source folder
-``tmp/corpus``; frames layout; 1 epoch; one augment variant; 1 worker; actor 4 held out for test and 3
+``tmp/corpus``; frames layout; 1 epoch; one augment variant, trained on; 1 worker; actor 4 held out for test and 3
 for validation; plus any dotted overrides), then ``git init``, ``dvc init`` and one commit. A full
 ``dvc repro`` of it takes well under a minute on 2 cores. ``run(args, cwd)`` runs a command there in a
 clean environment (this virtual environment first on PATH, a git identity, no DVC analytics) and
@@ -32,7 +32,7 @@ DVC = [sys.executable, "-m", "dvc"]
 SMALL: dict[str, Any] = {
     "model.input_layout": "frames", "train.epochs": 1, "train.batch_size": 16, "train.precision": "float32",
     "split.test_speakers": [4], "split.val_speakers": [3],
-    "augment.variants": [["noise"]], "augment.workers": 1, "features.workers": 1,
+    "augment.variants": [["noise"]], "split.train_variants": [], "augment.workers": 1, "features.workers": 1,
 }
 
 
