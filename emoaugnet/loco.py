@@ -33,7 +33,7 @@ def parse_corpus(args: Sequence[str], stage: str, p: Params) -> str:
     if len(args) != 1:
         raise ParamsError(f"usage: python -m stages.{stage} CORPUS (one of loco.corpora), got {list(args)}")
     if args[0] not in p.loco_corpora:
-        raise ParamsError(f"{stage}: {args[0]!r} is not in `loco.corpora` ({', '.join(p.loco_corpora) or 'empty'})")
+        raise ParamsError(f"{args[0]!r} is not in `loco.corpora` ({', '.join(p.loco_corpora) or 'empty'})")
     return args[0]
 
 
