@@ -28,10 +28,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from emoaugnet import cv_summary, evaluation, folds, loco, splits
+from emoaugnet.errors import EmoAugNetError
 from emoaugnet.params import BaselineParams, Params
 
 
-class BaselineError(ValueError):
+class BaselineError(EmoAugNetError, ValueError):
     """The baseline cannot be trained on this split."""
 
 

@@ -28,6 +28,11 @@ class CVError(EmoAugNetError, ValueError):
     """The fold reports cannot be summarised (missing, or test speakers shared between folds)."""
 
 
+def describe(summary: dict[str, Any]) -> str:
+    """The summary's mean (+- sd) headline figures, as the summary stages print them."""
+    return ", ".join(f"{k} {summary['mean'][k]:.4f} +- {summary['sd'][k]:.4f}" for k in HEADLINE)
+
+
 def _read_predictions(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         raise CVError(f"{path}: not found (run `dvc repro cv_summary@all` with the folds in `cv.folds`, which evaluates every fold)")

@@ -90,6 +90,8 @@ def file_functionals(path: str | Path, sample_rate: int) -> np.ndarray:
 def extract_corpus(corpus: str, manifest_path: str | Path, out_dir: str | Path, sample_rate: int,
                    classes: Sequence[str]) -> dict[str, Any]:
     """Write one shard per speaker of the corpus's kept recordings; returns counts."""
+    if not Path(manifest_path).is_file():
+        raise shards.StoreError(f"{manifest_path}: manifest not found (run `dvc repro download@{corpus}` first)")
     rows = [r for r in manifest.read(manifest_path) if r.kept]
     if not rows:
         raise shards.StoreError(f"{manifest_path}: no kept recordings of corpus {corpus!r}")

@@ -97,6 +97,17 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     return head
 
 
+def describe(metrics: dict[str, Any]) -> str:
+    """One line on a report, as the stages print it: a score of a whole corpus (cross-corpus, a held-out
+    corpus, the baseline's) says what trained; any other the protocol, test samples and a leaky split."""
+    figures = (f"weighted accuracy {metrics['weighted_accuracy']:.4f}, unweighted accuracy "
+               f"{metrics['unweighted_accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}")
+    if metrics.get("trained_on") is not None:
+        return (f"trained on {', '.join(metrics['trained_on'])}; {metrics['samples']['test']} recordings: {figures}")
+    return (f"{metrics['protocol']} protocol, {metrics['samples'].get('test')} test samples: {figures}"
+            + (" (leaky split)" if metrics["leakage"]["note"] else ""))
+
+
 def write_reports(out_dir: str | Path, metrics: dict[str, Any], split: splits.Split, probs: np.ndarray,
                   classes: Sequence[str]) -> None:
     out_dir = Path(out_dir)

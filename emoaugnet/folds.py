@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -76,14 +76,24 @@ def fold_params(p: Params, fold: int) -> Params:
     return replace(p, split=replace(p.split, protocol="speaker", fold=fold))
 
 
-def stage_setup(p: Params, args: list[str] | None, stage: str) -> tuple[Params, dict[str, Path]]:
-    """The params and output folders (``models``, ``live``, ``reports``) of a train or evaluate stage: the
-    plain stage's (``args`` None: ``paths.*``) or, for ``<stage> K`` (``args`` ``[K]``), fold K's."""
+class StageSetup(NamedTuple):
+    """What one train or evaluate stage (stages/train.py, stages/evaluate.py) runs with."""
+    params: Params
+    dirs: dict[str, Path]               # output folders: models, live, reports
+    label: str = ""                     # the fold or held-out corpus, for the stage's line
+    split: Callable | None = None       # split(features_dir): the training split; None: the params' split
+    held_out: str | None = None         # leave-one-corpus-out: the corpus scored whole (emoaugnet.loco)
+
+
+def stage_setup(p: Params, args: list[str] | None, stage: str) -> StageSetup:
+    """The setup of a train or evaluate stage: the plain stage's (``args`` None: ``paths.*``) or, for
+    ``<stage> K`` (``args`` ``[K]``), fold K's params and folders."""
     if args is None:
-        return p, {"models": Path(p.paths.models), "live": Path(p.paths.live), "reports": Path(p.paths.reports)}
+        return StageSetup(p, {"models": Path(p.paths.models), "live": Path(p.paths.live),
+                              "reports": Path(p.paths.reports)})
     fold = parse_fold(args, stage)
     p = fold_params(p, fold)
-    return p, fold_dirs(p, fold)
+    return StageSetup(p, fold_dirs(p, fold), str(fold))
 
 
 def fold_dirs(p: Params, fold: int) -> dict[str, Path]:

@@ -10,7 +10,9 @@ recording of ``C``, and no validation speaker, ever trains. The split is :func:`
 speaker protocol (the same code as every other split), so the classic baseline (:mod:`emoaugnet.baseline`)
 uses it too.
 
-Stages ``train_loco@C`` and ``evaluate_loco@C`` write ``<paths.loco>/{models,live,reports}/C``; the scoring
+Stages ``train_loco@C`` and ``evaluate_loco@C`` are stages ``train`` and ``evaluate`` with C's setup
+(:func:`stage_setup`) and write ``<paths.loco>/{models,live,reports}/C``; the split is normalised as
+``model.feature_norm`` says (as every other split) and the scoring
 is :func:`emoaugnet.cross_corpus.evaluate_corpus` (WA / UA / macro F1 over the classes ``C`` has), and
 ``loco_summary@all`` summarises the held-out corpora (:func:`emoaugnet.cv_summary.summarise_runs`) in
 ``<paths.reports>/loco/metrics.json``.
@@ -31,7 +33,7 @@ def parse_corpus(args: Sequence[str], stage: str, p: Params) -> str:
     if len(args) != 1:
         raise ParamsError(f"usage: python -m stages.{stage} CORPUS (one of loco.corpora), got {list(args)}")
     if args[0] not in p.loco_corpora:
-        raise ParamsError(f"{stage}: {args[0]!r} is not in `loco.corpora` ({', '.join(p.loco_corpora) or 'empty'})")
+        raise ParamsError(f"{args[0]!r} is not in `loco.corpora` ({', '.join(p.loco_corpora) or 'empty'})")
     return args[0]
 
 
@@ -68,15 +70,27 @@ def roles(p: Params, held_out: str, root: str | Path,
 
 
 def split(p: Params, held_out: str, root: str | Path, parts: Sequence[str] = splits.PARTS,
-          normalise_speakers: bool = False, train_on: Sequence[str] | None = None) -> splits.Split:
+          normalise_speakers: bool | str | None = None, train_on: Sequence[str] | None = None) -> splits.Split:
     """Held-out corpus ``held_out``'s split of the store at ``root`` (features, or eGeMAPS functionals):
-    all of it tests; ``train_on`` (default: the other corpora of ``loco.corpora``) trains and validates."""
+    all of it tests; ``train_on`` (default: the other corpora of ``loco.corpora``) trains and validates.
+    Normalised as ``model.feature_norm`` says (``p.model.normalisation``, as :func:`emoaugnet.splits.from_params`)
+    unless ``normalise_speakers`` is given (the baseline's ``baseline.speaker_norm``)."""
     train_on = tuple(training_corpora(p, held_out) if train_on is None else train_on)
     if held_out in train_on:
         raise ParamsError(f"{held_out} cannot be held out and trained on at once (training corpora {list(train_on)})")
     test, val = roles(p, held_out, root, train_on)
     sp = replace(p.split, protocol="speaker", fold=None, test_speakers=tuple(test), val_speakers=tuple(val))
-    return splits.make(sp, p.seed, (*train_on, held_out), root, parts, normalise_speakers)
+    norm = p.model.normalisation if normalise_speakers is None else normalise_speakers
+    return splits.make(sp, p.seed, (*train_on, held_out), root, parts, norm)
+
+
+def stage_setup(p: Params, args: Sequence[str], stage: str) -> folds.StageSetup:
+    """The setup of ``<stage> C`` (``train_loco`` / ``evaluate_loco``, ``args`` ``[C]``): held-out corpus C's
+    params and folders, its training split (:func:`split`) and C, which the evaluate stage scores whole."""
+    held_out = parse_corpus(args, stage, p)
+    lp = loco_params(p, held_out)
+    return folds.StageSetup(lp, loco_dirs(lp, held_out), held_out,
+                            split=lambda root: split(lp, held_out, root), held_out=held_out)
 
 
 def run_summary(p: Params, out_dir: str | Path, report_dirs: dict[str, Path] | None = None) -> dict[str, Any]:

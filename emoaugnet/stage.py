@@ -9,8 +9,9 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+import argparse
 import sys
-from typing import Callable
+from typing import Callable, Sequence
 
 from emoaugnet.errors import EmoAugNetError
 from emoaugnet.lock import project_lock
@@ -29,3 +30,11 @@ def run_stage(name: str, body: Callable[[Params], str | None]) -> int:
     if line:
         print(line)
     return 0
+
+
+def corpus_argument(argv: Sequence[str] | None, stage: str, doc: str, help: str) -> str:
+    """The one argument of a per-corpus stage (``python -m stages.<stage> CORPUS``); ``doc``'s first line
+    describes the stage in ``--help``."""
+    parser = argparse.ArgumentParser(prog=f"python -m stages.{stage}", description=doc.splitlines()[0])
+    parser.add_argument("corpus", help=help)
+    return parser.parse_args(argv).corpus

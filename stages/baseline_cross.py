@@ -7,35 +7,25 @@ Writes ``<paths.reports>/cross/baseline/C/`` in the network's cross-corpus forma
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
+from typing import Sequence
 
-from emoaugnet import baseline, shards, splits
-from emoaugnet.atomic import WriteError
-from emoaugnet.lock import LockError, project_lock
-from emoaugnet.params import ParamsError, load
+from emoaugnet import baseline, evaluation
+from emoaugnet.params import Params, ParamsError
+from emoaugnet.stage import corpus_argument, run_stage
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stages.baseline_cross", description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", help="a corpus of baseline.cross_corpora, e.g. tess")
-    args = parser.parse_args(argv)
-    try:
-        p = load()
-        if args.corpus not in p.baseline.cross_corpora:
-            raise ParamsError(f"{args.corpus!r} is not in `baseline.cross_corpora` "
+def main(argv: Sequence[str] | None = None) -> int:
+    corpus = corpus_argument(argv, "baseline_cross", __doc__, "a corpus of baseline.cross_corpora, e.g. tess")
+
+    def body(p: Params) -> str:
+        if corpus not in p.baseline.cross_corpora:
+            raise ParamsError(f"{corpus!r} is not in `baseline.cross_corpora` "
                               f"({', '.join(p.baseline.cross_corpora) or 'empty'})")
-        with project_lock():
-            m = baseline.run_cross(p, args.corpus, p.paths.egemaps,
-                                   Path(p.paths.reports) / "cross" / "baseline" / args.corpus)
-    except (ParamsError, splits.SplitError, shards.StoreError, baseline.BaselineError, LockError, WriteError) as exc:
-        print(f"baseline_cross: {exc}", file=sys.stderr)
-        return 1
-    print(f"baseline_cross {args.corpus} (trained on {', '.join(m['trained_on'])}): {m['samples']['test']} "
-          f"recordings: weighted accuracy {m['weighted_accuracy']:.4f}, unweighted accuracy "
-          f"{m['unweighted_accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}")
-    return 0
+        m = baseline.run_cross(p, corpus, p.paths.egemaps, Path(p.paths.reports) / "cross" / "baseline" / corpus)
+        return f"baseline_cross {corpus}: {evaluation.describe(m)}"
+
+    return run_stage("baseline_cross", body)
 
 
 if __name__ == "__main__":

@@ -2,33 +2,32 @@
 
 Reads the eGeMAPS store (``<paths.egemaps>``) and writes each run's reports under ``<paths.cv>/baseline/``
 and the summary to ``<paths.reports>/cv/baseline/metrics.json`` (the network's format); see
-:func:`emoaugnet.baseline.run_cv`.
+:func:`emoaugnet.baseline.run_cv`. ``baseline_loco`` (stages/baseline_loco.py) is this stage over the
+held-out corpora of ``loco.corpora`` (:func:`emoaugnet.baseline.run_loco`).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Sequence
 
-from emoaugnet import baseline, cv_summary, shards, splits
-from emoaugnet.atomic import WriteError
-from emoaugnet.lock import LockError, project_lock
-from emoaugnet.params import ParamsError, load
+from emoaugnet import baseline, cv_summary
+from emoaugnet.params import Params
+from emoaugnet.stage import run_stage
+
+RUNS = {"cv": baseline.run_cv, "loco": baseline.run_loco}     # the protocol a stage's name ends with
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        p = load()
-        with project_lock():
-            s = baseline.run_cv(p, p.paths.egemaps, Path(p.paths.reports) / "cv" / "baseline")
-    except (ParamsError, splits.SplitError, shards.StoreError, baseline.BaselineError, cv_summary.CVError,
-            LockError, WriteError) as exc:
-        print(f"baseline_cv: {exc}", file=sys.stderr)
-        return 1
-    print(f"baseline_cv ({baseline.describe(p.baseline)}): {s['test_recordings']} test recordings; "
-          + ", ".join(f"{k} {s['mean'][k]:.4f} +- {s['sd'][k]:.4f}" for k in cv_summary.HEADLINE))
-    return 0
+def main(argv: Sequence[str] | None = None, name: str = "baseline_cv") -> int:
+    """Stage ``baseline_cv``, or ``baseline_loco``: the baseline's runs and their summary."""
+    protocol = name.removeprefix("baseline_")
+
+    def body(p: Params) -> str:
+        s = RUNS[protocol](p, p.paths.egemaps, Path(p.paths.reports) / protocol / "baseline")
+        return (f"{name} ({baseline.describe(p.baseline)}): {s['test_recordings']} test recordings; "
+                + cv_summary.describe(s))
+
+    return run_stage(name, body)
 
 
 if __name__ == "__main__":

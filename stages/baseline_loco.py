@@ -1,35 +1,12 @@
-"""Stage ``baseline_loco``: ``python -m stages.baseline_loco`` scores the eGeMAPS + SVM baseline on every held-out corpus of ``loco.corpora``.
+"""Stage ``baseline_loco``: ``python -m stages.baseline_loco`` is stage ``baseline_cv`` (stages/baseline_cv.py)
+over every held-out corpus of ``loco.corpora``.
 
 Reads the eGeMAPS store (``<paths.egemaps>``) and writes each run's reports under ``<paths.loco>/baseline/``
 and the summary to ``<paths.reports>/loco/baseline/metrics.json`` (the network's format); see
 :func:`emoaugnet.baseline.run_loco`.
 """
 
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-from typing import Sequence
-
-from emoaugnet import baseline, cv_summary, shards, splits
-from emoaugnet.atomic import WriteError
-from emoaugnet.lock import LockError, project_lock
-from emoaugnet.params import ParamsError, load
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        p = load()
-        with project_lock():
-            s = baseline.run_loco(p, p.paths.egemaps, Path(p.paths.reports) / "loco" / "baseline")
-    except (ParamsError, splits.SplitError, shards.StoreError, baseline.BaselineError, cv_summary.CVError,
-            LockError, WriteError) as exc:
-        print(f"baseline_loco: {exc}", file=sys.stderr)
-        return 1
-    print(f"baseline_loco ({baseline.describe(p.baseline)}): {s['test_recordings']} test recordings; "
-          + ", ".join(f"{k} {s['mean'][k]:.4f} +- {s['sd'][k]:.4f}" for k in cv_summary.HEADLINE))
-    return 0
-
+from stages import baseline_cv
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(baseline_cv.main(name="baseline_loco"))

@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body(p: Params) -> str:
         s = cv_summary.run_summary(p, Path(p.paths.reports) / "cv")
         return (f"cv_summary: {s['folds_run']} of {s['folds_total']} folds, {s['test_recordings']} test "
-                "recordings; " + ", ".join(f"{k} {s['mean'][k]:.4f} +- {s['sd'][k]:.4f}" for k in cv_summary.HEADLINE))
+                "recordings; " + cv_summary.describe(s))
 
     return run_stage("cv_summary", body)
 

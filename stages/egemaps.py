@@ -6,31 +6,24 @@ Reads ``<paths.manifests>/C.csv`` and the audio it lists and writes ``<paths.ege
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
+from typing import Sequence
 
-from emoaugnet import audio, egemaps, shards
-from emoaugnet.atomic import WriteError
-from emoaugnet.lock import LockError, project_lock
-from emoaugnet.params import ParamsError, load
+from emoaugnet import egemaps
+from emoaugnet.params import Params
+from emoaugnet.stage import corpus_argument, run_stage
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stages.egemaps", description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", help="corpus name from data.corpora, e.g. ravdess")
-    args = parser.parse_args(argv)
-    try:
-        p = load()
-        p.corpus(args.corpus)
-        with project_lock():
-            s = egemaps.extract_corpus(args.corpus, Path(p.paths.manifests) / f"{args.corpus}.csv",
-                                       Path(p.paths.egemaps) / args.corpus, p.audio.sample_rate, p.classes)
-    except (ParamsError, audio.AudioError, shards.StoreError, LockError, WriteError, OSError) as exc:
-        print(f"egemaps: {exc}", file=sys.stderr)
-        return 1
-    print(f"egemaps {args.corpus}: {s['recordings']} recordings of {s['speakers']} speakers")
-    return 0
+def main(argv: Sequence[str] | None = None) -> int:
+    corpus = corpus_argument(argv, "egemaps", __doc__, "corpus name from data.corpora, e.g. ravdess")
+
+    def body(p: Params) -> str:
+        p.corpus(corpus)
+        s = egemaps.extract_corpus(corpus, Path(p.paths.manifests) / f"{corpus}.csv", Path(p.paths.egemaps) / corpus,
+                                   p.audio.sample_rate, p.classes)
+        return f"egemaps {corpus}: {s['recordings']} recordings of {s['speakers']} speakers"
+
+    return run_stage("egemaps", body)
 
 
 if __name__ == "__main__":

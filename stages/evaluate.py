@@ -4,32 +4,34 @@ Reads ``paths.models`` and ``paths.features`` and writes ``paths.reports``: ``me
 figures for ``dvc metrics show``), ``per_class.csv``, ``confusion.csv`` and ``predictions.csv``
 (see :mod:`emoaugnet.evaluation`). A model trained against another test set is refused.
 ``evaluate_fold@K`` (stages/evaluate_fold.py) is this stage with fold K's params and folders
-(:func:`emoaugnet.folds.stage_setup`).
+(:func:`emoaugnet.folds.stage_setup`); ``evaluate_loco@C`` (stages/evaluate_loco.py) with held-out corpus
+C's (:func:`emoaugnet.loco.stage_setup`), scoring all of C (:func:`emoaugnet.cross_corpus.evaluate_corpus`).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
-from emoaugnet import folds
-from emoaugnet.evaluation import evaluate
+from emoaugnet import evaluation, folds
+from emoaugnet.cross_corpus import evaluate_corpus
 from emoaugnet.params import Params
 from emoaugnet.stage import run_stage
 
 
-def main(argv: Sequence[str] | None = None, fold_stage: bool = False) -> int:
-    """Stage ``evaluate``; with ``fold_stage``, stage ``evaluate_fold`` of the fold ``argv`` names (``[K]``)."""
-    name = "evaluate_fold" if fold_stage else "evaluate"
-    args = (sys.argv[1:] if argv is None else list(argv)) if fold_stage else None
+def main(argv: Sequence[str] | None = None, name: str = "evaluate", setup: Callable | None = None) -> int:
+    """Stage ``evaluate``; with ``setup`` (:func:`emoaugnet.folds.stage_setup`, :func:`emoaugnet.loco.stage_setup`),
+    stage ``name`` of the fold or held-out corpus ``argv`` names (``[K]``, ``[C]``)."""
+    args = None if setup is None else (sys.argv[1:] if argv is None else list(argv))
 
     def body(p: Params) -> str:
-        p, out = folds.stage_setup(p, args, name)
-        m = evaluate(p, out["models"], p.paths.features, out["reports"])
-        fold = "" if args is None else f" {args[0]}"
-        return (f"{name}{fold}: {m['protocol']} protocol, {m['samples'].get('test')} test samples: weighted "
-                f"accuracy {m['weighted_accuracy']:.4f}, unweighted accuracy {m['unweighted_accuracy']:.4f}, "
-                f"macro F1 {m['macro_f1']:.4f}" + (" (leaky split)" if m["leakage"]["note"] else ""))
+        run = (setup or folds.stage_setup)(p, args, name)
+        models, reports = run.dirs["models"], run.dirs["reports"]
+        if run.held_out is None:
+            m = evaluation.evaluate(run.params, models, p.paths.features, reports)
+        else:
+            m = evaluate_corpus(run.params, run.held_out, models, p.paths.features, reports.parent)
+        return f"{name}{' ' + run.label if run.label else ''}: {evaluation.describe(m)}"
 
     return run_stage(name, body)
 

@@ -3,7 +3,8 @@ with fold K's params (``split.fold: K``): it scores fold K's model on its test s
 four report files to ``<paths.cv>/reports/fold_K``.
 """
 
+from emoaugnet import folds
 from stages import evaluate
 
 if __name__ == "__main__":
-    raise SystemExit(evaluate.main(fold_stage=True))
+    raise SystemExit(evaluate.main(name="evaluate_fold", setup=folds.stage_setup))

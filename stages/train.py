@@ -3,13 +3,14 @@
 Reads params.yaml, seeds and configures the Keras backend (:mod:`emoaugnet.backend`), and calls
 :func:`emoaugnet.training.train_and_save`: the feature store ``paths.features`` in, the model bundle
 ``paths.models`` and the DVCLive curves ``paths.live`` out. ``train_fold@K`` (stages/train_fold.py) is
-this stage with fold K's params and folders (:func:`emoaugnet.folds.stage_setup`).
+this stage with fold K's params and folders (:func:`emoaugnet.folds.stage_setup`), ``train_loco@C``
+(stages/train_loco.py) with held-out corpus C's params, split and folders (:func:`emoaugnet.loco.stage_setup`).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 from emoaugnet import backend, folds
 from emoaugnet.params import Params
@@ -17,15 +18,16 @@ from emoaugnet.stage import run_stage
 from emoaugnet.training import train_and_save
 
 
-def main(argv: Sequence[str] | None = None, fold_stage: bool = False) -> int:
-    """Stage ``train``; with ``fold_stage``, stage ``train_fold`` of the fold ``argv`` names (``[K]``)."""
-    name = "train_fold" if fold_stage else "train"
-    args = (sys.argv[1:] if argv is None else list(argv)) if fold_stage else None
+def main(argv: Sequence[str] | None = None, name: str = "train", setup: Callable | None = None) -> int:
+    """Stage ``train``; with ``setup`` (:func:`emoaugnet.folds.stage_setup`, :func:`emoaugnet.loco.stage_setup`),
+    stage ``name`` of the fold or held-out corpus ``argv`` names (``[K]``, ``[C]``)."""
+    args = None if setup is None else (sys.argv[1:] if argv is None else list(argv))
 
     def body(p: Params) -> None:
-        p, out = folds.stage_setup(p, args, name)
-        backend.configure(p.seed)
-        train_and_save(p, p.paths.features, out["models"], out["live"])
+        run = (setup or folds.stage_setup)(p, args, name)
+        backend.configure(run.params.seed)
+        split = None if run.split is None else run.split(p.paths.features)
+        train_and_save(run.params, p.paths.features, run.dirs["models"], run.dirs["live"], split=split)
 
     return run_stage(name, body)
 

@@ -3,7 +3,8 @@ K's params (``split.fold: K``): the bundle goes to ``<paths.cv>/models/fold_K``,
 ``<paths.cv>/live/fold_K``.
 """
 
+from emoaugnet import folds
 from stages import train
 
 if __name__ == "__main__":
-    raise SystemExit(train.main(fold_stage=True))
+    raise SystemExit(train.main(name="train_fold", setup=folds.stage_setup))

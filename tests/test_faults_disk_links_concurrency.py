@@ -31,7 +31,7 @@ from emoaugnet.params import from_dict
 from helpers import featurestore, tiny_project
 from stages import augment as augment_stage
 from stages import download, evaluate, train
-from test_corpora import iemocap_folder, iemocap_params  # noqa: F401  (a fixture and its params)
+from test_corpora_ravdess_iemocap import iemocap_folder, iemocap_params  # noqa: F401  (a fixture and its params)
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_TRAIN = {"model.input_layout": "frames", "train.epochs": 2, "train.batch_size": 16,
@@ -311,9 +311,10 @@ def test_a_stage_started_while_another_holds_the_project_refuses(tmp_path):
 
 
 def test_every_stage_takes_the_lock_and_reports_with_one_runner(tmp_path, monkeypatch, capsys):
-    """All ten stages go through emoaugnet.stage.run_stage: export too refuses a locked project, and a
-    write that fails mid-export is one line naming the file, not a traceback."""
-    from emoaugnet import audio, errors, stage
+    """Every stage goes through emoaugnet.stage.run_stage (a fold or LOCO stage is train / evaluate with
+    another setup): export too refuses a locked project, and a write that fails mid-export is one line
+    naming the file, not a traceback."""
+    from emoaugnet import audio, baseline, cv_summary, errors, folds, stage
     from emoaugnet.params import ParamsError
     from stages import export
     featurestore.write_params(tmp_path / "params.yaml")
@@ -332,10 +333,11 @@ def test_every_stage_takes_the_lock_and_reports_with_one_runner(tmp_path, monkey
     assert "Traceback" not in err and not (tmp_path / "export" / "model.json").exists()
     for path in sorted(set((ROOT / "stages").glob("*.py")) - {ROOT / "stages" / "__init__.py"}):
         code = path.read_text()
-        assert "run_stage(" in code or "raise SystemExit(" in code and ".main(fold_stage=True)" in code, path.name
+        assert "run_stage(" in code or "raise SystemExit(" in code and ".main(name=" in code, path.name
         assert "except" not in code and "project_lock" not in code, path.name
     for cls in (atomic.WriteError, lock.LockError, bundle.BundleError, store.StoreError, splits.SplitError,
-                augment.AugmentError, audio.AudioError, ParamsError):
+                augment.AugmentError, audio.AudioError, ParamsError, baseline.BaselineError, cv_summary.CVError,
+                folds.FoldError):
         assert issubclass(cls, errors.EmoAugNetError), cls
     assert stage.run_stage.__module__ == "emoaugnet.stage"
 

@@ -110,3 +110,9 @@ def test_no_tool_defaults_to_a_development_machines_path():
     import sys
     done = subprocess.run([sys.executable, "tools/readme_figures.py"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "the following arguments are required: --source" in done.stderr
+
+
+@pytest.mark.parametrize("name", sorted(set(STAGES) - {"check_params"}))
+def test_each_stage_waits_for_the_params_check(name):
+    """A bad params.yaml stops `dvc repro` at check_params, before DVC deletes any other stage's outputs."""
+    assert "${paths.stage_reports}/params.ok" in stage_body(name)["deps"], name

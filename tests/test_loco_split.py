@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emoaugnet import loco, shards, splits
+from emoaugnet import loco, normalisation, splits
 from emoaugnet.params import ParamsError
 from helpers import featurestore
 
@@ -62,3 +62,24 @@ def test_training_on_the_held_out_corpus_is_refused(store):
     p = featurestore.params(**LOCO)
     with pytest.raises(ParamsError, match="cannot be held out and trained on"):
         loco.split(p, "tess", store, train_on=["ravdess", "tess"])
+
+
+@pytest.mark.parametrize("norm", ["utterance", "speaker"])
+def test_the_split_train_loco_trains_on_is_normalised_as_model_feature_norm_says(store, norm):
+    """`model.feature_norm` holds in leave-one-corpus-out as in every other split: the training split of
+    stage train_loco (its setup's) is the store normalised by emoaugnet.normalisation, the same figures as
+    the speaker protocol's split of the same speakers."""
+    p = featurestore.params(**LOCO, **{"model.feature_norm": norm})
+    run = loco.stage_setup(p, ["emodb"], "train_loco")
+    split = run.split(store)
+    assert run.held_out == "emodb" and run.dirs["models"].parts[-2:] == ("models", "emodb")
+    raw = loco.split(p, "emodb", store, normalise_speakers="none")
+    for name in splits.PARTS:
+        part, plain = getattr(split, name), getattr(raw, name)
+        assert np.array_equal(part.utterance, plain.utterance) and np.array_equal(part.variant, plain.variant)
+        assert not np.allclose(part.features, plain.features), name
+        np.testing.assert_allclose(part.features, normalisation.normalise(plain, norm).features, atol=1e-5)
+    if norm == "utterance":          # each clip standardised per channel by its own frames (CMVN)
+        frames = split.train.features
+        np.testing.assert_allclose(frames.mean(axis=1), 0, atol=1e-4)
+        np.testing.assert_allclose(frames.std(axis=1), 1, atol=1e-3)

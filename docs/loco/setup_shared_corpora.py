@@ -1,9 +1,13 @@
 """Throwaway copy of wt-loco's project on ../shared/corpora (outside git of the worktree)."""
-import sys, shutil
+import shutil
+import sys
 from pathlib import Path
-sys.path[:0] = ["/work/wt-loco/tests", "/work/wt-loco"]
-from helpers.featurestore import params_tree
-from helpers.tiny_project import make_repo
+
+ROOT = Path(__file__).resolve().parents[2]      # the project this script is in
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+from helpers.featurestore import params_tree  # noqa: E402  (tests/ on the path first)
+from helpers.tiny_project import make_repo  # noqa: E402
+
 S = "/work/shared/corpora"
 tree = params_tree(**{
     "corpora.ravdess.source": f"{S}/ravdess", "corpora.tess.source": f"{S}/tess-yaf",
