@@ -83,12 +83,23 @@ def test_paths_in_dvc_yaml_come_from_params():
     assert paths.features == "data/features"
 
 
-def test_no_module_is_long_without_a_stated_reason():
-    for path in sorted((ROOT / "emoaugnet").rglob("*.py")):
-        lines = path.read_text().splitlines()
-        if len(lines) > 260:
-            doc = "\n".join(lines[:30]).lower()
-            assert "long because" in doc, f"{path.relative_to(ROOT)}: {len(lines)} lines and no reason given"
+#: Modules allowed past MAX_LINES, each with the reason it stays whole.
+LONG_MODULES = {
+    "emoaugnet/params.py": "declares every section of params.yaml in one place, the typed twin of the file",
+    "emoaugnet/cli.py": "holds every subcommand's arguments and output; the work is in the modules it calls",
+    "emoaugnet/inference.py": "the window rule, the file and array readers and the result records are one contract",
+    "emoaugnet/cv_sweep.py": "run, resume, ensemble, cross-corpus scoring and the table of many CV configurations",
+}
+MAX_LINES = 260
+
+
+def test_no_module_is_long_unless_listed_with_its_reason():
+    long = {str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+            for path in sorted((ROOT / "emoaugnet").rglob("*.py"))}
+    long = {path: n for path, n in long.items() if n > MAX_LINES}
+    unlisted = {path: n for path, n in long.items() if path not in LONG_MODULES}
+    assert not unlisted, f"modules over {MAX_LINES} lines: {unlisted}: split them, or list them with a reason"
+    assert set(LONG_MODULES) <= set(long), f"listed but no longer long: {set(LONG_MODULES) - set(long)}"
 
 
 def test_library_never_reads_a_hard_coded_data_path():
