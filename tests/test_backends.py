@@ -30,6 +30,8 @@ from emoaugnet import backend, bundle, cli, training
 from emoaugnet import inference as predict
 from helpers import featurestore
 
+pytestmark = pytest.mark.slow      # trains and exports under TensorFlow and JAX
+
 ROOT = featurestore.ROOT
 NO_TENSORFLOW = ROOT / "tests" / "helpers" / "no_tensorflow"
 TEST_ACTOR = ROOT / "tests" / "fixtures" / "ravdess" / "Actor_04"

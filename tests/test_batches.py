@@ -87,6 +87,7 @@ def test_an_epoch_of_batches_covers_every_sample_once_and_is_repeatable():
     assert x.shape == (7, 108 * 22, 1) and w.shape == (7,)
 
 
+@pytest.mark.slow      # trains
 @pytest.mark.parametrize("knobs", [
     {"train.mixup": 0.2, "train.time_mask": 10, "train.channel_mask": 3, "train.label_smoothing": 0.1},
     {"train.label_smoothing": 0.1, "train.class_weight": "balanced", "model.input_layout": "flat"},
@@ -105,6 +106,7 @@ def test_training_with_on_the_fly_regularisation_saves_a_model_evaluate_scores(t
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow      # trains twice
 def test_regularisation_is_repeatable_with_the_same_seed_and_changes_the_training(tmp_path):
     knobs = {**TINY, "train.epochs": 2, "train.mixup": 0.3, "train.time_mask": 8}
     features = featurestore.build(tmp_path / "features", num_variants=3)

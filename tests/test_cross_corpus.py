@@ -21,6 +21,8 @@ from emoaugnet.params import ParamsError
 from helpers import featurestore, tiny_project
 from helpers.tiny_project import run
 
+pytestmark = pytest.mark.slow      # runs dvc repro and dvc exp run on tiny projects
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

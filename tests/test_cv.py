@@ -19,6 +19,8 @@ from helpers import tiny_project
 from helpers.tiny_project import run
 from emoaugnet import cv_summary
 
+pytestmark = pytest.mark.slow      # runs the cross-validation stages through DVC
+
 CV = {"split.folds": 3, "split.val_per_fold": 1, "cv.folds": [0, 1], "cv.summary": ["all"],
       "model.feature_norm": "speaker"}
 

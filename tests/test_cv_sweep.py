@@ -16,6 +16,8 @@ from helpers import featurestore
 from emoaugnet import cv_sweep, shards
 from emoaugnet.params import ParamsError
 
+pytestmark = pytest.mark.slow      # trains fold models
+
 ROOT = featurestore.ROOT
 TINY = {"model.input_layout": "frames", "train.epochs": 1, "train.batch_size": 16, "train.precision": "float32",
         "split.folds": 3, "split.val_per_fold": 1, "split.train_variants": [0, 1]}

@@ -12,6 +12,8 @@ import pytest
 from helpers import featurestore
 from emoaugnet import api, bundle, cli, ensemble
 
+pytestmark = pytest.mark.slow      # builds Keras models and their ONNX exports
+
 FRAMES = {"model.input_layout": "frames"}
 
 

@@ -32,6 +32,8 @@ from stages import augment as augment_stage
 from stages import download, evaluate, train
 from stages import features as features_stage
 
+pytestmark = pytest.mark.slow      # runs real stages on temporary projects and kills them
+
 ROOT = Path(__file__).resolve().parents[1]
 SR = 22050
 

@@ -33,6 +33,8 @@ from stages import augment as augment_stage
 from stages import download, evaluate, train
 from test_corpora_ravdess_iemocap import iemocap_folder, iemocap_params  # noqa: F401  (a fixture and its params)
 
+pytestmark = pytest.mark.slow      # runs real stages on temporary projects
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY_TRAIN = {"model.input_layout": "frames", "train.epochs": 2, "train.batch_size": 16,
               "train.precision": "float32", "split.test_speakers": [4], "split.val_speakers": [3]}

@@ -110,6 +110,7 @@ def test_variants_of_an_utterance_come_from_the_shard(augment_shard):
         read_variants(augment_shard, "nope")
 
 
+@pytest.mark.slow      # runs the command in a subprocess
 def test_show_augment_command_writes_the_figure(augment_shard, tmp_path):
     out = tmp_path / "augment.png"
     done = subprocess.run([sys.executable, "-m", "emoaugnet", "show-augment", "--shard", str(augment_shard),

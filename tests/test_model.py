@@ -62,6 +62,7 @@ def test_mixed_precision_keeps_softmax_in_float32():
     np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow      # imports Keras in a subprocess
 def test_summary_command_prints_the_summary_for_current_params():
     done = subprocess.run([sys.executable, "-m", "emoaugnet", "summary"], capture_output=True, text=True,
                           check=True)

@@ -88,6 +88,8 @@ NO_MODEL = """
 import sys
 from pathlib import Path
 from emoaugnet import cli, model_dir
+
+pytestmark = pytest.mark.slow      # builds Keras models and exports
 model_dir.SHIPPED = Path("/nonexistent/shipped")   # as an install without a shipped model
 code = cli.main(["predict", "x.wav"])
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow", "onnxruntime", "h5py", "jax"))

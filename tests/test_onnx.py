@@ -22,6 +22,8 @@ from emoaugnet import audio, bundle, cli, features, inference, onnx_model
 from emoaugnet.api import Classifier
 from helpers import featurestore
 
+pytestmark = pytest.mark.slow      # exports Keras models to ONNX
+
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUTS = ("frames", "flat")
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

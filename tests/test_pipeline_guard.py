@@ -18,6 +18,8 @@ import yaml
 
 from helpers import tiny_project
 
+pytestmark = pytest.mark.slow      # runs dvc repro on a tiny project
+
 
 def digest(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

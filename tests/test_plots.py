@@ -18,6 +18,8 @@ from emoaugnet import bundle, figures
 from helpers import browser, tiny_project
 from helpers.tiny_project import ROOT, run
 
+pytestmark = pytest.mark.slow      # runs dvc repro and dvc exp run, then headless Chromium
+
 PNGS = (figures.CONFUSION_FILE, figures.RECALL_FILE, figures.CURVES_FILE)
 IMAGES = [f"reports/{name}" for name in PNGS]
 VEGA = ["reports/confusion.csv", "reports/per_class.csv", "dvclive/plots/metrics"]

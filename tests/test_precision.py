@@ -70,6 +70,7 @@ def test_auto_follows_this_machines_real_cpuinfo(tmp_path):
     assert backend.resolve_precision("auto", backend.cpu_flags(added), gpu=False) == "mixed_bfloat16"
 
 
+@pytest.mark.slow      # trains in two precisions
 def test_mixed_bfloat16_trains_on_real_features_with_float32_outputs(tmp_path):
     root = featurestore.build(tmp_path / "features", num_variants=1)
     p = featurestore.params(**{"model.input_layout": "frames", "train.epochs": 1, "train.batch_size": 16,
@@ -100,6 +101,7 @@ def test_mixed_bfloat16_trains_on_real_features_with_float32_outputs(tmp_path):
     assert abs(losses["mixed_bfloat16"][0] - losses["float32"][0]) < 0.1 * losses["float32"][0]
 
 
+@pytest.mark.slow      # imports TensorFlow in a subprocess
 def test_configure_sizes_tf_thread_pools_to_the_cores():
     # A fresh interpreter: thread pools can only be set before TensorFlow starts.
     code = ("from emoaugnet import backend; import tensorflow as tf; t = backend.configure(7); "

@@ -25,6 +25,8 @@ from helpers import featurestore
 from emoaugnet.inference import PredictParams
 from emoaugnet.params import AudioParams
 
+pytestmark = pytest.mark.slow      # builds Keras models and runs the predict command
+
 ROOT = Path(__file__).resolve().parents[1]
 TEST_ACTOR = "Actor_04"
 PP = PredictParams(hop=1.25, silence_rms=0.001)

@@ -26,6 +26,8 @@ from helpers import tiny_project
 from helpers.needs import missing
 from helpers.tiny_project import run
 
+pytestmark = pytest.mark.slow      # runs the pipeline and pushes to a local and an SSH remote
+
 STAGES = ("download@ravdess", "augment@ravdess", "features@ravdess", "train", "export", "evaluate")
 # Everything the pipeline writes: its cached outputs (pulled) and the git-tracked reports.
 OUTPUTS = ("data", "models", "export", "dvclive", "reports")

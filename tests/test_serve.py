@@ -20,6 +20,8 @@ from emoaugnet import cli
 from emoaugnet.serve.upload import TEMP_PREFIX
 from helpers import featurestore, service
 
+pytestmark = pytest.mark.slow      # exports a model and starts the service (and Chromium)
+
 SHORT = Path("Actor_01") / "03-01-05-01-01-01-01.flac"
 
 

@@ -17,6 +17,8 @@ from emoaugnet.api import Classifier
 from emoaugnet.inference import PredictParams, Predictor, expand
 from helpers import featurestore
 
+pytestmark = pytest.mark.slow      # builds Keras models and exports
+
 ACTOR = featurestore.FIXTURE / "Actor_04"
 
 

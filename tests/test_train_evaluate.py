@@ -21,6 +21,8 @@ from stages import evaluate, train
 from emoaugnet.params import ParamsError
 from helpers.tiny_project import run
 
+pytestmark = pytest.mark.slow      # trains and evaluates through the stages and dvc exp run
+
 ROOT = featurestore.ROOT
 TINY = {"model.input_layout": "frames", "train.epochs": 2, "train.batch_size": 16, "train.precision": "float32",
         "split.test_speakers": [4], "split.val_speakers": [3]}
