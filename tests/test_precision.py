@@ -12,6 +12,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
 from emoaugnet import backend, scaler, splits, training
 from emoaugnet import model as model_mod
