@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="a recording shorter than this many seconds gets the result too_short, not an "
                          "emotion (default: 0.5, emoaugnet.inference.MIN_DURATION)")
     pr.add_argument("--speaker-norm", action="store_true",
-                    help="speaker adaptation, for a model trained with model.speaker_norm: all the files given "
+                    help="speaker adaptation, for a model trained with model.feature_norm: speaker: all the files given "
                          "are one speaker's, and their features are standardised by that speaker's statistics "
                          "(read from these files, unlabelled) before the model sees them")
     pr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -145,32 +145,46 @@ def _missing_module(exc: ModuleNotFoundError, folder: Any) -> str:
     return f"{folder}: cannot load the model: module {exc.name!r} is not installed ({exc})"
 
 
-def predict(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # model_dir and the params are cheap: the settings and the model folder are checked before numpy,
-    # onnxruntime or Keras is imported (no model: an answer in well under a second)
+def open_classifier(command: str, args: argparse.Namespace, pp: Any, speaker: Any = None) -> Any:
+    """The :class:`emoaugnet.api.Classifier` that ``--model`` / ``--backend`` name (model_dir's rule), or
+    None after printing why not (``<command>: ...`` on stderr): the one way predict and serve open a model.
+    Its warning (a stale export passed over) and, with nothing named, which model was picked, go to stderr."""
+    from emoaugnet.api import Classifier
     from emoaugnet.model_dir import NoModel, resolve
     try:
-        from emoaugnet.inference import PredictParams
+        folder = resolve(args.model, args.backend).path   # no model: said before anything heavy is imported
+    except (NoModel, ValueError) as exc:
+        print(f"{command}: {_flag(exc)}", file=sys.stderr)
+        return None
+    try:
+        clf = Classifier.open(args.model, args.backend, pp, speaker)
+    except ValueError as exc:             # BundleError, SpeakerNormError, a bad hop for this model's window
+        print(f"{command}: {folder}: {_flag(exc)}", file=sys.stderr)
+        return None
+    except ModuleNotFoundError as exc:
+        print(f"{command}: {_missing_module(exc, folder)}", file=sys.stderr)
+        return None
+    if clf.warning:
+        print(f"{command}: warning: {clf.warning}", file=sys.stderr)
+    return clf
+
+
+def predict(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # the settings and the model folder are checked before numpy, onnxruntime or Keras is imported
+    # (no model: an answer in well under a second)
+    from emoaugnet.inference import PredictParams
+    try:
         pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms,
                            **({} if args.min_duration is None else {"min_duration": args.min_duration}))
-        folder = resolve(args.model, args.backend).path
-    except (NoModel, ValueError) as exc:
+    except ValueError as exc:
         print(f"predict: {_flag(exc)}", file=sys.stderr)
         return 2
-    from emoaugnet.api import Classifier
+    clf = open_classifier("predict", args, pp, args.paths if args.speaker_norm else None)
+    if clf is None:
+        return 2
     from emoaugnet.inference import expand
-    try:
-        clf = Classifier.open(args.model, args.backend, pp, args.paths if args.speaker_norm else None)
-    except ValueError as exc:             # BundleError, SpeakerNormError, a bad hop for this model's window
-        print(f"predict: {folder}: {_flag(exc)}", file=sys.stderr)
-        return 2
-    except ModuleNotFoundError as exc:
-        print(f"predict: {_missing_module(exc, folder)}", file=sys.stderr)
-        return 2
     model = clf.model
-    if clf.warning:
-        print(f"predict: warning: {clf.warning}", file=sys.stderr)
     # stdout carries the results, so the device line goes to stderr, first; models run in float32
     print(f"predict: {runtime_line(model)}", file=sys.stderr, flush=True)
     if args.model is None:            # nothing named: say which model the rule picked (the shipped one?)

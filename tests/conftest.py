@@ -3,7 +3,9 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -22,3 +24,17 @@ def ravdess_fixture() -> Path:
 def ravdess_48k() -> Path:
     """Two official 48 kHz WAVs from Actor_01; 03-01-08-01-02-02-01.wav is stereo."""
     return FIXTURES / "ravdess-48k" / "Actor_01"
+
+
+@pytest.fixture(scope="session")
+def long_recording(tmp_path_factory, ravdess_fixture) -> Path:
+    """Three fixture utterances of actor 2 with 3 s of silence after the second (16-bit WAV): several
+    2.5 s windows, some of them silent."""
+    parts = []
+    for name in ("03-01-05-01-01-01-02.flac", "03-01-07-01-01-01-02.flac", "03-01-04-01-02-01-02.flac"):
+        y, sr = sf.read(ravdess_fixture / "Actor_02" / name, dtype="float32")
+        parts.append(y)
+    parts.insert(2, np.zeros(3 * sr, np.float32))
+    path = tmp_path_factory.mktemp("long") / "long.wav"
+    sf.write(path, np.concatenate(parts), sr, subtype="PCM_16")
+    return path

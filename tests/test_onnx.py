@@ -41,19 +41,6 @@ def models(tmp_path_factory) -> dict[str, dict[str, Path]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def long_recording(tmp_path_factory, ravdess_fixture) -> Path:
-    """Three fixture utterances of actor 2 with 3 s of silence after the second: 13.6 s."""
-    parts = []
-    for name in ("03-01-05-01-01-01-02.flac", "03-01-07-01-01-01-02.flac", "03-01-04-01-02-01-02.flac"):
-        y, sr = sf.read(ravdess_fixture / "Actor_02" / name, dtype="float32")
-        parts.append(y)
-    parts.insert(2, np.zeros(3 * sr, np.float32))
-    path = tmp_path_factory.mktemp("long") / "long.wav"
-    sf.write(path, np.concatenate(parts), sr, subtype="FLOAT")
-    return path
-
-
 def probabilities(results: list[dict], classes) -> np.ndarray:
     return np.array([[w["probabilities"][c] for c in classes] for r in results for w in r["windows"]
                      if not w["silent"]])

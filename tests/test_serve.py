@@ -12,9 +12,7 @@ import json
 import socket
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from emoaugnet import cli
 from emoaugnet.serve.upload import TEMP_PREFIX
@@ -32,19 +30,6 @@ def model(tmp_path_factory) -> Path:
                                               **{"model.input_layout": "frames"})
     assert cli.main(["export", "--model", str(keras_dir), "--out", str(root / "export")]) == 0
     return root / "export"
-
-
-@pytest.fixture(scope="module")
-def long_recording(tmp_path_factory, ravdess_fixture) -> Path:
-    """Three fixture utterances of actor 2 with 3 s of silence after the second: 14.1 s, 10 windows."""
-    parts = []
-    for name in ("03-01-05-01-01-01-02.flac", "03-01-07-01-01-01-02.flac", "03-01-04-01-02-01-02.flac"):
-        y, sr = sf.read(ravdess_fixture / "Actor_02" / name, dtype="float32")
-        parts.append(y)
-    parts.insert(2, np.zeros(3 * sr, np.float32))
-    path = tmp_path_factory.mktemp("long") / "long.wav"
-    sf.write(path, np.concatenate(parts), sr, subtype="PCM_16")
-    return path
 
 
 def predict_prints(model: Path, path: Path, capsys) -> dict:

@@ -39,8 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from emoaugnet.api import Classifier
-    from emoaugnet.cli import KERAS_MISSING, runtime_line
+    from emoaugnet.cli import open_classifier, runtime_line
     try:
         import uvicorn
 
@@ -51,21 +50,18 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     from emoaugnet.inference import PredictParams
     try:
-        # model_dir's rule picks the folder (a stale export never wins); the predictor refuses a model that
-        # needs a speaker's statistics, which one upload cannot give (emoaugnet.normalisation)
-        classifier = Classifier.open(args.model, args.backend,
-                                     PredictParams(hop=args.hop, silence_rms=args.silence_rms))
-        workers = args.workers or (1 if classifier.backend == "keras" else min(4, os.cpu_count() or 1))
-        limits = Limits(int(args.max_upload_mb * 2 ** 20), args.max_seconds, workers)
-    except ValueError as exc:            # NoModel, BundleError, SpeakerNormError, a bad setting
+        pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms)
+    except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
-    except ModuleNotFoundError as exc:
-        print(f"serve: {args.model or '.'}: {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
+    # model_dir's rule picks the folder (a stale export never wins); the predictor refuses a model that
+    # needs a speaker's statistics, which one upload cannot give (emoaugnet.normalisation)
+    classifier = open_classifier("serve", args, pp)
+    if classifier is None:
         return 2
+    workers = args.workers or (1 if classifier.backend == "keras" else min(4, os.cpu_count() or 1))
+    limits = Limits(int(args.max_upload_mb * 2 ** 20), args.max_seconds, workers)
     folder = classifier.path
-    if classifier.warning:
-        print(f"serve: warning: {classifier.warning}", file=sys.stderr)
     runtime = runtime_line(classifier.model)
     app = create_app(classifier, limits, Path(folder).resolve().name, runtime)
     print(f"serve: {classifier.label}: {runtime}; {workers} worker(s); http://{args.host}:{args.port}/",
