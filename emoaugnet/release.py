@@ -141,17 +141,30 @@ def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
             "weighted_accuracy": metrics.get("weighted_accuracy"), "protocol": metrics.get("protocol")}
 
 
+def _speakers_scored(metrics: Path) -> str:
+    """`` (speakers A, B)``: the speakers in the ``predictions.csv`` beside ``metrics``, so a figure on a
+    corpus says which of its speakers it measured ("" when the file is not there)."""
+    import csv
+    predictions = metrics.parent / "predictions.csv"
+    if not predictions.is_file():
+        return ""
+    with open(predictions, newline="") as f:
+        speakers = sorted({row["speaker"] for row in csv.DictReader(f) if row.get("speaker")},
+                          key=lambda s: (len(s), s))
+    return f" (speaker{'s' if len(speakers) > 1 else ''} {', '.join(speakers)})" if speakers else ""
+
+
 def figures(reports: Path, cv: Path | None = None) -> list[dict[str, Any]]:
     """The measured figures found under ``reports`` (``cv``: the cross-validation summary, if elsewhere)."""
     found: list[tuple[Path, str, str]] = [((cv if cv is not None and rel == "cv/metrics.json" else reports / rel),
                                            what, command) for rel, what, command in FIGURES]
     for path in sorted(reports.glob("cross/*/metrics.json")):
         corpus = path.parent.name
-        found.append((path, f"cross-corpus: every recording of {corpus}, never seen in training",
-                      f"dvc repro cross_evaluate@{corpus} (with evaluate.cross_corpora=[{corpus}])"))
+        found.append((path, f"cross-corpus: every recording of {corpus}{_speakers_scored(path)}, never seen in "
+                            "training", f"dvc repro cross_evaluate@{corpus} (with evaluate.cross_corpora=[{corpus}])"))
     for path in sorted(reports.glob("cross/baseline/*/metrics.json")):
         corpus = path.parent.name
-        found.append((path, f"eGeMAPS + SVM baseline, cross-corpus on {corpus}",
+        found.append((path, f"eGeMAPS + SVM baseline, cross-corpus on {corpus}{_speakers_scored(path)}",
                       f"dvc repro baseline_cross@{corpus} (with baseline.cross_corpora=[{corpus}])"))
     out = []
     for path, what, command in found:
