@@ -82,7 +82,7 @@ def test_class_weight_on_top_equalises_the_classes(train):
 
 def test_mixup_mixes_the_balance_weights_like_the_targets(train):
     samples, tp = train
-    tp = with_(tp, balance="corpus", mixup=0.4, batch_size=16)
+    tp = with_(tp, balance="corpus", mixup=0.4, batch_size=16, label_smoothing=0.0, time_mask=0, channel_mask=0)
     w = balance.sample_weights(samples.corpus, samples.label, tp)
     z = samples.features.astype(np.float32)
     y = np.eye(7, dtype=np.float32)[samples.label]

@@ -21,6 +21,8 @@ from emoaugnet import cli, model_dir
 from emoaugnet.api import Classifier
 from helpers import featurestore
 
+pytestmark = pytest.mark.slow      # builds Keras models and exports
+
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = featurestore.FIXTURE / "Actor_01" / "03-01-05-01-01-01-01.flac"
 FRAMES = {"model.input_layout": "frames"}
@@ -89,7 +91,6 @@ import sys
 from pathlib import Path
 from emoaugnet import cli, model_dir
 
-pytestmark = pytest.mark.slow      # builds Keras models and exports
 model_dir.SHIPPED = Path("/nonexistent/shipped")   # as an install without a shipped model
 code = cli.main(["predict", "x.wav"])
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow", "onnxruntime", "h5py", "jax"))
