@@ -44,6 +44,14 @@ KERAS_MISSING = ("{} is not installed: Keras bundles and `emoaugnet export` need
                  "(pip install 'emoaugnet[keras]'); an exported model needs only the core install")
 
 
+def add_window_options(parser: argparse.ArgumentParser) -> None:
+    """--hop and --silence-rms, as predict and serve both take them (emoaugnet.inference.PredictParams)."""
+    parser.add_argument("--hop", type=float, default=None,
+                        help="seconds between analysis windows of long recordings (default: half the model's window)")
+    parser.add_argument("--silence-rms", type=float, default=0.001,
+                        help="a window whose RMS is below this is reported as silence (default: 0.001)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emoaugnet", description="EmoAugNet speech emotion recognition.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -68,10 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="print a table per file: one row per window (start, end, emotion, probabilities)")
     pr.add_argument("--plot", metavar="FILE.png", default=None,
                     help="also draw each file's window probabilities over time into this image (matplotlib)")
-    pr.add_argument("--hop", type=float, default=None,
-                    help="seconds between analysis windows of long recordings (default: half the model's window)")
-    pr.add_argument("--silence-rms", type=float, default=0.001,
-                    help="a window whose RMS is below this is reported as silence (default: 0.001)")
+    add_window_options(pr)
     pr.add_argument("--min-duration", type=float, default=None,
                     help="a recording shorter than this many seconds gets the result too_short, not an "
                          "emotion (default: 0.5, emoaugnet.inference.MIN_DURATION)")

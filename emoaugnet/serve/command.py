@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from emoaugnet.cli import DEFAULT_EXPORT, DEFAULT_MODELS
+    from emoaugnet.cli import DEFAULT_EXPORT, DEFAULT_MODELS, add_window_options
     sv = sub.add_parser("serve", help="an HTTP service and a page: upload or record speech, see its emotions",
                         description="Serve a model over HTTP: POST /api/predict answers what `emoaugnet "
                                     "predict` prints for the uploaded file; GET / is a page to upload or "
@@ -31,10 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--workers", type=int, default=None,
                     help="recordings classified at once, on threads beside the event loop "
                          "(default: the number of CPUs, at most 4; 1 for a Keras model)")
-    sv.add_argument("--hop", type=float, default=None,
-                    help="seconds between analysis windows of long recordings (default: half the model's window)")
-    sv.add_argument("--silence-rms", type=float, default=0.001,
-                    help="a window whose RMS is below this is reported as silence (default: 0.001)")
+    add_window_options(sv)
 
 
 def serve(args: argparse.Namespace) -> int:
