@@ -217,9 +217,9 @@ def ensemble_of(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]
     out = Path(out)
     params = {n: from_dict(params_tree(base, configs[n])) for n in names}
     p = params[names[0]]
-    if len({(q.split.folds, q.split.val_per_fold, q.model.speaker_norm) for q in params.values()}) != 1:
+    if len({(q.split.folds, q.split.val_per_fold, q.model.normalisation) for q in params.values()}) != 1:
         raise ParamsError(f"ensemble {names}: the configurations differ in split.folds, split.val_per_fold or "
-                          "model.speaker_norm; their folds' models cannot be averaged")
+                          "feature normalisation; their folds' models cannot be averaged")
     name = "ensemble_" + "+".join(names)
     folder = out / name
     jobs = []

@@ -114,7 +114,8 @@ def test_long_recording_is_windowed_and_silent_windows_are_skipped(predictor, ra
     assert [w["start_s"] for w in windows] == predict.window_starts(long["duration_s"], 0.6, 2.5, 1.25)
     assert windows[-1]["end_s"] == long["duration_s"] and len(windows) > 3
     # the first window is the training clip, so it equals the first utterance classified on its own
-    assert windows[0]["probabilities"] == alone["probabilities"]
+    # (within the 6-decimal rounding: the window is classified in another batch, float32 sums may differ)
+    assert windows[0]["probabilities"] == pytest.approx(alone["probabilities"], abs=2e-6)
     silent = [w for w in windows if w["silent"]]
     voiced = [w for w in windows if not w["silent"]]
     assert silent and all("probabilities" not in w and w["rms"] < PP.silence_rms for w in silent)

@@ -71,7 +71,7 @@ def test_release_copies_the_export_and_writes_its_card(project, shipped):
     [figure] = card["figures"]
     assert figure["file"] == "reports/metrics.json" and figure["command"] == "dvc repro evaluate"
     assert figure["unweighted_accuracy"] == metrics["unweighted_accuracy"]
-    assert card["input"] == {"sample_rate": 22050, "window_seconds": 2.5, "layout": "frames", "feature_norm": "none"}
+    assert card["input"] == {"sample_rate": 22050, "window_seconds": 2.5, "layout": "frames", "feature_norm": "utterance"}
     assert any("spontaneous" in limit for limit in card["limits"]) and "English" in " ".join(card["limits"])
     assert any("Not for decisions about people" in limit for limit in card["limits"])
     md = (shipped.parent / "MODEL_CARD.md").read_text()
@@ -155,12 +155,12 @@ def test_a_model_that_needs_a_speakers_statistics_is_refused(project, tmp_path):
 def test_params_yaml_that_no_longer_describes_the_model_is_refused(project, tmp_path, shipped):
     repo = copy_of(project, tmp_path)
     tree = yaml.safe_load((repo / "params.yaml").read_text())
-    tree["model"]["conv_activation"] = "elu"
+    tree["model"]["conv_activation"] = "relu"
     (repo / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
     before = {p.name: p.read_bytes() for p in shipped.iterdir()}
     done = release(repo, shipped)                          # over an earlier release: it must stay whole
     assert done.returncode == 2
-    assert 'model.conv_activation: model "relu", params.yaml "elu"' in done.stderr
+    assert 'model.conv_activation: model "elu", params.yaml "relu"' in done.stderr
     assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
 
 

@@ -90,7 +90,7 @@ def test_the_api_refuses_a_speaker_norm_model_without_the_speakers_recordings(tm
     assert len(from_api) == 6 and all(r["emotion"] in clf.classes for r in from_api)
     plain = Classifier.from_dir(featurestore.untrained_bundle(tmp_path / "plain"))
     assert plain.predict_file(next(loud.iterdir()))["emotion"] in plain.classes
-    with pytest.raises(ValueError, match="speaker_norm: false"):
+    with pytest.raises(ValueError, match="model.feature_norm: utterance, which takes no speaker statistics"):
         Classifier.from_dir(tmp_path / "plain", speaker=loud)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from helpers import featurestore
 from helpers import tiny_project
-from emoaugnet import bundle, evaluation, splits, training
+from emoaugnet import bundle, evaluation, normalisation, splits, training
 from emoaugnet import shards as store
 from stages import evaluate, train
 from emoaugnet.params import ParamsError
@@ -61,7 +61,7 @@ def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatc
     assert metrics["epochs_run"] == 2
     assert set(metrics) == {"protocol", "weighted_accuracy", "unweighted_accuracy", "macro_f1", "samples",
                             "leakage", "epochs_run", "best_epoch", "model"}   # a screenful for `dvc metrics show`
-    assert metrics["model"] == "frames conv-relu dense-elu float32"
+    assert metrics["model"] == "frames conv-elu dense-elu float32"
     per_class = read_csv(Path("reports/per_class.csv"))
     assert [r["class"] for r in per_class] == list(config["classes"])
     assert sum(int(r["support"]) for r in per_class) == 14
@@ -79,7 +79,9 @@ def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatc
     assert metrics["unweighted_accuracy"] == pytest.approx(np.mean(recalls), abs=1e-6)
 
     loaded = bundle.load("models")
-    test = store.load_features("data/features", ["ravdess"], speakers=["4"], variants=[0])
+    # the features as the model was trained on them (model.feature_norm: the owner of that rule)
+    test = normalisation.for_model(loaded, store.load_features("data/features", ["ravdess"], speakers=["4"],
+                                                               variants=[0]))
     probs = loaded.predict_frames(test.features)
     np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
     assert [r["utterance"] for r in predictions] == list(test.utterance)
