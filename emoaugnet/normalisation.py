@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -76,28 +77,14 @@ def utterance(frames: np.ndarray) -> np.ndarray:
     return ((frames - mean) / std).astype(np.float32)
 
 
-def _by_group(samples: Samples, groups: np.ndarray) -> Samples:
-    from emoaugnet.shards import Samples
-    out = samples.features.astype(np.float32, copy=True)
-    for group in np.unique(groups):
-        rows = groups == group
-        originals = rows & (samples.variant == 0)
-        mean, std = speaker_norm.statistics(samples.features[originals if originals.any() else rows])
-        out[rows] = speaker_norm.apply(samples.features[rows], mean, std)
-    return Samples(out, samples.label, samples.utterance, samples.speaker, samples.variant, samples.corpus,
-                   samples.classes, samples.attrs)
-
-
 def normalise(samples: Samples, method: str) -> Samples:
     """``samples`` normalised as ``method`` (``model.feature_norm``, see the module doc) says."""
     if method == "none" or len(samples) == 0:
         return samples
     if method == "utterance":
-        from emoaugnet.shards import Samples
-        return Samples(utterance(samples.features), samples.label, samples.utterance, samples.speaker,
-                       samples.variant, samples.corpus, samples.classes, samples.attrs)
+        return replace(samples, features=utterance(samples.features))
     if method == "corpus":
-        return _by_group(samples, samples.corpus.astype(str))
+        return speaker_norm.normalise_groups(samples, samples.corpus.astype(str))
     if method == "speaker":
         return speaker_norm.normalise(samples)
     raise ValueError(f"unknown feature normalisation {method!r}; allowed: {ALLOWED}")

@@ -10,6 +10,7 @@ and `emoaugnet predict --speaker-norm` offers it for a folder of one speaker's f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,13 +37,17 @@ def apply(frames: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 def normalise(samples: "Samples") -> "Samples":
     """``samples`` with each (corpus, speaker)'s features standardised by the statistics of that speaker's
     originals (variant 0) among ``samples``, or of all their rows when none is an original."""
+    return normalise_groups(samples, np.char.add(np.char.add(samples.corpus.astype(str), "/"),
+                                                 samples.speaker.astype(str)))
+
+
+def normalise_groups(samples: "Samples", groups: np.ndarray) -> "Samples":
+    """``samples`` with each group's rows (``groups``: one key per row, e.g. the corpus) standardised by the
+    statistics of the group's originals (variant 0), or of all its rows when none is an original."""
     out = samples.features.astype(np.float32, copy=True)
-    groups = np.char.add(np.char.add(samples.corpus.astype(str), "/"), samples.speaker.astype(str))
     for group in np.unique(groups):
         rows = groups == group
         originals = rows & (samples.variant == 0)
         mean, std = statistics(samples.features[originals if originals.any() else rows])
         out[rows] = apply(samples.features[rows], mean, std)
-    from emoaugnet.shards import Samples
-    return Samples(out, samples.label, samples.utterance, samples.speaker, samples.variant, samples.corpus,
-                   samples.classes, samples.attrs)
+    return replace(samples, features=out)
