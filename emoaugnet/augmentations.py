@@ -8,7 +8,7 @@
 | fast  | time stretch, rate > 1 (shorter output)          | ``rate ~ U(min_rate, max_rate)``         |
 | shift | ``np.roll`` by an integer number of samples      | ``shift_amount ~ U{-max, ..., max}``     |
 
-Channel chains (issue 23: what differs between recording set-ups rather than between utterances; none is
+Channel chains (what differs between recording set-ups rather than between utterances; none is
 in the default ``augment.variants``, docs/augmentation.md gives their ranges and sources):
 
 | name      | transform                                                   | drawn per sample                         |

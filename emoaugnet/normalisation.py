@@ -1,4 +1,4 @@
-"""Normalisation that removes what differs between recordings and corpora (issue 23), all off by default.
+"""Normalisation that removes what differs between recordings and corpora.
 
 * **Loudness** (``features.loudness_db``) is applied to the waveform before features:
   :mod:`emoaugnet.loudness`.

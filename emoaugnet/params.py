@@ -30,7 +30,7 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 CLASS_WEIGHTS = ("none", "balanced")
 BALANCES = ("none", "corpus", "corpus_class")
 TRANSFORMS = ("noise", "pitch", "slow", "fast", "shift",
-              # channel chains (issue 23), none of them in the default variants
+              # channel chains, none of them in the default variants
               "reverb", "telephone", "lowpass", "highpass", "eq", "gain", "clip", "mp3", "colornoise")
 WINDOWS = ("fixed", "voiced")           # audio.window: where the analysis window sits (emoaugnet/audio.py)
 PADS = ("zeros", "reflect", "tile")     # audio.pad: how a clip shorter than the window is filled
@@ -178,6 +178,8 @@ class BaselineParams:
     speaker_norm: bool = knob()
     corpora: tuple[str, ...] = knob()           # functionals stored (egemaps@C); [] by default: opt-in
     cross_corpora: tuple[str, ...] = knob()     # scored by the SVM trained on run.corpora (baseline_cross@C)
+    cv: tuple[str, ...] = knob(choices=("all",), default=())     # [all]: baseline_cv@all (read by dvc.yaml)
+    loco: tuple[str, ...] = knob(choices=("all",), default=())   # [all]: baseline_loco@all (read by dvc.yaml)
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,7 @@ def _check_loco(p: Params) -> None:
                           "`data.corpora` does not prepare")
     if seen := sorted(set(bp.cross_corpora) & set(p.corpora_to_run)):
         raise ParamsError(f"params: `baseline.cross_corpora` names {seen}, which `run.corpora` trains on")
+    _check_baseline_runs(p)
     if not corpora:
         return
     if len(corpora) < 2 or len(set(corpora)) != len(corpora):
@@ -301,6 +304,23 @@ def _check_loco(p: Params) -> None:
     if unprepared := [c for c in corpora if c not in p.corpora_to_prepare]:
         raise ParamsError(f"params: `loco.corpora` names {unprepared}, which `data.corpora` does not prepare: "
                           f"set data.corpora=[{','.join(dict.fromkeys((*p.corpora_to_prepare, *unprepared)))}]")
+
+
+def _check_baseline_runs(p: Params) -> None:
+    """`baseline.cv` / `baseline.loco` ([all]) put baseline_cv@all / baseline_loco@all in the DAG: each needs its
+    folds or held-out corpora, and the functionals (`baseline.corpora`) of every corpus they read."""
+    bp = p.baseline
+    runs = {"cv": (p.cv_folds, "cv.folds", p.corpora_to_run), "loco": (p.loco_corpora, "loco.corpora", p.loco_corpora)}
+    for name, (asked, key, corpora) in runs.items():
+        if not getattr(bp, name):
+            continue
+        if not asked:
+            raise ParamsError(f"params: `baseline.{name}: [all]` scores the baseline on `{key}`, which is empty: "
+                              f"set {key} too, or baseline.{name}=[]")
+        if missing := [c for c in corpora if c not in bp.corpora]:
+            raise ParamsError(f"params: `baseline.{name}: [all]` reads the eGeMAPS functionals of {missing}, which "
+                              f"`baseline.corpora` does not store: set baseline.corpora="
+                              f"[{','.join(dict.fromkeys((*bp.corpora, *missing)))}]")
 
 
 def _corpus(tree: Any, name: str, classes: tuple[str, ...]) -> CorpusParams:

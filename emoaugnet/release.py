@@ -35,7 +35,7 @@ from emoaugnet.atomic import atomic_path, write_text
 from emoaugnet.onnx_model import FEATURES_FILE, ONNX_FILE
 from emoaugnet.params import from_dict, recorded
 
-#: The most the shipped model's files may take in the wheel (issue 24: <= 10 MB).
+#: The most the shipped model's files may take in the wheel (10 MB).
 MAX_BYTES = 10 * 10 ** 6
 CV = "dvc exp run -S 'cv.folds=[0,1,2,3,4]' -S 'cv.summary=[all]'"
 #: Figures a card carries when their file is under --reports: (path, what it measures, the command).

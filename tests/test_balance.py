@@ -89,11 +89,26 @@ def test_mixup_mixes_the_balance_weights_like_the_targets(train):
     data = batches.TrainingBatches(z, y, w, tp, "frames", seed=3)
     x, targets, got = data[0]
     rows = data.order[:16]
-    rng = np.random.default_rng([3, 0, 0])
-    lam = rng.beta(0.4, 0.4, 16).astype(np.float32)
-    partner = rng.permutation(16)
-    assert np.allclose(got, lam * w[rows] + (1 - lam) * w[rows][partner], rtol=1e-6)
-    assert np.allclose(targets, lam[:, None] * y[rows] + (1 - lam[:, None]) * y[rows][partner], rtol=1e-6)
+    assert len(set(samples.corpus[rows])) == 2 and len(set(w[rows])) == 2     # both corpora, two weights
+    # Each output row is lam * sample i + (1 - lam) * a partner j of the same batch, for some lam in [0, 1].
+    # Find j and lam from the features alone (least squares), then the weight and target must be mixed alike.
+    z_rows, y_rows, w_rows = z[rows].reshape(16, -1), y[rows], w[rows]
+    mixed_pairs = 0
+    for r in range(16):
+        out = x[r].reshape(-1)
+        best = None
+        for j in range(16):
+            d = z_rows[r] - z_rows[j]
+            lam = 1.0 if not d.any() else float(np.clip(np.dot(out - z_rows[j], d) / np.dot(d, d), 0, 1))
+            err = np.abs(out - (lam * z_rows[r] + (1 - lam) * z_rows[j])).max()
+            if best is None or err < best[0]:
+                best = (err, j, lam)
+        err, j, lam = best
+        assert err < 1e-4, f"row {r} is no mix of its sample and a partner"
+        assert got[r] == pytest.approx(lam * w_rows[r] + (1 - lam) * w_rows[j], rel=1e-4)
+        np.testing.assert_allclose(targets[r], lam * y_rows[r] + (1 - lam) * y_rows[j], atol=1e-4)
+        mixed_pairs += w_rows[r] != w_rows[j] and 0.01 < lam < 0.99
+    assert mixed_pairs >= 2, "no pair of different weights was mixed: the check saw no mixing"
 
 
 @pytest.mark.slow

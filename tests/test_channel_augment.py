@@ -1,4 +1,4 @@
-"""The channel chains (issue 23): each is deterministic and changes a real recording the way its name says."""
+"""The channel chains: each is deterministic and changes a real recording the way its name says."""
 
 import json
 

@@ -1,7 +1,7 @@
 """The core install can predict: `pip install .` (pyproject's [project.dependencies] only: no Keras, no
 TensorFlow, no h5py) then `emoaugnet predict --model <export>` classifies a fixture recording, and
-`emoaugnet predict <recording>` with no model anywhere uses the model shipped in the package (issue 24;
-it fails until one is released into emoaugnet/shipped/, docs/release.md).
+`emoaugnet predict <recording>` with no model anywhere uses the model shipped in the package
+(it fails until one is released into emoaugnet/shipped/, docs/release.md).
 
 Slow (a fresh virtual environment; about 2 minutes on the 2-core machine, pip taking requirements.txt's
 pins as constraints and the wheels of its configured index / cache). The export is made here from a
@@ -63,7 +63,7 @@ def test_the_core_install_predicts_with_an_exported_model(core_bin, tmp_path):
 
 @pytest.mark.slow
 def test_the_core_install_classifies_with_the_shipped_model_and_prints_its_card(core_bin, tmp_path):
-    """Issue 24: install, then `emoaugnet predict recording.wav` in a folder with no model, no --model."""
+    """Install, then `emoaugnet predict recording.wav` in a folder with no model, no --model."""
     bin_dir = core_bin
     empty = tmp_path / "empty"
     empty.mkdir()

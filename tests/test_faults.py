@@ -330,10 +330,11 @@ def test_features_stage_killed_at_any_moment_then_rerun_gives_identical_shards(a
     # a half-written temporary shard, as a kill during a write leaves: never a shard, removed on rerun
     out.mkdir(parents=True, exist_ok=True)
     (out / ".tmp-speaker_2.h5.x1y2z3").write_bytes(expected["speaker_2.h5"][:5000])
-    if any(out.glob("speaker_*.h5")):
-        assert all(p.name.startswith("speaker_") for p in store.shards(project / "data/features", ["ravdess"]))
     run_to_end(["stages.features", "ravdess"], project)
+    # every file of the folder is a complete shard, byte for byte the uninterrupted run's: the half-written
+    # temporary file and those of the killed runs are gone, and none was taken for a shard
     assert {p.name: p.read_bytes() for p in out.glob("*")} == expected
+    assert [p.name for p in store.shards(project / "data/features", ["ravdess"])] == sorted(expected)
 
 
 @pytest.fixture(scope="module")
@@ -349,8 +350,13 @@ def bundle_files(models: Path) -> dict[str, bytes]:
     return {name: (models / name).read_bytes() for name in (bundle.WEIGHTS_FILE, bundle.CONFIG_FILE)}
 
 
-def test_train_stage_killed_at_any_moment_leaves_no_bundle_or_a_complete_one(train_project):
-    """Killed mid-training and mid-save, then rerun: models/ never holds a partial or mixed bundle."""
+def test_train_stage_killed_at_any_moment_leaves_no_bundle_or_a_complete_one(train_project, tmp_path):
+    """Killed mid-training and mid-save, then rerun: models/ never holds a partial or mixed bundle, and the
+    rerun's bundle is byte for byte that of an uninterrupted run (so is any whole bundle a kill left)."""
+    reference = tmp_path / "reference"
+    shutil.copytree(train_project, reference, ignore=shutil.ignore_patterns("models", "dvclive", "reports"))
+    run_to_end(["stages.train"], reference)
+    expected = bundle_files(reference / "models")
     models = train_project / "models"
     seen = []
     killed = []
@@ -370,7 +376,8 @@ def test_train_stage_killed_at_any_moment_leaves_no_bundle_or_a_complete_one(tra
     assert any(killed), "every run finished before it could be killed"
     run_to_end(["stages.train"], train_project)
     bundle.load(models)
-    assert all(state == bundle_files(models) for state in seen)   # seeded: the same bundle every time
+    assert bundle_files(models) == expected                       # seeded: the same bundle every time
+    assert all(state == expected for state in seen)
     assert not [p.name for p in models.iterdir() if p.name.startswith(".tmp-")]
 
 

@@ -3,7 +3,7 @@ summary, memory flat in the speaker's size, and two runs at once in one project.
 
 Real stage commands and library calls on the RAVDESS fixtures in temporary projects. The disk-full
 tests use a real small filesystem (a tmpfs mounted over the output folder) when this process may mount
-one (root, as in the development container); elsewhere they inject ENOSPC into the atomic writer's
+one (root, as in a container); elsewhere they inject ENOSPC into the atomic writer's
 fsync for files in that folder. The fixture returns which it used, each failure message names it, and
 the assertions are the same.
 """

@@ -33,9 +33,10 @@ def test_a_plain_dvc_repro_runs_no_leave_one_corpus_out_and_no_baseline():
     """LOCO and the eGeMAPS baseline are opt-in: their stages iterate over lists that are empty by default."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert params["loco"] == {"corpora": [], "summary": []}
-    assert params["baseline"]["corpora"] == [] and params["baseline"]["cross_corpora"] == []
+    for key in ("corpora", "cross_corpora", "cv", "loco"):
+        assert params["baseline"][key] == [], key
     lists = {"train_loco": "${loco.corpora}", "evaluate_loco": "${loco.corpora}", "loco_summary": "${loco.summary}",
-             "egemaps": "${baseline.corpora}", "baseline_cv": "${cv.summary}", "baseline_loco": "${loco.summary}",
+             "egemaps": "${baseline.corpora}", "baseline_cv": "${baseline.cv}", "baseline_loco": "${baseline.loco}",
              "baseline_cross": "${baseline.cross_corpora}"}
     for name, foreach in lists.items():
         assert DVC_STAGES[name][1]["foreach"] == foreach, name

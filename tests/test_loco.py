@@ -28,7 +28,8 @@ SPEAKERS = {"ravdess": ["1", "2", "3", "4"], "tess": ["OAF", "YAF"], "emodb": ["
 LOCO = {"corpora.tess.source": str(FIXTURES / "tess"), "corpora.emodb.source": str(FIXTURES / "emodb"),
         "data.corpora": CORPORA, "loco.corpora": CORPORA, "loco.summary": ["all"], "split.val_per_fold": 1,
         "baseline.corpora": CORPORA, "baseline.C": [1.0, 10.0], "baseline.gamma": [0.01],
-        "split.folds": 3, "cv.folds": [0, 1, 2], "cv.summary": ["all"]}
+        "split.folds": 3, "cv.folds": [0, 1, 2], "cv.summary": ["all"],
+        "baseline.cv": ["all"], "baseline.loco": ["all"]}
 
 
 def rows(path: Path) -> list[dict[str, str]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,8 @@ import pytest
 from emoaugnet import cli
 from emoaugnet.serve.upload import TEMP_PREFIX
 from helpers import featurestore, service
+
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow      # exports a model and starts the service (and Chromium)
 
@@ -197,8 +201,7 @@ def test_page_uploads_and_records_offline_in_headless_chromium(model, long_recor
             assert widths[top] == max(widths) > 0
             cells = driver.find_elements(By.CSS_SELECTOR, "#timeline .window")
             assert [c.text for c in cells] == [w.get("emotion", "silence") for w in expected["windows"]]
-            png = Path("docs/figures/serve.png")
-            png.parent.mkdir(parents=True, exist_ok=True)
+            png = tmp_path / "page.png"            # never the tracked docs/figures/serve.png
             driver.save_screenshot(str(png))
             assert browser.colourful(__import__("matplotlib.image", fromlist=["imread"]).imread(png)[..., :3]) > 0.01
             # the microphone path: MediaRecorder (fake device), converted to WAV in the page, classified
@@ -213,3 +216,17 @@ def test_page_uploads_and_records_offline_in_headless_chromium(model, long_recor
         finally:
             driver.quit()
     assert leftovers(tmp_path / "tmp") == []
+
+
+@pytest.mark.browser
+def test_readmes_screenshot_tool_uploads_a_recording_and_saves_the_page(model, long_recording, tmp_path):
+    """`python tools/serve_screenshot.py` (README's picture, made on purpose) on a model, into a temp folder."""
+    from helpers import browser
+    browser.chromium()
+    png = tmp_path / "serve.png"
+    done = subprocess.run([sys.executable, "tools/serve_screenshot.py", "--recording", str(long_recording),
+                           "--model", str(model), "--out", str(png)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    from matplotlib.image import imread
+    assert browser.colourful(imread(png)[..., :3]) > 0.01

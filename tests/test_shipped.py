@@ -1,7 +1,7 @@
 """The model shipped inside the package (emoaugnet/shipped/, put there by `emoaugnet release`).
 
 These tests read the real packaged model, so they fail until one is released (docs/release.md): a checkout
-without one cannot do what issue 24 asks (`emoaugnet predict recording.wav` right after install).
+without one cannot do what README promises (`emoaugnet predict recording.wav` right after install).
 The params-drift test fails when params.yaml's defaults and the shipped card's params differ: then either
 the defaults changed without a new model, or a model was released from other params.
 """

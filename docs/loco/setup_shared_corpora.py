@@ -1,4 +1,14 @@
-"""Throwaway copy of wt-loco's project on ../shared/corpora (outside git of the worktree)."""
+"""A throwaway copy of this project on local corpora, for the baseline measurements of docs/evaluation.md.
+
+    python docs/loco/setup_shared_corpora.py --corpora ../shared/corpora --out /tmp/loco-work/repo
+
+``--corpora``: a folder holding ``ravdess/``, ``tess-yaf/`` and ``emodb-dev/`` (local copies laid out as
+each corpus's archive); ``--out``: the project copy to make (replaced if present). Its params.yaml: those
+sources; data.corpora, baseline.corpora and loco.corpora [ravdess, tess, emodb]; run.corpora [ravdess];
+baseline.cross_corpora [tess, emodb]; cv.folds [0..4]; cv.summary, loco.summary, baseline.cv and
+baseline.loco [all]. Then ``docs/loco/measure.sh`` in it.
+"""
+import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -8,16 +18,20 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 from helpers.featurestore import params_tree  # noqa: E402  (tests/ on the path first)
 from helpers.tiny_project import make_repo  # noqa: E402
 
-S = "/work/shared/corpora"
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("--corpora", required=True, type=Path, help="folder with ravdess/, tess-yaf/, emodb-dev/")
+parser.add_argument("--out", required=True, type=Path, help="the project copy to make")
+args = parser.parse_args()
+S = args.corpora.resolve()
 tree = params_tree(**{
-    "corpora.ravdess.source": f"{S}/ravdess", "corpora.tess.source": f"{S}/tess-yaf",
-    "corpora.emodb.source": f"{S}/emodb-dev",
+    "corpora.ravdess.source": str(S / "ravdess"), "corpora.tess.source": str(S / "tess-yaf"),
+    "corpora.emodb.source": str(S / "emodb-dev"),
     "data.corpora": ["ravdess", "tess", "emodb"], "run.corpora": ["ravdess"],
     "baseline.corpora": ["ravdess", "tess", "emodb"], "baseline.cross_corpora": ["tess", "emodb"],
     "loco.corpora": ["ravdess", "tess", "emodb"], "loco.summary": ["all"],
-    "cv.folds": [0, 1, 2, 3, 4], "cv.summary": ["all"],
+    "cv.folds": [0, 1, 2, 3, 4], "cv.summary": ["all"], "baseline.cv": ["all"], "baseline.loco": ["all"],
 })
-repo = Path("/tmp/loco-work/repo")
-if repo.exists():
-    shutil.rmtree(repo)
-make_repo(repo, tree)
+if args.out.exists():
+    shutil.rmtree(args.out)
+make_repo(args.out, tree)
+print(f"project copy: {args.out}")

@@ -1,0 +1,126 @@
+"""Every ``dvc repro`` / ``dvc exp run`` line of README.md and docs/ runs as written, and writes what it says.
+
+One tiny copy of the project (``helpers.tiny_project.make_repo``) stands beside a ``../shared/corpora/``
+folder of fixture recordings, as README's "local corpus" does: RAVDESS actors 01-05 (statement 01), the
+TESS and EmoDB fixtures. The commit before the commands holds the only edits: sources on that folder,
+actor 05 as the test speaker and 04 for validation (the defaults name actors 15-20), one augment variant
+(trained on), one epoch and one worker, and a local DVC remote. Each line then runs in bash exactly as the page writes it,
+from a clean workspace, with one shrinking override appended to each ``dvc exp run`` (``-S train.epochs=1``,
+for the lines that ask for 15 or 60); the DVC run-cache makes a stage that an earlier line ran a restore.
+A line exits 0 and leaves the files it is documented to write.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers import doc_commands
+from helpers.featurestore import params_tree
+from helpers.tiny_project import FIXTURE, env, make_repo, run
+
+pytestmark = pytest.mark.slow
+
+FIXTURES = FIXTURE.parent
+SHRINK = "-S train.epochs=1"
+EDITS = {
+    "corpora.ravdess.source": "../shared/corpora/ravdess",
+    "corpora.tess.source": "../shared/corpora/tess-sample",
+    "corpora.emodb.source": "../shared/corpora/emodb-sample",
+    "split.test_speakers": [5], "split.val_speakers": [4],
+    "augment.variants": [["noise"]], "split.train_variants": [], "augment.workers": 1, "features.workers": 1,
+    "train.epochs": 1, "train.batch_size": 16,
+}
+# `dvc` in the lines: this environment's DVC, with SHRINK after each `dvc exp run` but `--run-all`.
+WRAPPER = f"""
+dvc() {{
+  if [ "$1" = exp ] && [ "$2" = run ] && [[ " $* " != *" --run-all "* ]]; then
+    python -m dvc "$@" {SHRINK}
+  else
+    python -m dvc "$@"
+  fi
+}}
+set -e
+"""
+
+
+def expected_outputs(line: str) -> list[str]:
+    """The files a line is documented to write (README's stage table, docs/evaluation.md)."""
+    targets = [t for piece in doc_commands.pieces(line) if doc_commands.is_run(piece)
+               for t in piece[2:] if not t.startswith("-") and "=" not in t and t not in ("run",)]
+    whole = not targets and "--queue" not in line      # a queued run writes into its own temporary workspace
+    out = []
+    if whole:
+        out += ["reports/metrics.json", "export/model.onnx", "models/model.json"]
+    if whole and "cv.summary=[all]" in line:
+        out.append("reports/cv/metrics.json")
+    if whole and "loco.summary=[all]" in line:
+        out.append("reports/loco/metrics.json")
+    if whole and "evaluate.cross_corpora=[tess,emodb]" in line:
+        out += ["reports/cross/tess/metrics.json", "reports/cross/emodb/metrics.json"]
+    if "baseline_cv@all" in targets:
+        out.append("reports/cv/baseline/metrics.json")
+    if "baseline_loco@all" in targets:
+        out.append("reports/loco/baseline/metrics.json")
+    out += [f"reports/cross/baseline/{t.split('@')[1]}/metrics.json" for t in targets if t.startswith("baseline_cross@")]
+    if "export" in targets:
+        out.append("export/model.onnx")
+    return out
+
+
+def script(line: str) -> str:
+    """The line as written; of README's set-up line (venv, pip, then `dvc repro`), the dvc part only."""
+    if line.startswith("dvc "):
+        return line
+    return " && ".join(shlex.join(piece) for piece in doc_commands.pieces(line) if piece[0] == "dvc")
+
+
+def test_readmes_cross_validation_and_leave_one_corpus_out_lines_are_among_those_run():
+    readme = (FIXTURES.parents[1] / "README.md").read_text()
+    lines = doc_commands.runnable()
+    for key in ("'cv.summary=[all]'", "'loco.summary=[all]'"):
+        found = [line for line in lines if key in line and f"`{line}`" in readme]
+        assert found, f"README's {key} line is not run"
+
+
+def test_the_runner_fails_on_a_stale_line(tmp_path):
+    """A line that no longer runs (here: a stage the pipeline does not have) fails the check."""
+    page = tmp_path / "page.md"
+    page.write_text("Run:\n\n```bash\ndvc repro no_such_stage\n```\n\nand `dvc repro`.\n")
+    assert doc_commands.runnable([page]) == ["dvc repro no_such_stage"]
+    repo = make_repo(tmp_path / "repo", params_tree())
+    done = subprocess.run(["bash", "-c", WRAPPER + "dvc repro no_such_stage"], cwd=repo, env=env(),
+                          capture_output=True, text=True)
+    assert done.returncode != 0
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("doc-commands")
+    corpora = tmp / "shared" / "corpora"
+    for actor in sorted([*FIXTURE.glob("Actor_*"), *(FIXTURES / "ravdess-actor05").glob("Actor_*")]):
+        for path in sorted(actor.glob("03-01-*-*-01-*-*.flac")):
+            (corpora / "ravdess" / actor.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, corpora / "ravdess" / actor.name / path.name)
+    shutil.copytree(FIXTURES / "tess", corpora / "tess-sample")
+    shutil.copytree(FIXTURES / "emodb", corpora / "emodb-sample")
+    repo = make_repo(tmp / "repo", params_tree(**EDITS))
+    run(["dvc", "remote", "add", "-d", "local", str(tmp / "remote")], repo)
+    run(["git", "commit", "-qam", "a local remote"], repo)
+    return repo
+
+
+@pytest.mark.parametrize("line", doc_commands.runnable())
+def test_documented_line_runs(project: Path, line: str):
+    run(["git", "checkout", "-q", "--", "."], project)
+    run(["git", "clean", "-fdq"], project)                 # untracked only: dvc.lock; outputs are git-ignored
+    done = subprocess.run(["bash", "-c", WRAPPER + script(line)], cwd=project, env=env(), capture_output=True, text=True)
+    assert done.returncode == 0, f"{line}\nexited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    missing = [path for path in expected_outputs(line) if not (project / path).exists()]
+    assert not missing, f"{line}: ran, but wrote none of {missing}"
+    if "--run-all" in line:                              # the queued experiments ran and are listed
+        assert len(run(["dvc", "exp", "ls", "--name-only"], project).split()) >= 2
