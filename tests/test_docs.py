@@ -2,9 +2,10 @@
 ``python -m``, ``python <script>``, ``emoaugnet`` and ``dvc`` command they name exists, with each
 ``-S key=value`` naming a key of params.yaml and each ``dvc repro`` target a stage of dvc.yaml.
 
-Commands are read from bash code blocks and inline code spans, one per ``&&`` / ``|`` / ``;`` piece,
-after leading ``VAR=value`` assignments. A word in capitals (``stages.NAME``, ``-S KEY=VALUE``) or in angle
-brackets (``<stage>``) is a placeholder and is not looked up.
+Commands are read from code blocks (fenced and indented) and inline code spans by
+``helpers.doc_commands``, one per ``&&`` / ``|`` / ``;`` piece, after leading ``VAR=value`` assignments. A
+word in capitals (``stages.NAME``, ``-S KEY=VALUE``) or in angle brackets (``<stage>``) is a placeholder and
+is not looked up. ``tests/test_doc_commands.py`` runs the ``dvc repro`` / ``dvc exp run`` lines.
 """
 
 from __future__ import annotations
@@ -12,21 +13,17 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import re
-import shlex
 from pathlib import Path
 
 import pytest
 import yaml
 
 from emoaugnet import cli
+from helpers import doc_commands
+from helpers.doc_commands import FENCE, PAGES, PLACEHOLDER
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
-SPAN = re.compile(r"`([^`\n]+)`")
-ENV = re.compile(r"^[A-Z_][A-Z0-9_]*=\S*$")
-PLACEHOLDER = re.compile(r"(^|[.@])[A-Z][A-Z0-9_]*($|[.@=])|<[^>]*>")
 
 
 def slug(heading: str) -> str:
@@ -51,22 +48,11 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def commands(page: Path) -> list[list[str]]:
-    """Every shell command piece in the page's bash blocks and inline code, as tokens."""
-    text = page.read_text()
-    sources = [line for lang, body in FENCE.findall(text) if lang in ("bash", "sh", "")
-               for line in body.splitlines()]
-    sources += SPAN.findall(FENCE.sub("", text))
+    """Every shell command piece in the page's code blocks and inline code, as tokens."""
     found = []
-    for source in sources:
-        source = source.split(" #", 1)[0].rstrip("\\ ").strip()
-        for piece in re.split(r"&&|\|\||[|;]", source):
-            try:
-                tokens = shlex.split(piece)
-            except ValueError:
-                continue
-            while tokens and ENV.match(tokens[0]):
-                tokens = tokens[1:]
-            if tokens and tokens[0] in ("python", "python3", "emoaugnet", "dvc"):
+    for line in doc_commands.block_lines(page) + doc_commands.span_lines(page):
+        for tokens in doc_commands.pieces(line):
+            if tokens[0] in ("python", "python3", "emoaugnet", "dvc"):
                 found.append([token for token in tokens if not PLACEHOLDER.search(token)])
     return found
 
@@ -92,8 +78,7 @@ def test_pages_exist_and_readme_is_a_front_door():
     assert len((ROOT / "README.md").read_text().splitlines()) < 400
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_relative_links_resolve(page: Path):
+def broken_links(page: Path) -> list[str]:
     broken = []
     for target in links(page):
         if re.match(r"[a-z]+:", target):
@@ -103,12 +88,17 @@ def test_relative_links_resolve(page: Path):
         if not file.exists():
             broken.append(f"{target}: no such file")
         elif anchor and file.suffix == ".md" and anchor not in anchors(file):
-            broken.append(f"{target}: no heading with that anchor in {file.relative_to(ROOT)}")
-    assert not broken, f"{page.relative_to(ROOT)}: " + "; ".join(broken)
+            broken.append(f"{target}: no heading with that anchor in {file.name}")
+    return broken
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_named_commands_exist(page: Path):
+def test_relative_links_resolve(page: Path):
+    broken = broken_links(page)
+    assert not broken, f"{page.relative_to(ROOT)}: " + "; ".join(broken)
+
+
+def wrong_commands(page: Path) -> list[str]:
     from dvc.cli.parser import get_main_parser
 
     ours = subcommands(cli._parser())
@@ -144,4 +134,40 @@ def test_named_commands_exist(page: Path):
                 targets = [w for w in rest[1:] if not w.startswith("-") and "=" not in w]
                 wrong += [f"{line}: dvc.yaml has no stage {t.split('@')[0]}" for t in targets
                           if t.split("@")[0] not in stages]
+    return wrong
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_named_commands_exist(page: Path):
+    wrong = wrong_commands(page)
     assert not wrong, f"{page.relative_to(ROOT)}:\n" + "\n".join(wrong)
+
+
+STALE = """# A stale page
+
+See [the old page](gone.md), [a lost heading](#nowhere) and [this one](#a-stale-page).
+
+```bash
+python -m stages.no_such_stage
+emoaugnet no-such-subcommand recording.wav
+dvc exp run -S model.no_such_key=1 -S 'cv.folds=[0]'
+```
+
+Indented, as docs/evaluation.md writes its examples:
+
+    dvc repro no_such_stage@all
+    python tools/no_such_tool.py --corpora x
+
+and inline: `dvc exp rnu`, `dvc exp run -S KEY=VALUE` (a placeholder, fine).
+"""
+
+
+def test_the_checks_fail_on_a_stale_page(tmp_path):
+    page = tmp_path / "stale.md"
+    page.write_text(STALE)
+    assert broken_links(page) == ["gone.md: no such file", "#nowhere: no heading with that anchor in stale.md"]
+    wrong = wrong_commands(page)
+    expected = ["no module stages.no_such_stage", "emoaugnet has no subcommand no-such-subcommand",
+                "params.yaml has no key model.no_such_key", "dvc.yaml has no stage no_such_stage",
+                "no file tools/no_such_tool.py", "dvc exp has no subcommand rnu"]
+    assert [w.split(": ", 1)[1] for w in wrong] == expected, wrong
