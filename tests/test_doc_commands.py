@@ -12,6 +12,7 @@ A line exits 0 and leaves the files it is documented to write.
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import subprocess
@@ -79,6 +80,29 @@ def script(line: str) -> str:
     return " && ".join(shlex.join(piece) for piece in doc_commands.pieces(line) if piece[0] == "dvc")
 
 
+def experiments_compared(project: Path) -> None:
+    """docs/pipeline.md's relu / elu pair: both experiments, with their params and metrics, in `dvc exp show`."""
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], project))
+    records = [exp for commit in shown for branch in commit.get("experiments") or [] for exp in branch.get("revs") or []]
+    by_name = {r["name"]: r["data"] for r in records}
+    assert {"conv-relu", "conv-elu"} <= set(by_name), sorted(by_name)
+    for activation in ("relu", "elu"):
+        data = by_name[f"conv-{activation}"]
+        assert data["params"]["params.yaml"]["data"]["model"]["conv_activation"] == activation
+        metrics = data["metrics"]["reports/metrics.json"]["data"]
+        assert f"conv-{activation}" in metrics["model"]
+        assert 0 <= metrics["weighted_accuracy"] <= 1 and 0 <= metrics["unweighted_accuracy"] <= 1
+        assert metrics["samples"] == {"train": 3 * 7 * 2, "val": 7, "test": 7}
+
+
+#: Further checks after a line has run, by the line.
+AFTER = {"dvc exp run -n conv-elu  -S model.conv_activation=elu": experiments_compared}
+
+
+def test_each_further_check_follows_a_documented_line():
+    assert set(AFTER) <= set(doc_commands.runnable())
+
+
 def test_readmes_cross_validation_and_leave_one_corpus_out_lines_are_among_those_run():
     readme = (FIXTURES.parents[1] / "README.md").read_text()
     lines = doc_commands.runnable()
@@ -124,3 +148,5 @@ def test_documented_line_runs(project: Path, line: str):
     assert not missing, f"{line}: ran, but wrote none of {missing}"
     if "--run-all" in line:                              # the queued experiments ran and are listed
         assert len(run(["dvc", "exp", "ls", "--name-only"], project).split()) >= 2
+    if line in AFTER:
+        AFTER[line](project)

@@ -14,12 +14,10 @@ import numpy as np
 import pytest
 
 from helpers import featurestore
-from helpers import tiny_project
 from emoaugnet import bundle, evaluation, normalisation, splits, training
 from emoaugnet import shards as store
 from stages import evaluate, train
 from emoaugnet.params import ParamsError
-from helpers.tiny_project import run
 
 pytestmark = pytest.mark.slow      # trains and evaluates through the stages and dvc exp run
 
@@ -121,30 +119,3 @@ def test_training_is_seeded_and_the_paper_protocol_reports_its_leakage(tmp_path)
     assert metrics["samples"]["test"] == round(56 * 3 * p.split.test_fraction)
     rows = read_csv(tmp_path / "reports" / "predictions.csv")
     assert {r["variant"] for r in rows} == {"0", "1", "2"}       # augmented samples are in the test set
-
-
-def _experiments(show: list[dict]) -> list[dict]:
-    """Every experiment record in ``dvc exp show --json`` output (DVC 3 layout)."""
-    found = []
-    for baseline in show:
-        for exp in baseline.get("experiments") or []:
-            found += exp.get("revs") or []
-    return found
-
-
-def test_relu_and_elu_compared_with_dvc_experiments(tmp_path):
-    # statement 01 only (7 kept per actor), one augment variant, 1 epoch: see tests/helpers/tiny_project.py
-    repo = tiny_project.build(tmp_path, **{**TINY, "train.epochs": 1})
-    for activation in ("relu", "elu"):
-        run(["dvc", "exp", "run", "-n", f"conv-{activation}", "-S", f"model.conv_activation={activation}"], repo)
-
-    records = _experiments(json.loads(run(["dvc", "exp", "show", "--json"], repo)))
-    by_name = {r["name"]: r["data"] for r in records}
-    assert {"conv-relu", "conv-elu"} <= set(by_name)
-    for activation in ("relu", "elu"):
-        data = by_name[f"conv-{activation}"]
-        assert data["params"]["params.yaml"]["data"]["model"]["conv_activation"] == activation
-        metrics = data["metrics"]["reports/metrics.json"]["data"]
-        assert f"conv-{activation}" in metrics["model"]
-        assert 0 <= metrics["weighted_accuracy"] <= 1 and 0 <= metrics["unweighted_accuracy"] <= 1
-        assert metrics["samples"] == {"train": 2 * 7 * 2, "val": 7, "test": 7}
