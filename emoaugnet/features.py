@@ -1,7 +1,8 @@
 """Frame-level features of a clip: ZCR, RMS energy and MFCC, as the paper computes them.
 
 A clip of ``audio.num_samples`` gives ``frames x (2 + n_mfcc)`` values (108 x 22 at the defaults):
-channel 0 is ZCR, channel 1 is RMS, channels 2.. are MFCC 0..n_mfcc-1. :func:`flatten` turns that into
+channel 0 is ZCR, channel 1 is RMS, channels 2.. are MFCC 0..n_mfcc-1, then, with ``features.deltas``,
+their first (and second) time derivatives (:func:`deltas`, librosa's ``feature.delta`` filter). :func:`flatten` turns that into
 the paper's 2,376-long input: all ZCR frames, all RMS frames, then MFCC frame by frame.
 
 :func:`extract` calls librosa (what training and evaluation use). :func:`extract_with` computes the same
@@ -19,7 +20,17 @@ from emoaugnet.params import FeatureParams
 
 
 def channel_names(fp: FeatureParams) -> list[str]:
-    return ["zcr", "rms"] + [f"mfcc{i}" for i in range(fp.n_mfcc)]
+    names = [f"mfcc{i}" for i in range(fp.n_mfcc)]
+    return ["zcr", "rms"] + names + [f"d{order}_{name}" for order in range(1, fp.deltas + 1) for name in names]
+
+
+def deltas(mfcc: np.ndarray, order: int, axis: int) -> list[np.ndarray]:
+    """The first ``order`` time derivatives of ``mfcc`` along ``axis``: ``librosa.feature.delta`` (a
+    Savitzky-Golay filter of width 9, ``interp`` edges) for each order, through scipy, which both the
+    librosa path and the numpy-only path call, so they agree exactly."""
+    import scipy.signal
+    return [scipy.signal.savgol_filter(mfcc, window_length=9, polyorder=k, deriv=k, axis=axis, mode="interp")
+            .astype(mfcc.dtype) for k in range(1, order + 1)]
 
 
 def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
@@ -38,8 +49,8 @@ def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
     db = librosa.power_to_db(mel, top_db=None)
     db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80.0)
     mfcc = librosa.feature.mfcc(S=db, n_mfcc=fp.n_mfcc)
-    # zcr, rms: (..., 1, frames); mfcc: (..., n_mfcc, frames) -> (..., frames, 2 + n_mfcc)
-    stacked = np.concatenate([zcr, rms, mfcc], axis=-2)
+    # zcr, rms: (..., 1, frames); mfcc and each delta: (..., n_mfcc, frames) -> (..., frames, channels)
+    stacked = np.concatenate([zcr, rms, mfcc, *deltas(mfcc, fp.deltas, axis=-1)], axis=-2)
     return np.ascontiguousarray(np.swapaxes(stacked, -1, -2), dtype=np.float32)
 
 
@@ -86,7 +97,8 @@ def extract_with(y: np.ndarray, const: dict[str, np.ndarray], fp: FeatureParams,
     db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80.0)
     mfcc = np.einsum("...tm,km->...tk", db, const["dct"].astype(np.float32))
     zcr = np.swapaxes(zero_crossing_rate(y, n_fft, hop), -1, -2)            # (..., T, 1)
-    return np.ascontiguousarray(np.concatenate([zcr, rms[..., None], mfcc], axis=-1), dtype=np.float32)
+    stacked = [zcr, rms[..., None], mfcc, *deltas(mfcc, fp.deltas, axis=-2)]
+    return np.ascontiguousarray(np.concatenate(stacked, axis=-1), dtype=np.float32)
 
 
 def zero_crossing_rate(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:

@@ -38,7 +38,8 @@ FEATURE_NORMS = ("none", "utterance", "corpus", "speaker")   # model.feature_nor
 
 #: New keys whose default is "off": records (shard attributes, model.json) list them only when switched
 #: on, so turning none of them on leaves every output byte-identical to one made before they existed.
-OFF_VALUES = {"window": "fixed", "pad": "zeros", "top_db": 40.0, "loudness_db": None, "feature_norm": "none"}
+OFF_VALUES = {"window": "fixed", "pad": "zeros", "top_db": 40.0, "loudness_db": None, "feature_norm": "none",
+              "deltas": 0}
 
 
 def recorded(section: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -111,10 +112,11 @@ class FeatureParams:
     hop_length: int = knob(low=1)
     n_mfcc: int = knob(low=1)
     loudness_db: float | None = knob(high=0, default=None)   # None: off; else RMS (dBFS) of voiced frames
+    deltas: int = knob(low=0, high=2, default=0)              # MFCC deltas appended: 0 none, 1 delta, 2 + delta-delta
 
     @property
     def num_channels(self) -> int:
-        return 2 + self.n_mfcc
+        return 2 + self.n_mfcc * (1 + self.deltas)
 
     def num_frames(self, num_samples: int) -> int:
         """Frames librosa gives a clip of ``num_samples`` with centred framing."""

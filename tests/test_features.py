@@ -132,3 +132,26 @@ def test_a_clips_features_do_not_depend_on_the_other_clips_in_its_batch(ravdess_
     np.testing.assert_array_equal(alone[:, 2:], librosa.feature.mfcc(y=quiet, sr=SR, n_mfcc=20).T)
     beside_loud = features.extract(np.stack([loud, quiet]), SR, P.features)[1]
     np.testing.assert_allclose(beside_loud, alone, rtol=1e-4, atol=2e-3)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_mfcc_deltas_are_librosas_and_both_extractors_agree(ravdess_fixture, order):
+    """``features.deltas``: 40 MFCCs and their derivatives, as ``librosa.feature.delta`` computes them from
+    the stored MFCCs; the numpy-only extractor (what an ONNX export predicts with) gives the same."""
+    p = params(**{"features.n_mfcc": 40, "features.deltas": order})
+    clips = np.stack([load_clip(f, p.audio) for f in sorted(ravdess_fixture.glob("Actor_02/*.flac"))[:4]])
+    got = features.extract(clips, SR, p.features)
+    assert got.shape == (4, 108, 2 + 40 * (1 + order)) == (4, 108, p.features.num_channels)
+    names = features.channel_names(p.features)
+    assert len(names) == got.shape[-1] and names[42] == "d1_mfcc0" and names[-1] == f"d{order}_mfcc39"
+    mfcc = np.swapaxes(got[..., 2:42], -1, -2)                                   # (n, 40, frames)
+    for k in range(1, order + 1):
+        want = np.swapaxes(librosa.feature.delta(mfcc, order=k, axis=-1), -1, -2)
+        np.testing.assert_allclose(got[..., 2 + 40 * k:2 + 40 * (k + 1)], want, rtol=1e-5, atol=1e-4)
+    assert np.abs(got[..., 42:82]).mean() > 0.1                                  # not a zero channel
+    twin = features.extract_with(clips, features.constants(SR, p.features), p.features)
+    spread = got.reshape(-1, got.shape[-1]).std(axis=0)
+    assert np.max(np.abs(twin - got).reshape(-1, got.shape[-1]) / spread) < 1e-3
+    # recorded in shard attributes and model.json only when on, so default outputs keep their bytes
+    from emoaugnet.params import recorded
+    assert recorded(p.features)["deltas"] == order and "deltas" not in recorded(params().features)
