@@ -54,16 +54,22 @@ def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
     return np.ascontiguousarray(np.swapaxes(stacked, -1, -2), dtype=np.float32)
 
 
-def constants(sample_rate: int, fp: FeatureParams) -> dict[str, np.ndarray]:
+def constants(sample_rate: int, fp: FeatureParams, num_frames: int | None = None) -> dict[str, np.ndarray]:
     """The fixed arrays inside librosa's MFCC for these params: the STFT ``window`` (float64, as librosa
     applies it), the ``mel`` filterbank (float32, n_mels x bins) and the orthonormal type-II ``dct``
-    matrix (float64, n_mfcc x n_mels), made by librosa and scipy themselves."""
+    matrix (float64, n_mfcc x n_mels), made by librosa and scipy themselves; with ``features.deltas`` and
+    ``num_frames``, each derivative's filter as a ``delta<k>`` matrix over a window's frames."""
     import scipy.fft
     import librosa
     window = np.asarray(librosa.filters.get_window("hann", fp.frame_length, fftbins=True), np.float64)
     mel = librosa.filters.mel(sr=sample_rate, n_fft=fp.frame_length)
     dct = scipy.fft.dct(np.eye(mel.shape[0]), type=2, norm="ortho", axis=0)[:fp.n_mfcc]
-    return {"window": window, "mel": np.asarray(mel, np.float32), "dct": dct}
+    const = {"window": window, "mel": np.asarray(mel, np.float32), "dct": dct}
+    if num_frames is not None:
+        # the filter is linear: applied to the identity it gives the (frames x frames) matrix it multiplies by
+        identity = np.eye(num_frames)
+        const.update({f"delta{k}": d for k, d in enumerate(deltas(identity, fp.deltas, axis=0), start=1)})
+    return const
 
 
 def mel_segments(mel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -97,7 +103,12 @@ def extract_with(y: np.ndarray, const: dict[str, np.ndarray], fp: FeatureParams,
     db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80.0)
     mfcc = np.einsum("...tm,km->...tk", db, const["dct"].astype(np.float32))
     zcr = np.swapaxes(zero_crossing_rate(y, n_fft, hop), -1, -2)            # (..., T, 1)
-    stacked = [zcr, rms[..., None], mfcc, *deltas(mfcc, fp.deltas, axis=-2)]
+    operators = [const.get(f"delta{k}") for k in range(1, fp.deltas + 1)]
+    if all(d is not None and d.shape == (mfcc.shape[-2],) * 2 for d in operators):     # no SciPy import
+        derived = [np.einsum("st,...tk->...sk", d.astype(np.float32), mfcc) for d in operators]
+    else:
+        derived = deltas(mfcc, fp.deltas, axis=-2)
+    stacked = [zcr, rms[..., None], mfcc, *derived]
     return np.ascontiguousarray(np.concatenate(stacked, axis=-1), dtype=np.float32)
 
 

@@ -54,7 +54,7 @@ def export(model_dir: str | Path, out_dir: str | Path, check_samples: int = 8) -
             b.model.export(str(tmp), format="onnx", verbose=False, opset_version=OPSET, input_signature=[spec])
         onnx_names.canonicalise_file(tmp)          # same weights, same bytes (see emoaugnet/onnx_names.py)
     with atomic_path(out_dir / FEATURES_FILE) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **features.constants(b.audio_params.sample_rate, b.feature_params))
+        np.savez(f, **features.constants(b.audio_params.sample_rate, b.feature_params, b.num_frames))
     diff = max_difference(b, out_dir / ONNX_FILE, check_samples)
     if not diff <= TOLERANCE:
         raise bundle.BundleError(f"{out_dir / ONNX_FILE}: differs from the Keras model by {diff:.3g} "

@@ -55,14 +55,16 @@ def load(directory: str | Path) -> OnnxModel:
             pull = ", or `dvc pull export`" if dvc_remote(directory) else ""
             raise bundle.BundleError(f"{path}: not found; export the model first (`emoaugnet export`{pull})")
     info = bundle.describe(directory, config)
+    names = ("window", "mel", "dct", *(f"delta{k}" for k in range(1, info.feature_params.deltas + 1)))
     try:
         with np.load(const_path, allow_pickle=False) as npz:
-            constants = {k: npz[k] for k in ("window", "mel", "dct")}
+            constants = {k: npz[k] for k in names}
     except (OSError, ValueError, KeyError) as exc:
         raise bundle.BundleError(f"{const_path}: not a feature-constants file ({exc})") from None
     n_fft, fp = info.feature_params.frame_length, info.feature_params
     expected = {"window": (n_fft,), "mel": (constants["mel"].shape[0], n_fft // 2 + 1),
-                "dct": (fp.n_mfcc, constants["mel"].shape[0])}
+                "dct": (fp.n_mfcc, constants["mel"].shape[0]),
+                **{f"delta{k}": (info.num_frames,) * 2 for k in range(1, fp.deltas + 1)}}
     for key, shape in expected.items():
         if constants[key].shape != shape:
             raise bundle.BundleError(f"{const_path}: `{key}` has shape {constants[key].shape}; "
