@@ -14,8 +14,9 @@ import keras
 import numpy as np
 import pytest
 
-from emoaugnet import backend, scaler, splits, training
-from emoaugnet import model as model_mod
+from emoaugnet.model import backend, scaler
+from emoaugnet.training import splits, fit as training
+from emoaugnet.model import network as model_mod
 from helpers import featurestore
 
 # The flags line of /proc/cpuinfo on the machine this project was developed on (AMD EPYC, family 25
