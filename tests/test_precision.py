@@ -106,7 +106,7 @@ def test_mixed_bfloat16_trains_on_real_features_with_float32_outputs(tmp_path):
 @pytest.mark.slow      # imports TensorFlow in a subprocess
 def test_configure_sizes_tf_thread_pools_to_the_cores():
     # A fresh interpreter: thread pools can only be set before TensorFlow starts.
-    code = ("from emoaugnet import backend; import tensorflow as tf; t = backend.configure(7); "
+    code = ("from emoaugnet.model import backend; import tensorflow as tf; t = backend.configure(7); "
             "print(t, tf.config.threading.get_intra_op_parallelism_threads(), "
             "tf.config.threading.get_inter_op_parallelism_threads())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
