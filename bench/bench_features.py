@@ -4,7 +4,7 @@
     python bench/bench_features.py --all           # every kept file of the local copy (1,040)
     python bench/bench_features.py --files 40 --repeats 5 --corpus-dir /path/to/ravdess
 
-Stages: ``emoaugnet.augment.run`` then ``emoaugnet.feature_shards.run`` (their process pools, ``augment.workers`` /
+Stages: ``emoaugnet.store.augment.run`` then ``emoaugnet.store.feature_shards.run`` (their process pools, ``augment.workers`` /
 ``features.workers`` from params.yaml unless ``--workers``), writing shards to a temporary folder.
 Reference: what the paper's code does, one process: ``librosa.load`` each file (same 2.5 s window),
 pad, then per variant ``np.random`` draws with ``librosa.effects.pitch_shift`` / ``time_stretch``,
@@ -35,8 +35,8 @@ DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "ravdess"
 
 def select_rows(corpus_dir: Path, files: int | None, params):
     """Kept RAVDESS files as manifest rows, taken round-robin over actors so every worker has work."""
-    from emoaugnet.corpora import ravdess
-    from emoaugnet.manifest import Utterance
+    from emoaugnet.data.corpora import ravdess
+    from emoaugnet.data.manifest import Utterance
 
     label_map = params.corpus("ravdess").label_map
     per_actor: dict[int, list] = {}
@@ -106,7 +106,7 @@ def reference_loop(paths: list[str], params) -> list:
 
 
 def run_stages(rows, params, workers: int | None, folder: Path) -> dict:
-    from emoaugnet import augment, feature_shards
+    from emoaugnet.store import augment, feature_shards
 
     t0 = time.perf_counter()
     report = augment.run("ravdess", rows, params, folder / "augmented", folder / "report.json",

@@ -6,7 +6,7 @@
 
 The corpus is laid out as IEMOCAP_full_release (``SessionN/dialog/EmoEvaluation/*.txt`` label lines,
 ``SessionN/sentences/wav/<dialog>/<utterance>.wav``) and read by the real parser
-(:func:`emoaugnet.corpora.iemocap.scan`). It holds IEMOCAP's 5,680 utterances whose label the default
+(:func:`emoaugnet.data.corpora.iemocap.scan`). It holds IEMOCAP's 5,680 utterances whose label the default
 label map keeps, with the real label counts (neu 1,708, ang 1,103, sad 1,084, exc 1,041, hap 595,
 sur 107, fea 40, dis 2), spread over the ten speakers (session x gender) in proportion to the real
 sessions' sizes (Ses01-05: 1,819, 1,811, 2,136, 2,103, 2,170 of 10,039 utterances), so a speaker has
@@ -18,7 +18,7 @@ signals hard-linked under every name: the memory of a stage does not depend on w
 To keep a run feasible on a small CPU: ``--variants`` augmentation chains (default 1, the noise chain:
 2 samples per utterance; params.yaml has 10) and ``workers = 1`` (one process, so peak RSS is the
 stage's whole footprint). Each measurement runs in a fresh process (``--measure``): imports, then the
-stage's library function (:func:`emoaugnet.augment.run`, :func:`emoaugnet.feature_shards.run`) on the
+stage's library function (:func:`emoaugnet.store.augment.run`, :func:`emoaugnet.store.feature_shards.run`) on the
 manifest rows; it reports ``ru_maxrss`` (RUSAGE_SELF) after the imports and a one-clip warm-up
 (librosa and numba load lazily) and at the end. Prints the CPU
 model and the medians over ``--repeats``; with ``--baseline`` the same measurements of another checkout
@@ -98,9 +98,9 @@ def build_corpus(folder: Path, seconds: float) -> Path:
 
 def measure(stage: str, corpus: Path, scale: int, variants: int, out: Path) -> dict:
     """In a fresh process whose ``sys.path`` starts with the code to measure: one stage, workers = 1."""
-    from emoaugnet import augment, feature_shards
-    from emoaugnet.corpora import iemocap
-    from emoaugnet.manifest import Utterance
+    from emoaugnet.store import augment, feature_shards
+    from emoaugnet.data.corpora import iemocap
+    from emoaugnet.data.manifest import Utterance
     from emoaugnet.params import from_dict, override
     import yaml
 
@@ -117,7 +117,7 @@ def measure(stage: str, corpus: Path, scale: int, variants: int, out: Path) -> d
     # warm-up, so that lazily imported libraries (librosa, numba, scipy) count as start-up, not as the
     # stage's memory: one clip through the stage's own code (augment chains / feature extraction)
     import numpy as np
-    from emoaugnet import features
+    from emoaugnet.store import features
     if stage == "augment":
         augment.augment_clip(np.full(p.audio.num_samples, 0.01, np.float32), "warm-up", p)
     else:
@@ -162,7 +162,7 @@ def main() -> None:
         print(json.dumps(measure(args.measure, args.corpus, args.scale, args.variants, args.out)))
         return
 
-    from emoaugnet import backend   # not at the top: a --measure child must import the code under test
+    from emoaugnet.model import backend   # not at the top: a --measure child must import the code under test
 
     codes = {"this checkout": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
     print(f"CPU: {backend.cpu_model()}, {os.cpu_count()} cores; {args.variants} augmentation chain(s), "

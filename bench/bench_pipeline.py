@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tree = make_project(work, args.source, args.actors, overrides)
         log = base / "repro.log"
-        from emoaugnet.backend import cpu_model
+        from emoaugnet.model.backend import cpu_model
         print(f"date: {datetime.date.today()}  project copy: {work}  source: {tree['corpora']['ravdess']['source']}")
         print(f"CPU: {cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
         print(f"overrides: {' '.join(args.overrides) or 'none'}; actors: {args.actors or 'all'}; "

@@ -4,7 +4,7 @@
     python bench/bench_predict.py --repeats 50 --startup-repeats 9
 
 Models: params.yaml's network with its initial weights in the paper's ``flat`` layout and the ``frames``
-layout, saved with :func:`emoaugnet.bundle.save` and exported with :func:`emoaugnet.onnx_export.export`
+layout, saved with :func:`emoaugnet.model.bundle.save` and exported with :func:`emoaugnet.inference.onnx_export.export`
 into a temporary folder (latency does not depend on the weights). Inputs: the first 3.0 s of a 22,050 Hz
 mono fixture FLAC and of the official 48 kHz stereo WAV (tests/fixtures/ravdess-48k), so reading,
 resampling, features and the model are all timed.
@@ -69,9 +69,9 @@ def make_models(tmp: Path) -> dict[tuple[str, str], Path]:
     """``(layout, "keras" | "onnx")`` -> model folder."""
     import numpy as np
 
-    from emoaugnet import bundle
-    from emoaugnet import model as model_mod
-    from emoaugnet.onnx_export import export
+    from emoaugnet.model import bundle
+    from emoaugnet.model import network as model_mod
+    from emoaugnet.inference.onnx_export import export
     from emoaugnet.params import load
     p = load(ROOT / "params.yaml")
     size = p.num_frames * p.features.num_channels
@@ -89,8 +89,8 @@ def make_models(tmp: Path) -> dict[tuple[str, str], Path]:
 def bench_latency(models: dict[tuple[str, str], Path], inputs: dict[str, Path], repeats: int) -> list[str]:
     import numpy as np
 
-    from emoaugnet import inference
-    from emoaugnet.api import load_model
+    from emoaugnet.inference import predictor as inference
+    from emoaugnet.inference.api import load_model
     rows = []
     kinds = ("keras", "onnx")
     for layout in LAYOUTS:
@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--startup-repeats", type=int, default=5)
     args = parser.parse_args()
-    from emoaugnet import backend   # its CPU helpers import no Keras
+    from emoaugnet.model import backend   # its CPU helpers import no Keras
     print(f"bench_predict: {backend.cpu_model()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}), "
           f"{time.strftime('%Y-%m-%d')}; medians of {args.repeats} (latency) and {args.startup_repeats} (start-up)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,7 +9,7 @@ folder (latency does not depend on the weights; bench_predict.make_models). Inpu
 (``python -m emoaugnet serve``, default workers) in a subprocess; the clients are aiohttp tasks in this
 process, each sending its requests one after another (multipart upload, as the page does).
 
-Printed: the CPU (:func:`emoaugnet.backend.cpu_model`) and load; per round, throughput (requests/s over
+Printed: the CPU (:func:`emoaugnet.model.backend.cpu_model`) and load; per round, throughput (requests/s over
 the round's wall time), p50 / p95 latency, errors (any status but 200, or a failed connection), the
 server's RSS after the round and its peak (VmHWM); then one client alone (HTTP cost without queueing) and
 the baseline in the same run: ``Classifier.predict_file`` on the same file in this process, repeated
@@ -84,8 +84,8 @@ def main() -> None:
 
     from bench_predict import make_inputs, make_models
 
-    from emoaugnet.api import Classifier
-    from emoaugnet.backend import cpu_model
+    from emoaugnet.inference.api import Classifier
+    from emoaugnet.model.backend import cpu_model
     from helpers import service
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; load average before: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)

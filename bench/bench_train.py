@@ -1,8 +1,8 @@
 """Training throughput of the paper model on this machine: backends, layouts, precisions, XLA and batch sizes.
 
-Every configuration trains the real Table I network (``emoaugnet.model.build`` with params.yaml's model
+Every configuration trains the real Table I network (``emoaugnet.model.network.build`` with params.yaml's model
 section) on synthetic inputs of the real shapes (flat 2,376 x 1, frames 108 x 22; seven classes),
-after ``emoaugnet.backend.configure`` (seed, determinism, thread pools sized to the cores) -- the same set-up
+after ``emoaugnet.model.backend.configure`` (seed, determinism, thread pools sized to the cores) -- the same set-up
 as the train stage, on the Keras backend ``KERAS_BACKEND`` selects (tensorflow by default; jax, torch).
 Figures are samples per second: median over ``--repeats`` timings of ``--steps``
 optimizer steps each, after ``--warmup`` steps (which include tracing / XLA compilation). Ratios are
@@ -15,7 +15,7 @@ under other backends those options are refused (and left out of the default sets
 
 ``--accuracy EPOCHS`` instead trains the frames layout on the real feature store
 (``data/features``, params.yaml's split) in float32 and in mixed_bfloat16 from the same seed with
-``emoaugnet.training.fit`` and prints both validation accuracies; ``--variants`` limits the training
+``emoaugnet.training.fit.fit`` and prints both validation accuracies; ``--variants`` limits the training
 samples to some augmentation variants (bfloat16 is emulated, hence slow, on CPUs without AVX-512 BF16).
 
     python bench/bench_train.py                 # default set, a few minutes on 2 cores
@@ -42,8 +42,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from emoaugnet import backend, training  # noqa: E402
-from emoaugnet import model as model_mod  # noqa: E402
+from emoaugnet.model import backend  # noqa: E402
+from emoaugnet.training import fit as training  # noqa: E402
+from emoaugnet.model import network as model_mod  # noqa: E402
 from emoaugnet import params as params_mod  # noqa: E402
 
 BASELINE = "flat:float32:64"
@@ -103,7 +104,7 @@ def measure(cfg: Config, p: params_mod.Params, steps: int, repeats: int, warmup:
     """Median samples/s of ``cfg`` (one fresh model)."""
     if not cfg.nodet:
         return _measure(cfg, p, steps, repeats, warmup, seed)
-    from emoaugnet import tensorflow_settings   # nodet / xla rows exist under TensorFlow only
+    from emoaugnet.model import tensorflow_settings   # nodet / xla rows exist under TensorFlow only
 
     was = tensorflow_settings.op_determinism()
     tensorflow_settings.set_op_determinism(False)
@@ -156,7 +157,7 @@ def _measure(cfg: Config, p: params_mod.Params, steps: int, repeats: int, warmup
 
 def accuracy(p: params_mod.Params, epochs: int, variants: list[int] | None, precisions: list[str]) -> None:
     """Frames layout, same seed and split: validation accuracy after ``epochs`` per precision."""
-    from emoaugnet import splits
+    from emoaugnet.training import splits
 
     tree = {**p.raw, "model": {**p.raw["model"], "input_layout": "frames"},
             "train": {**p.raw["train"], "epochs": epochs}}

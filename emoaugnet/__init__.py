@@ -1,8 +1,10 @@
 """EmoAugNet: speech emotion recognition with signal augmentation and a Conv1D-LSTM (the library).
 
 The DVC stage scripts in ``stages/`` read params.yaml and call these modules; the ``emoaugnet`` command
-(:mod:`emoaugnet.cli`) and the tests and benchmarks import them too. README.md has the module map.
-``from emoaugnet import Classifier`` is :class:`emoaugnet.api.Classifier`, imported on first use so that
+(:mod:`emoaugnet.cli`) and the tests and benchmarks import them too. One folder per part of the data's journey
+(data, store, model, training, inference, evaluation, release, serve), each importing only the parts below it;
+docs/pipeline.md has the module map.
+``from emoaugnet import Classifier`` is :class:`emoaugnet.inference.api.Classifier`, imported on first use so that
 ``import emoaugnet`` stays cheap.
 """
 
@@ -14,5 +16,5 @@ def __getattr__(name: str):
         # importlib, not an import statement: tests/helpers/imports.py reads import statements as a stage's
         # code deps, and no stage uses this name (it would make every stage depend on the inference API)
         import importlib
-        return importlib.import_module("emoaugnet.api").Classifier
+        return importlib.import_module("emoaugnet.inference.api").Classifier
     raise AttributeError(f"module 'emoaugnet' has no attribute {name!r}")

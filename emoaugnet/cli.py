@@ -2,23 +2,23 @@
 
 - ``emoaugnet predict [--model DIR] [--backend auto|onnx|keras] FILE_OR_FOLDER...``: one JSON object
   (``--csv``: one row; ``--timeline``: a table of windows) per file, ``--plot FILE.png`` draws the windows'
-  probabilities; windows and silence as described in :mod:`emoaugnet.inference`. With an ONNX export
+  probabilities; windows and silence as described in :mod:`emoaugnet.inference.predictor`. With an ONNX export
   (``model.onnx`` in the folder) it runs on onnxruntime and never imports Keras or TensorFlow.
   Exit status: 0 every file classified (or silent), 1 some file could not be read, 2 bad model or arguments.
   Its first line on stderr names what runs the model: the Keras backend, device and precision
-  (:func:`emoaugnet.backend.describe`), or onnxruntime.
-- ``emoaugnet export [--model DIR] [--out DIR]``: a Keras bundle -> an ONNX export (:mod:`emoaugnet.onnx_export`);
+  (:func:`emoaugnet.model.backend.describe`), or onnxruntime.
+- ``emoaugnet export [--model DIR] [--out DIR]``: a Keras bundle -> an ONNX export (:mod:`emoaugnet.inference.onnx_export`);
   a folder of bundles (``cv/models``) -> one export per bundle.
 - ``predict --model`` may name a folder of models (``cv/models``, ``cv/export``): their probabilities are
-  averaged (:mod:`emoaugnet.ensemble`).
+  averaged (:mod:`emoaugnet.inference.ensemble`).
 - ``emoaugnet serve [--model DIR] [--host 127.0.0.1] [--port 8000]``: an HTTP service and a page on the
   same inference code (:mod:`emoaugnet.serve`; docs/serving.md).
 - ``emoaugnet release [--export DIR] [--to emoaugnet/shipped]``: a fresh export into the package, with its
-  card (:mod:`emoaugnet.release`); ``emoaugnet info [--model DIR] [--json]``: print a released model's card
-  (the shipped model's by default; :mod:`emoaugnet.card`, no numpy or onnxruntime import).
+  card (:mod:`emoaugnet.release.release`); ``emoaugnet info [--model DIR] [--json]``: print a released model's card
+  (the shipped model's by default; :mod:`emoaugnet.release.card`, no numpy or onnxruntime import).
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
 - ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
-  augmented variants from an augment shard (:mod:`emoaugnet.augment_figures`).
+  augmented variants from an augment shard (:mod:`emoaugnet.store.augment_figures`).
 
 Heavy imports (librosa, Keras) happen after argument parsing, so ``--help`` answers at once. The module is
 long because it holds every subcommand's arguments and output in one place; the work is in the modules named.
@@ -34,22 +34,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-#: Default folders, as in params.yaml's ``paths.models`` and ``paths.export`` (the command also runs
-#: outside a project, so it does not read params.yaml for them); which one predict uses is
-#: :func:`emoaugnet.model_dir.resolve`'s rule.
-DEFAULT_MODELS = "models"
-DEFAULT_EXPORT = "export"
-KERAS_MODULES = {"keras", "tensorflow", "h5py", "jax", "jaxlib", "tf2onnx", "onnx"}
-KERAS_MISSING = ("{} is not installed: Keras bundles and `emoaugnet export` need the keras extra "
-                 "(pip install 'emoaugnet[keras]'); an exported model needs only the core install")
-
-
-def add_window_options(parser: argparse.ArgumentParser) -> None:
-    """--hop and --silence-rms, as predict and serve both take them (emoaugnet.inference.PredictParams)."""
-    parser.add_argument("--hop", type=float, default=None,
-                        help="seconds between analysis windows of long recordings (default: half the model's window)")
-    parser.add_argument("--silence-rms", type=float, default=0.001,
-                        help="a window whose RMS is below this is reported as silence (default: 0.001)")
+from emoaugnet.inference.commands import (DEFAULT_EXPORT, DEFAULT_MODELS, KERAS_MISSING, add_window_options, as_flags,
+                                          open_classifier, runtime_line)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="classify the emotion of audio files with a trained model",
                         description="Classify the emotion of audio files with a trained model (one JSON "
                                     "object per file).",
-                        epilog="Windows and silence: see emoaugnet/inference.py. Exit status: 0 all files "
+                        epilog="Windows and silence: see emoaugnet/inference/predictor.py. Exit status: 0 all files "
                                "classified (or silent), 1 some file could not be read, 2 bad model or arguments.")
     pr.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
                     help="audio files, or folders searched recursively for audio files")
@@ -79,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     add_window_options(pr)
     pr.add_argument("--min-duration", type=float, default=None,
                     help="a recording shorter than this many seconds gets the result too_short, not an "
-                         "emotion (default: 0.5, emoaugnet.inference.MIN_DURATION)")
+                         "emotion (default: 0.5, emoaugnet.inference.predictor.MIN_DURATION)")
     pr.add_argument("--speaker-norm", action="store_true",
                     help="speaker adaptation, for a model trained with model.feature_norm: speaker: all the files given "
                          "are one speaker's, and their features are standardised by that speaker's statistics "
@@ -128,67 +114,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def runtime_line(model: Any) -> str:
-    """What runs ``model``: the Keras backend and device (:func:`emoaugnet.backend.describe`), or onnxruntime."""
-    from emoaugnet import backend
-    from emoaugnet.api import backend_name
-    from emoaugnet.ensemble import Ensemble
-    members = f"ensemble of {len(model.members)} models ({', '.join(model.names)}), " \
-        if isinstance(model, Ensemble) else ""
-    if backend_name(model) == "keras":
-        return members + backend.describe("float32")
-    import onnxruntime
-    return (members + f"runtime onnxruntime {onnxruntime.__version__}, device CPU ({backend.cpu_model()}), "
-            "precision float32")
-
-
-def _missing_module(exc: ModuleNotFoundError, folder: Any) -> str:
-    """The message for a module missing while loading the model in ``folder``."""
-    from emoaugnet.model_dir import is_bundle
-    if exc.name and exc.name.split(".")[0] in KERAS_MODULES and is_bundle(folder):
-        return f"{folder}: {KERAS_MISSING.format(exc.name)}"
-    return f"{folder}: cannot load the model: module {exc.name!r} is not installed ({exc})"
-
-
-def open_classifier(command: str, args: argparse.Namespace, pp: Any, speaker: Any = None) -> Any:
-    """The :class:`emoaugnet.api.Classifier` that ``--model`` / ``--backend`` name (model_dir's rule), or
-    None after printing why not (``<command>: ...`` on stderr): the one way predict and serve open a model.
-    Its warning (a stale export passed over) and, with nothing named, which model was picked, go to stderr."""
-    from emoaugnet.api import Classifier
-    from emoaugnet.model_dir import NoModel, resolve
-    try:
-        folder = resolve(args.model, args.backend).path   # no model: said before anything heavy is imported
-    except (NoModel, ValueError) as exc:
-        print(f"{command}: {_flag(exc)}", file=sys.stderr)
-        return None
-    try:
-        clf = Classifier.open(args.model, args.backend, pp, speaker)
-    except ValueError as exc:             # BundleError, SpeakerNormError, a bad hop for this model's window
-        print(f"{command}: {folder}: {_flag(exc)}", file=sys.stderr)
-        return None
-    except ModuleNotFoundError as exc:
-        print(f"{command}: {_missing_module(exc, folder)}", file=sys.stderr)
-        return None
-    if clf.warning:
-        print(f"{command}: warning: {clf.warning}", file=sys.stderr)
-    return clf
-
-
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # the settings and the model folder are checked before numpy, onnxruntime or Keras is imported
     # (no model: an answer in well under a second)
-    from emoaugnet.inference import PredictParams
+    from emoaugnet.inference.predictor import PredictParams
     try:
         pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms,
                            **({} if args.min_duration is None else {"min_duration": args.min_duration}))
     except ValueError as exc:
-        print(f"predict: {_flag(exc)}", file=sys.stderr)
+        print(f"predict: {as_flags(exc)}", file=sys.stderr)
         return 2
     clf = open_classifier("predict", args, pp, args.paths if args.speaker_norm else None)
     if clf is None:
         return 2
-    from emoaugnet.inference import expand
+    from emoaugnet.inference.predictor import expand
     model = clf.model
     # stdout carries the results, so the device line goes to stderr, first; models run in float32
     print(f"predict: {runtime_line(model)}", file=sys.stderr, flush=True)
@@ -198,7 +138,7 @@ def predict(args: argparse.Namespace) -> int:
     classes = model.classes
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
     if writer:
-        from emoaugnet.inference import csv_header
+        from emoaugnet.inference.predictor import csv_header
         writer.writerow(csv_header(classes))
     results: list[dict[str, Any]] | None = [] if args.plot else None
     try:
@@ -209,24 +149,13 @@ def predict(args: argparse.Namespace) -> int:
     if failed:
         print(f"predict: {failed} of {len(items)} files could not be classified", file=sys.stderr)
     if args.plot:
-        from emoaugnet import timeline
+        from emoaugnet.inference import timeline
         try:
             timeline.plot(results, classes, args.plot)
         except (ValueError, OSError) as exc:
             print(f"predict: --plot {args.plot}: {exc}", file=sys.stderr)
             return 1
     return 1 if failed else 0
-
-
-def _flag(exc: Exception) -> str:
-    """The API's message in the command's words: setting names as their flags."""
-    text = str(exc)
-    for name in ("hop", "silence_rms", "min_duration"):
-        if text.startswith(name + " "):
-            return "--" + name.replace("_", "-") + text[len(name):]
-    return text.replace("(Classifier.from_dir(..., speaker=FILES_OR_FOLDER); emoaugnet predict --speaker-norm "
-                        "with the recordings of one speaker)", "(pass --speaker-norm and the recordings of one "
-                        "speaker)").replace(" (and the speaker= recordings)", "")
 
 
 def _write(clf: Any, items: list[tuple[str, str | None]], classes: Sequence[str],
@@ -236,8 +165,8 @@ def _write(clf: Any, items: list[tuple[str, str | None]], classes: Sequence[str]
     returns how many files failed."""
     from tqdm import tqdm
 
-    from emoaugnet import timeline as timeline_mod
-    from emoaugnet.inference import csv_row
+    from emoaugnet.inference import timeline as timeline_mod
+    from emoaugnet.inference.predictor import csv_row
     failed = 0
     disable = None if progress is None else not progress   # None: only on a terminal
     with tqdm(total=len(items), unit="file", desc="predict", file=sys.stderr, disable=disable, leave=False) as bar:
@@ -261,7 +190,7 @@ def _write(clf: Any, items: list[tuple[str, str | None]], classes: Sequence[str]
 
 
 def summary(args: argparse.Namespace) -> int:
-    from emoaugnet import model as model_mod
+    from emoaugnet.model import network as model_mod
     from emoaugnet.params import ParamsError, load
     try:
         p = load()
@@ -278,9 +207,9 @@ def summary(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from emoaugnet import bundle as bundle_mod
-    from emoaugnet import ensemble
-    from emoaugnet.onnx_export import export as export_model
+    from emoaugnet.model import bundle as bundle_mod
+    from emoaugnet.inference import ensemble
+    from emoaugnet.inference.onnx_export import export as export_model
     # a folder of bundles (cv/models): each into --out/<its name>
     pairs = ([(d, Path(args.out) / d.name) for d in ensemble.member_dirs(args.model)]
              if ensemble.is_ensemble(args.model) else [(Path(args.model), Path(args.out))])
@@ -299,7 +228,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def show_augment(args: argparse.Namespace) -> int:
-    from emoaugnet import shards
+    from emoaugnet.store import shards
     from emoaugnet.params import ParamsError
     try:
         shard = args.shard
@@ -313,8 +242,8 @@ def show_augment(args: argparse.Namespace) -> int:
                 if not found:
                     raise shards.StoreError(f"{p.paths.augmented}/{corpus}: no shard for speaker {args.speaker!r}")
             shard = found[0]
-        from emoaugnet.augment_figures import utterance_figure
-        from emoaugnet.figures import save_png
+        from emoaugnet.store.augment_figures import utterance_figure
+        from emoaugnet.evaluation.figures import save_png
         path = save_png(utterance_figure(shard, args.utterance), args.output, dpi=72, colours=args.colours or None)
     except (ParamsError, shards.StoreError) as exc:
         print(f"show-augment: {exc}", file=sys.stderr)
@@ -329,11 +258,11 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def release(args: argparse.Namespace) -> int:
-    from emoaugnet.bundle import BundleError
-    from emoaugnet.card import CardError
-    from emoaugnet.licences import LicenceError
+    from emoaugnet.model.bundle import BundleError
+    from emoaugnet.release.card import CardError
+    from emoaugnet.data.licences import LicenceError
     from emoaugnet.params import ParamsError
-    from emoaugnet.release import ReleaseError, release as release_model
+    from emoaugnet.release.release import ReleaseError, release as release_model
     try:
         card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params)
     except (ReleaseError, LicenceError, BundleError, ParamsError, CardError, OSError) as exc:
@@ -346,7 +275,7 @@ def release(args: argparse.Namespace) -> int:
 
 
 def info(args: argparse.Namespace) -> int:
-    from emoaugnet import card as card_mod
+    from emoaugnet.release import card as card_mod
     try:
         card = card_mod.read(args.model) if args.model else card_mod.read()
     except card_mod.CardError as exc:

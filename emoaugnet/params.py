@@ -32,9 +32,9 @@ BALANCES = ("none", "corpus", "corpus_class")
 TRANSFORMS = ("noise", "pitch", "slow", "fast", "shift",
               # channel chains, none of them in the default variants
               "reverb", "telephone", "lowpass", "highpass", "eq", "gain", "clip", "mp3", "colornoise")
-WINDOWS = ("fixed", "voiced")           # audio.window: where the analysis window sits (emoaugnet/audio.py)
+WINDOWS = ("fixed", "voiced")           # audio.window: where the analysis window sits (emoaugnet/data/audio.py)
 PADS = ("zeros", "reflect", "tile")     # audio.pad: how a clip shorter than the window is filled
-FEATURE_NORMS = ("none", "utterance", "corpus", "speaker")   # model.feature_norm (emoaugnet/normalisation.py)
+FEATURE_NORMS = ("none", "utterance", "corpus", "speaker")   # model.feature_norm (emoaugnet/model/normalisation.py)
 
 #: New keys whose default is "off": records (shard attributes, model.json) list them only when switched
 #: on, so turning none of them on leaves every output byte-identical to one made before they existed.
@@ -130,7 +130,7 @@ class SplitParams:
     val_speakers: tuple[str, ...] = knob()
     test_fraction: float = knob(low=0, high=1, low_open=True)
     val_fraction: float = knob(low=0, high=1)
-    folds: int = knob(low=2, default=5)          # speaker k-fold cross-validation: emoaugnet/folds.py
+    folds: int = knob(low=2, default=5)          # speaker k-fold cross-validation: emoaugnet/training/folds.py
     fold: int | None = knob(low=0, default=None)
     val_per_fold: int = knob(low=0, default=2)
     train_variants: tuple[int, ...] = knob(low=0, default=())
@@ -144,8 +144,8 @@ class ModelParams:
     conv_dropout: float = knob(low=0, high=0.95)
     lstm_dropout: float = knob(low=0, high=0.95)
     dense_dropout: float = knob(low=0, high=0.95)
-    speaker_norm: bool = knob(default=False)      # speaker adaptation: emoaugnet/speaker_norm.py
-    feature_norm: str = knob(choices=FEATURE_NORMS, default="none")   # emoaugnet/normalisation.py
+    speaker_norm: bool = knob(default=False)      # speaker adaptation: emoaugnet/model/speaker_norm.py
+    feature_norm: str = knob(choices=FEATURE_NORMS, default="none")   # emoaugnet/model/normalisation.py
 
     @property
     def normalisation(self) -> str:
@@ -169,12 +169,12 @@ class TrainParams:
     mixup: float = knob(low=0, default=0.0)
     time_mask: int = knob(low=0, default=0)
     channel_mask: int = knob(low=0, default=0)
-    balance: str = knob(choices=BALANCES, default="none")    # multi-corpus sample weights: emoaugnet/balance.py
+    balance: str = knob(choices=BALANCES, default="none")    # multi-corpus sample weights: emoaugnet/training/balance.py
 
 
 @dataclass(frozen=True)
 class BaselineParams:
-    """The classic baseline (emoaugnet/baseline.py): eGeMAPS functionals and an RBF SVM."""
+    """The classic baseline (emoaugnet/evaluation/baseline.py): eGeMAPS functionals and an RBF SVM."""
     C: tuple[float, ...] = knob(low=0, low_open=True)
     gamma: tuple[float, ...] = knob(low=0, low_open=True)
     speaker_norm: bool = knob()
@@ -288,7 +288,7 @@ def _check_corpus_lists(p: Params, known: Mapping[str, Any]) -> None:
 
 
 def _check_loco(p: Params) -> None:
-    """Leave-one-corpus-out needs at least two distinct, prepared corpora (emoaugnet/loco.py); the baseline's
+    """Leave-one-corpus-out needs at least two distinct, prepared corpora (emoaugnet/evaluation/loco.py); the baseline's
     corpora are prepared, and its cross-corpus scores are for corpora it never trained on."""
     corpora = p.loco_corpora
     bp = p.baseline

@@ -1,7 +1,7 @@
 """Stage ``augment``: ``python -m stages.augment <corpus>`` materialises every variant of every kept file.
 
 Reads ``<paths.manifests>/<corpus>.csv`` (kept rows) and writes ``<paths.augmented>/<corpus>/speaker_<id>.h5``
-and ``<paths.stage_reports>/augment/<corpus>.json`` through :func:`emoaugnet.augment.run`.
+and ``<paths.stage_reports>/augment/<corpus>.json`` through :func:`emoaugnet.store.augment.run`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoaugnet import manifest
-from emoaugnet.augment import AugmentError, run
+from emoaugnet.data import manifest
+from emoaugnet.store.augment import AugmentError, run
 from emoaugnet.params import Params
 from emoaugnet.stage import run_stage
 

@@ -2,7 +2,7 @@
 ``run.corpora`` and scores it on all of corpus C (one of ``baseline.cross_corpora``).
 
 Writes ``<paths.reports>/cross/baseline/C/`` in the network's cross-corpus format; see
-:func:`emoaugnet.baseline.run_cross`.
+:func:`emoaugnet.evaluation.baseline.run_cross`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from emoaugnet import baseline, evaluation
+from emoaugnet.evaluation import baseline, scoring as evaluation
 from emoaugnet.params import Params, ParamsError
 from emoaugnet.stage import corpus_argument, run_stage
 

@@ -2,8 +2,8 @@
 
 Reads the eGeMAPS store (``<paths.egemaps>``) and writes each run's reports under ``<paths.cv>/baseline/``
 and the summary to ``<paths.reports>/cv/baseline/metrics.json`` (the network's format); see
-:func:`emoaugnet.baseline.run_cv`. ``baseline_loco`` (stages/baseline_loco.py) is this stage over the
-held-out corpora of ``loco.corpora`` (:func:`emoaugnet.baseline.run_loco`).
+:func:`emoaugnet.evaluation.baseline.run_cv`. ``baseline_loco`` (stages/baseline_loco.py) is this stage over the
+held-out corpora of ``loco.corpora`` (:func:`emoaugnet.evaluation.baseline.run_loco`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from emoaugnet import baseline, cv_summary
+from emoaugnet.evaluation import baseline, cv_summary
 from emoaugnet.params import Params
 from emoaugnet.stage import run_stage
 

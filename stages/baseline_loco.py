@@ -3,7 +3,7 @@ over every held-out corpus of ``loco.corpora``.
 
 Reads the eGeMAPS store (``<paths.egemaps>``) and writes each run's reports under ``<paths.loco>/baseline/``
 and the summary to ``<paths.reports>/loco/baseline/metrics.json`` (the network's format); see
-:func:`emoaugnet.baseline.run_loco`.
+:func:`emoaugnet.evaluation.baseline.run_loco`.
 """
 
 from stages import baseline_cv

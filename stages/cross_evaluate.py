@@ -3,7 +3,7 @@ never saw (one of ``evaluate.cross_corpora``).
 
 Reads ``paths.models`` and ``<paths.features>/<corpus>/`` and writes ``<paths.reports>/cross/<corpus>/``
 (``metrics.json``, ``per_class.csv``, ``confusion.csv``, ``predictions.csv``) through
-:func:`emoaugnet.cross_corpus.evaluate_corpus`.
+:func:`emoaugnet.evaluation.cross_corpus.evaluate_corpus`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from emoaugnet import evaluation
-from emoaugnet.cross_corpus import evaluate_corpus
+from emoaugnet.evaluation import scoring as evaluation
+from emoaugnet.evaluation.cross_corpus import evaluate_corpus
 from emoaugnet.params import Params
 from emoaugnet.stage import corpus_argument, run_stage
 

@@ -1,7 +1,7 @@
 """Stage ``cv_summary``: ``python -m stages.cv_summary`` summarises the folds ``cv.folds`` lists.
 
 Writes ``<paths.reports>/cv/metrics.json`` (per-fold WA / UA / macro F1, mean, sd, pooled) and
-``<paths.reports>/cv/confusion.csv`` (all folds' test recordings); see :mod:`emoaugnet.cv_summary`.
+``<paths.reports>/cv/confusion.csv`` (all folds' test recordings); see :mod:`emoaugnet.evaluation.cv_summary`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from emoaugnet import cv_summary
+from emoaugnet.evaluation import cv_summary
 from emoaugnet.params import Params
 from emoaugnet.stage import run_stage
 

@@ -1,7 +1,7 @@
 """Stage ``download``: ``python -m stages.download <corpus>`` fetches, verifies and lists one corpus.
 
 Reads ``corpora.<corpus>``, ``classes``, ``quality`` and ``paths`` from params.yaml and calls
-:func:`emoaugnet.ingest.ingest`, which writes ``<paths.raw>/<corpus>/``, ``<paths.manifests>/<corpus>.csv``
+:func:`emoaugnet.data.ingest.ingest`, which writes ``<paths.raw>/<corpus>/``, ``<paths.manifests>/<corpus>.csv``
 and ``<paths.stage_reports>/download/<corpus>.json``.
 """
 
@@ -10,15 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from emoaugnet.corpora import REGISTRY
-from emoaugnet.ingest import ingest
+from emoaugnet.data.corpora import REGISTRY
+from emoaugnet.data.ingest import ingest
 from emoaugnet.params import Params
 from emoaugnet.stage import run_stage
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stages.download", description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", choices=sorted(REGISTRY), help="a corpus with a parser in emoaugnet/corpora")
+    parser.add_argument("corpus", choices=sorted(REGISTRY), help="a corpus with a parser in emoaugnet/data/corpora")
     args = parser.parse_args(argv)
 
     def body(params: Params) -> str:

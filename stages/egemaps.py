@@ -1,7 +1,7 @@
 """Stage ``egemaps@C``: ``python -m stages.egemaps C`` stores the eGeMAPS functionals of corpus C's recordings.
 
 Reads ``<paths.manifests>/C.csv`` and the audio it lists and writes ``<paths.egemaps>/C/speaker_<id>.h5``
-(88 functionals per kept original recording; :func:`emoaugnet.egemaps.extract_corpus`).
+(88 functionals per kept original recording; :func:`emoaugnet.store.egemaps.extract_corpus`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from emoaugnet import egemaps
+from emoaugnet.store import egemaps
 from emoaugnet.params import Params
 from emoaugnet.stage import corpus_argument, run_stage
 

@@ -2,10 +2,10 @@
 
 Reads ``paths.models`` and ``paths.features`` and writes ``paths.reports``: ``metrics.json`` (headline
 figures for ``dvc metrics show``), ``per_class.csv``, ``confusion.csv`` and ``predictions.csv``
-(see :mod:`emoaugnet.evaluation`). A model trained against another test set is refused.
+(see :mod:`emoaugnet.evaluation.scoring`). A model trained against another test set is refused.
 ``evaluate_fold@K`` (stages/evaluate_fold.py) is this stage with fold K's params and folders
-(:func:`emoaugnet.folds.stage_setup`); ``evaluate_loco@C`` (stages/evaluate_loco.py) with held-out corpus
-C's (:func:`emoaugnet.loco.stage_setup`), scoring all of C (:func:`emoaugnet.cross_corpus.evaluate_corpus`).
+(:func:`emoaugnet.training.folds.stage_setup`); ``evaluate_loco@C`` (stages/evaluate_loco.py) with held-out corpus
+C's (:func:`emoaugnet.evaluation.loco.stage_setup`), scoring all of C (:func:`emoaugnet.evaluation.cross_corpus.evaluate_corpus`).
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from __future__ import annotations
 import sys
 from typing import Callable, Sequence
 
-from emoaugnet import evaluation, folds
-from emoaugnet.cross_corpus import evaluate_corpus
+from emoaugnet.evaluation import scoring as evaluation
+from emoaugnet.training import folds
+from emoaugnet.evaluation.cross_corpus import evaluate_corpus
 from emoaugnet.params import Params
 from emoaugnet.stage import run_stage
 
 
 def main(argv: Sequence[str] | None = None, name: str = "evaluate", setup: Callable | None = None) -> int:
-    """Stage ``evaluate``; with ``setup`` (:func:`emoaugnet.folds.stage_setup`, :func:`emoaugnet.loco.stage_setup`),
+    """Stage ``evaluate``; with ``setup`` (:func:`emoaugnet.training.folds.stage_setup`, :func:`emoaugnet.evaluation.loco.stage_setup`),
     stage ``name`` of the fold or held-out corpus ``argv`` names (``[K]``, ``[C]``)."""
     args = None if setup is None else (sys.argv[1:] if argv is None else list(argv))
 

@@ -3,7 +3,7 @@ with fold K's params (``split.fold: K``): it scores fold K's model on its test s
 four report files to ``<paths.cv>/reports/fold_K``.
 """
 
-from emoaugnet import folds
+from emoaugnet.training import folds
 from stages import evaluate
 
 if __name__ == "__main__":

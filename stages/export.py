@@ -1,14 +1,14 @@
 """Stage ``export``: ``python -m stages.export`` writes the trained model as ONNX for predict without Keras.
 
 Reads the bundle ``paths.models`` and writes ``paths.export`` (``model.onnx``, ``features.npz``,
-``model.json``; see :mod:`emoaugnet.onnx_export`), so ``dvc pull export`` fetches just the exported model.
+``model.json``; see :mod:`emoaugnet.inference.onnx_export`), so ``dvc pull export`` fetches just the exported model.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from emoaugnet.onnx_export import export
+from emoaugnet.inference.onnx_export import export
 from emoaugnet.params import Params
 from emoaugnet.stage import run_stage
 

@@ -1,7 +1,7 @@
 """Stage ``features``: ``python -m stages.features <corpus>`` writes the feature store of one corpus.
 
 Reads ``<paths.augmented>/<corpus>/speaker_<id>.h5`` and writes ``<paths.features>/<corpus>/speaker_<id>.h5``
-through :func:`emoaugnet.feature_shards.run` (ZCR, RMS and MFCC per frame, :mod:`emoaugnet.features`).
+through :func:`emoaugnet.store.feature_shards.run` (ZCR, RMS and MFCC per frame, :mod:`emoaugnet.store.features`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emoaugnet import feature_shards
+from emoaugnet.store import feature_shards
 from emoaugnet.params import Params
 from emoaugnet.stage import run_stage
 

@@ -2,7 +2,7 @@
 
 Writes ``<paths.reports>/loco/metrics.json`` (per held-out corpus WA / UA / macro F1, their mean and sd, and
 the figures on all held-out recordings pooled) and ``<paths.reports>/loco/confusion.csv``; see
-:func:`emoaugnet.loco.run_summary`.
+:func:`emoaugnet.evaluation.loco.run_summary`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from emoaugnet import cv_summary, loco
+from emoaugnet.evaluation import cv_summary, loco
 from emoaugnet.params import Params
 from emoaugnet.stage import run_stage
 

@@ -3,7 +3,7 @@ K's params (``split.fold: K``): the bundle goes to ``<paths.cv>/models/fold_K``,
 ``<paths.cv>/live/fold_K``.
 """
 
-from emoaugnet import folds
+from emoaugnet.training import folds
 from stages import train
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
 """Stage ``train_loco@C``: ``python -m stages.train_loco C`` is stage ``train`` (stages/train.py) with held-out
-corpus C's setup (:func:`emoaugnet.loco.stage_setup`; C is one of ``loco.corpora``).
+corpus C's setup (:func:`emoaugnet.evaluation.loco.stage_setup`; C is one of ``loco.corpora``).
 
 The model trains on the other corpora of the list, validating on speakers of those corpora
-(:func:`emoaugnet.loco.split`, normalised as ``model.feature_norm`` says); the bundle goes to
+(:func:`emoaugnet.evaluation.loco.split`, normalised as ``model.feature_norm`` says); the bundle goes to
 ``<paths.loco>/models/C`` and the DVCLive curves to ``<paths.loco>/live/C``.
 """
 
-from emoaugnet import loco
+from emoaugnet.evaluation import loco
 from stages import train
 
 if __name__ == "__main__":

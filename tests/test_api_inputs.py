@@ -1,4 +1,4 @@
-"""The Python API's boundary (emoaugnet/api_inputs.py): paths, sample arrays, sample types and rates are
+"""The Python API's boundary (emoaugnet/inference/api_inputs.py): paths, sample arrays, sample types and rates are
 checked with messages that say what to pass instead; valid but unusual layouts give the same answer as
 the plain one. A real fixture recording through an untrained frames-layout bundle."""
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emoaugnet.api import Classifier
+from emoaugnet.inference.api import Classifier
 from helpers import featurestore
 
 CLIP = featurestore.FIXTURE / "Actor_01" / "03-01-05-01-01-01-01.flac"
@@ -33,7 +33,7 @@ def test_from_emoaugnet_import_classifier_works_and_import_emoaugnet_stays_cheap
     code = ("import sys, emoaugnet; cheap = not {'numpy', 'keras', 'librosa'} & set(sys.modules); "
             "from emoaugnet import Classifier; print(cheap, Classifier.__module__)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["True", "emoaugnet.api"]
+    assert done.stdout.split() == ["True", "emoaugnet.inference.api"]
 
 
 def test_one_path_is_one_file_not_its_characters(clf):

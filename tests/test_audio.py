@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emoaugnet import audio
+from emoaugnet.data import audio
 from emoaugnet.params import AudioParams
 
 WINDOW = AudioParams(sample_rate=22050, offset=0.6, duration=2.5)

@@ -11,10 +11,11 @@ import librosa
 import numpy as np
 import pytest
 
-from emoaugnet import audio, augment
-from emoaugnet import augmentations as transforms
-from emoaugnet import shards as store
-from emoaugnet.manifest import Utterance
+from emoaugnet.data import audio
+from emoaugnet.store import augment
+from emoaugnet.store import augmentations as transforms
+from emoaugnet.store import shards as store
+from emoaugnet.data.manifest import Utterance
 from helpers.featurestore import fixture_rows, params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,7 +127,7 @@ def test_variants_are_seeded_by_seed_utterance_and_variant(ravdess_fixture):
     reseeded, _ = augment.augment_clip(y, "03-01-05-01-01-01-01", params(seed=43))
     assert not np.array_equal(a[1:], reseeded[1:])
     # the seed is the same in another interpreter with another hash seed (no use of hash())
-    code = "from emoaugnet.augmentations import seed_for; print(seed_for(42, '03-01-05-01-01-01-01', 3))"
+    code = "from emoaugnet.store.augmentations import seed_for; print(seed_for(42, '03-01-05-01-01-01-01', 3))"
     env = {**os.environ, "PYTHONHASHSEED": "123", "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert int(out.stdout) == transforms.seed_for(42, "03-01-05-01-01-01-01", 3)

@@ -26,8 +26,10 @@ import keras
 import numpy as np
 import pytest
 
-from emoaugnet import backend, bundle, cli, training
-from emoaugnet import inference as predict
+from emoaugnet.model import backend, bundle
+from emoaugnet import cli
+from emoaugnet.training import fit as training
+from emoaugnet.inference import predictor as predict
 from helpers import featurestore
 
 pytestmark = pytest.mark.slow      # trains and exports under TensorFlow and JAX
@@ -229,14 +231,14 @@ def test_only_the_tensorflow_settings_module_imports_tensorflow():
     files = sorted(f for d in ("emoaugnet", "stages", "bench") for f in (ROOT / d).rglob("*.py"))
     assert len(files) > 30
     found = [hit for f in files for hit in _tensorflow_imports(f)]
-    assert found and all(hit.startswith("emoaugnet/tensorflow_settings.py:") for hit in found), found
+    assert found and all(hit.startswith("emoaugnet/model/tensorflow_settings.py:") for hit in found), found
 
 
 def test_every_project_module_imports_under_jax_without_tensorflow(tmp_path):
     modules = [".".join(f.relative_to(ROOT).with_suffix("").parts)
                for d in ("emoaugnet", "stages") for f in sorted((ROOT / d).rglob("*.py"))]
     modules = [m.removesuffix(".__init__") for m in modules
-               if m not in ("emoaugnet.__main__", "emoaugnet.tensorflow_settings")]
+               if m not in ("emoaugnet.__main__", "emoaugnet.model.tensorflow_settings")]
     benches = sorted(str(f) for f in (ROOT / "bench").glob("*.py"))
     code = ("import importlib, importlib.util, sys\n"
             f"for m in {modules!r}: importlib.import_module(m)\n"

@@ -1,4 +1,4 @@
-"""Multi-corpus sample weights (`train.balance`, emoaugnet/balance.py) on a real split of two corpora.
+"""Multi-corpus sample weights (`train.balance`, emoaugnet/training/balance.py) on a real split of two corpora.
 
 The store holds the RAVDESS fixture features twice, as corpora `ravdess` and `tess`; RAVDESS actors 3 and 4
 are held out, so 2 RAVDESS speakers and 4 `tess` speakers train: the corpora are unbalanced 1:2.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emoaugnet import balance, batches, splits
+from emoaugnet.training import balance, batches, splits
 from emoaugnet.params import TrainParams
 from helpers import featurestore
 
@@ -74,7 +74,7 @@ def test_class_weight_on_top_equalises_the_classes(train):
     per_class = totals(label.astype(str), w)
     assert np.allclose(list(per_class.values()), len(label) / 7, rtol=1e-6) and w.mean() == pytest.approx(1, abs=1e-6)
     # class weighting alone is scikit-learn's "balanced" rule, as training's class_weights dict
-    from emoaugnet.training import class_weights
+    from emoaugnet.training.fit import class_weights
     alone = balance.sample_weights(corpus, label, with_(tp, class_weight="balanced"))
     cw = class_weights(label, 7)
     assert np.allclose(alone, [cw[c] for c in label], rtol=1e-6)
@@ -114,9 +114,9 @@ def test_mixup_mixes_the_balance_weights_like_the_targets(train):
 @pytest.mark.slow
 @pytest.mark.parametrize("mixup", [0.0, 0.4])
 def test_a_balanced_model_trains_with_and_without_mixup(train, tmp_path, mixup):
-    """One epoch through emoaugnet.training.fit with corpus_class weights (Keras sample weights, or the
+    """One epoch through emoaugnet.training.fit.fit with corpus_class weights (Keras sample weights, or the
     on-the-fly batches when mixup is on): the weighted loss is finite."""
-    from emoaugnet import training
+    from emoaugnet.training import fit as training
     samples, _ = train
     p = featurestore.params(**{"run.corpora": ["ravdess", "tess"], "data.corpora": ["ravdess", "tess"],
                                "model.input_layout": "frames", "train.epochs": 1, "train.batch_size": 32,

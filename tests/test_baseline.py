@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emoaugnet import audio, baseline, egemaps, shards, splits
+from emoaugnet.data import audio
+from emoaugnet.evaluation import baseline
+from emoaugnet.store import egemaps, shards
+from emoaugnet.training import splits
 from emoaugnet.params import BaselineParams
 from helpers import featurestore
 

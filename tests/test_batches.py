@@ -1,4 +1,4 @@
-"""On-the-fly regularisation (emoaugnet/batches.py): masks, mixup, the epoch's batches, and training with
+"""On-the-fly regularisation (emoaugnet/training/batches.py): masks, mixup, the epoch's batches, and training with
 them on the real fixture feature store."""
 
 from __future__ import annotations
@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from helpers import featurestore
-from emoaugnet import batches, bundle, evaluation, scaler, training
+from emoaugnet.training import batches, fit as training
+from emoaugnet.model import bundle, scaler
+from emoaugnet.evaluation import scoring as evaluation
 from emoaugnet.params import ParamsError
 
 TINY = {"model.input_layout": "frames", "train.epochs": 2, "train.batch_size": 16, "train.precision": "float32",

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from emoaugnet import audio, augment
-from emoaugnet import augmentations as A
+from emoaugnet.data import audio
+from emoaugnet.store import augment
+from emoaugnet.store import augmentations as A
 from helpers.featurestore import FIXTURE, params
 
 SR = 22050

@@ -10,10 +10,10 @@ import soundfile as sf
 import soxr
 import yaml
 
-from emoaugnet import audio, manifest
-from emoaugnet.ingest import ingest
-from emoaugnet.corpora import CorpusError, iemocap, ravdess
-from emoaugnet.fetch import DownloadError
+from emoaugnet.data import audio, manifest
+from emoaugnet.data.ingest import ingest
+from emoaugnet.data.corpora import CorpusError, iemocap, ravdess
+from emoaugnet.data.fetch import DownloadError
 from emoaugnet.params import from_dict
 
 BASE = yaml.safe_load(Path("params.yaml").read_text())

@@ -17,9 +17,9 @@ import pytest
 import soundfile as sf
 import soxr
 
-from emoaugnet import audio, manifest
-from emoaugnet.corpora import REGISTRY, CorpusError, cremad, emodb, savee, tess
-from emoaugnet.ingest import ingest
+from emoaugnet.data import audio, manifest
+from emoaugnet.data.corpora import REGISTRY, CorpusError, cremad, emodb, savee, tess
+from emoaugnet.data.ingest import ingest
 from helpers.featurestore import params
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, recall_score
 
-from emoaugnet import bundle
-from emoaugnet.cross_corpus import evaluate_corpus
+from emoaugnet.model import bundle
+from emoaugnet.evaluation.cross_corpus import evaluate_corpus
 from emoaugnet.params import ParamsError
 from helpers import featurestore, tiny_project
 from helpers.tiny_project import run
@@ -121,7 +121,8 @@ def test_a_folder_of_fold_models_is_scored_as_their_average(tmp_path, store):
 
 
 def test_a_speaker_normalised_model_gets_each_speakers_own_statistics(tmp_path, store):
-    from emoaugnet import shards, speaker_norm
+    from emoaugnet.store import shards
+    from emoaugnet.model import speaker_norm
     p = featurestore.params()
     models = featurestore.untrained_bundle(tmp_path / "models", logit_scale=200,
                                            **{"model.input_layout": "frames", "model.feature_norm": "speaker"})

@@ -17,7 +17,7 @@ import yaml
 
 from helpers import tiny_project
 from helpers.tiny_project import run
-from emoaugnet import cv_summary
+from emoaugnet.evaluation import cv_summary
 
 pytestmark = pytest.mark.slow      # runs the cross-validation stages through DVC
 

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from helpers import featurestore
-from emoaugnet import cv_sweep, shards
+from emoaugnet.evaluation import cv_sweep
+from emoaugnet.store import shards
 from emoaugnet.params import ParamsError
 
 pytestmark = pytest.mark.slow      # trains fold models

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emoaugnet import fetch, manifest
-from emoaugnet.ingest import ingest
+from emoaugnet.data import fetch, manifest
+from emoaugnet.data.ingest import ingest
 from stages import download
-from emoaugnet.fetch import DownloadError
+from emoaugnet.data.fetch import DownloadError
 from emoaugnet.params import from_dict
 
 BASE = yaml.safe_load(Path("params.yaml").read_text())

@@ -1,4 +1,4 @@
-"""`predict --model <folder of models>`: the cross-validation fold models averaged (emoaugnet/ensemble.py),
+"""`predict --model <folder of models>`: the cross-validation fold models averaged (emoaugnet/inference/ensemble.py),
 as Keras bundles and as ONNX exports, on real fixture recordings."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from helpers import featurestore
-from emoaugnet import api, bundle, cli, ensemble
+from emoaugnet.inference import api, ensemble
+from emoaugnet.model import bundle
+from emoaugnet import cli
 
 pytestmark = pytest.mark.slow      # builds Keras models and their ONNX exports
 

@@ -22,10 +22,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emoaugnet import augment, bundle, cli, feature_shards, manifest, splits, training
-from emoaugnet import shards as store
-from emoaugnet.fetch import DownloadError
-from emoaugnet.ingest import ingest
+from emoaugnet.store import augment, feature_shards
+from emoaugnet.model import bundle
+from emoaugnet import cli
+from emoaugnet.data import manifest
+from emoaugnet.training import splits, fit as training
+from emoaugnet.store import shards as store
+from emoaugnet.data.fetch import DownloadError
+from emoaugnet.data.ingest import ingest
 from emoaugnet.params import ParamsError, from_dict
 from helpers import featurestore
 from stages import augment as augment_stage
@@ -297,7 +301,7 @@ def augmented(tmp_path_factory, ravdess_fixture) -> Path:
     """A project with augmented shards of the 4 fixture actors (original + noise variant)."""
     project = write_params(tmp_path_factory.mktemp("kill-features"), **{
         "augment.variants": [["noise"]], "features.workers": 2})
-    from emoaugnet.corpora import ravdess
+    from emoaugnet.data.corpora import ravdess
     p = from_dict(featurestore.params_tree(**{"augment.variants": [["noise"]]}))
     rows = []
     for path in sorted(ravdess_fixture.glob("Actor_*/*.flac")):

@@ -24,9 +24,14 @@ import h5py
 import pytest
 import soundfile as sf
 
-from emoaugnet import atomic, augment, bundle, feature_shards, inference, lock, manifest, splits, training
-from emoaugnet import shards as store
-from emoaugnet.ingest import ingest
+from emoaugnet import atomic, lock
+from emoaugnet.store import augment, feature_shards
+from emoaugnet.model import bundle
+from emoaugnet.inference import predictor as inference
+from emoaugnet.data import manifest
+from emoaugnet.training import splits, fit as training
+from emoaugnet.store import shards as store
+from emoaugnet.data.ingest import ingest
 from emoaugnet.params import from_dict
 from helpers import featurestore, tiny_project
 from stages import augment as augment_stage
@@ -316,7 +321,10 @@ def test_every_stage_takes_the_lock_and_reports_with_one_runner(tmp_path, monkey
     """Every stage goes through emoaugnet.stage.run_stage (a fold or LOCO stage is train / evaluate with
     another setup): export too refuses a locked project, and a write that fails mid-export is one line
     naming the file, not a traceback."""
-    from emoaugnet import audio, baseline, cv_summary, errors, folds, stage
+    from emoaugnet.data import audio
+    from emoaugnet.evaluation import baseline, cv_summary
+    from emoaugnet import errors, stage
+    from emoaugnet.training import folds
     from emoaugnet.params import ParamsError
     from stages import export
     featurestore.write_params(tmp_path / "params.yaml")

@@ -8,9 +8,10 @@ import librosa
 import numpy as np
 import pytest
 
-from emoaugnet import augment, feature_shards, features, manifest
-from emoaugnet import shards as store
-from emoaugnet.audio import load_clip
+from emoaugnet.store import augment, feature_shards, features
+from emoaugnet.data import manifest
+from emoaugnet.store import shards as store
+from emoaugnet.data.audio import load_clip
 from stages import augment as augment_stage
 from stages import features as features_stage
 from helpers.featurestore import fixture_rows, params, write_params

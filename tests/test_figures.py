@@ -17,9 +17,10 @@ import pytest
 from matplotlib.image import imread
 from sklearn.metrics import confusion_matrix
 
-from emoaugnet import augment, figures
-from emoaugnet.augment_figures import describe, read_variants, utterance_figure
-from emoaugnet.shards import StoreError
+from emoaugnet.store import augment
+from emoaugnet.evaluation import figures
+from emoaugnet.store.augment_figures import describe, read_variants, utterance_figure
+from emoaugnet.store.shards import StoreError
 from helpers import browser
 from helpers.featurestore import ROOT, fixture_rows, params
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from helpers import featurestore
-from emoaugnet import folds, speaker_norm, splits
+from emoaugnet.training import folds, splits
+from emoaugnet.model import speaker_norm
 from emoaugnet.params import ParamsError
 
 RAVDESS_20 = [f"{i}" for i in range(1, 21)]
@@ -97,7 +98,7 @@ def test_speaker_norm_standardises_each_speaker_by_its_own_originals(root):
 
 
 def test_summary_refuses_folds_that_test_the_same_speaker(tmp_path):
-    from emoaugnet import cv_summary
+    from emoaugnet.evaluation import cv_summary
     classes = featurestore.params().classes
     dirs = {}
     for fold, speakers in enumerate((["1", "2"], ["2", "3"])):

@@ -1,7 +1,7 @@
 """Property-based fuzzing: the audio reader and predict fed mutated real recordings and random bytes.
 
 Every case must end in a result (finite samples / a classification or silence) or a clean error naming
-the file (:class:`emoaugnet.audio.AudioError` / an ``error`` record), never another exception, a crash or a
+the file (:class:`emoaugnet.data.audio.AudioError` / an ``error`` record), never another exception, a crash or a
 hang. Mutations of a real fixture FLAC and a WAV made from it: truncations, byte flips, overwritten
 header bytes, random bytes behind a RIFF/WAVE or fLaC magic, and WAV headers with random fields.
 Derandomized (the same cases every run), no example database, a watchdog per case.
@@ -25,9 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import featurestore
-from emoaugnet import audio, bundle, cli
-from emoaugnet import inference as predict
-from emoaugnet.inference import PredictParams
+from emoaugnet.data import audio
+from emoaugnet.model import bundle
+from emoaugnet import cli
+from emoaugnet.inference import predictor as predict
+from emoaugnet.inference.predictor import PredictParams
 
 FIXTURE = featurestore.FIXTURE / "Actor_01" / "03-01-05-01-01-01-01.flac"
 FLAC = FIXTURE.read_bytes()
@@ -177,7 +179,7 @@ def test_predict_command_on_a_folder_of_damaged_files(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory):
-    from emoaugnet.api import Classifier
+    from emoaugnet.inference.api import Classifier
     return Classifier.from_dir(featurestore.untrained_bundle(tmp_path_factory.mktemp("api") / "models",
                                                              **{"model.input_layout": "frames"}))
 

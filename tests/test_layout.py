@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from emoaugnet.params import load
-from helpers.imports import ROOT, code_deps
+from helpers.imports import ROOT, code_deps, layout_problems
 
 PIPELINES = {"dvc.yaml": "."}
 DVC_STAGES = {name: (file, stage) for file in PIPELINES
@@ -88,8 +88,8 @@ def test_paths_in_dvc_yaml_come_from_params():
 LONG_MODULES = {
     "emoaugnet/params.py": "declares every section of params.yaml in one place, the typed twin of the file",
     "emoaugnet/cli.py": "holds every subcommand's arguments and output; the work is in the modules it calls",
-    "emoaugnet/inference.py": "the window rule, the file and array readers and the result records are one contract",
-    "emoaugnet/cv_sweep.py": "run, resume, ensemble, cross-corpus scoring and the table of many CV configurations",
+    "emoaugnet/inference/predictor.py": "the window rule, the file and array readers and the result records are one contract",
+    "emoaugnet/evaluation/cv_sweep.py": "run, resume, ensemble, cross-corpus scoring and the table of many CV configurations",
 }
 MAX_LINES = 260
 
@@ -128,3 +128,49 @@ def test_no_tool_defaults_to_a_development_machines_path():
 def test_each_stage_waits_for_the_params_check(name):
     """A bad params.yaml stops `dvc repro` at check_params, before DVC deletes any other stage's outputs."""
     assert "${paths.stage_reports}/params.ok" in stage_body(name)["deps"], name
+
+
+#: The parts of emoaugnet/, lowest first: a module may import its own part and the parts in rows before it,
+#: never a part in a row after it, nor one beside it in its own row (training and inference stand side by
+#: side: neither imports the other). ``""`` is the shared modules at the top of the package (params, errors,
+#: atomic, lock, knobs, stage, hints); cli and __main__ are the top-level modules that stand above it all.
+ORDER = [("", "shipped"), ("data",), ("store",), ("model",), ("training", "inference"), ("evaluation",),
+         ("release",), ("serve",), ("cli",), ("__main__",)]
+
+
+def test_imports_run_downwards_without_a_circle():
+    problems = layout_problems(ROOT / "emoaugnet", ORDER)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_subpackage_is_a_part_and_says_what_it_may_import():
+    parts = {part for row in ORDER for part in row}
+    for init in sorted((ROOT / "emoaugnet").glob("*/__init__.py")):
+        assert init.parent.name in parts, f"{init.parent.name}: add it to ORDER"
+        assert "import" in init.read_text().lower() or init.parent.name == "shipped", f"{init}: say what it may import"
+    top = {p.stem for p in (ROOT / "emoaugnet").glob("*.py")}
+    assert top == {"__init__", "__main__", "cli", "params", "knobs", "errors", "atomic", "lock", "stage", "hints"}
+
+
+def test_the_layout_check_finds_a_circle_and_an_upward_or_sideways_import(tmp_path):
+    """The check above on a tiny package: ``low`` imports ``high`` (upward), ``high.b`` and ``high.c``
+    import each other (a circle), ``left`` imports ``right`` (beside it); ``high.a`` imports ``low``
+    (downward) and is fine."""
+    files = {"__init__.py": "", "shared.py": "",
+             "low/__init__.py": "", "low/x.py": "from pkg.high import a\nfrom pkg import shared\n",
+             "left/__init__.py": "", "left/y.py": "def f():\n    from pkg.right import z\n",
+             "right/__init__.py": "", "right/z.py": "",
+             "high/__init__.py": "", "high/a.py": "from pkg.low import x\n",
+             "high/b.py": "from pkg.high import c\n", "high/c.py": "from . import b\n"}
+    for name, text in files.items():
+        (tmp_path / "pkg" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "pkg" / name).write_text(text)
+    problems = layout_problems(tmp_path / "pkg", [("",), ("low",), ("left", "right"), ("high",)])
+    assert problems == [
+        "import circle: pkg.high.a -> pkg.low.x",
+        "import circle: pkg.high.b -> pkg.high.c",
+        "pkg.left.y imports pkg.right.z: part 'right' stands beside 'left'",
+        "pkg.low.x imports pkg.high.a: part 'high' stands above 'low'",
+    ], problems
+    unplaced = layout_problems(tmp_path / "pkg", [("low",), ("left", "right"), ("high",)])
+    assert "pkg.shared: part '' is not in the order of parts" in unplaced

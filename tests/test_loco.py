@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emoaugnet import cv_summary, evaluation, folds
+from emoaugnet.evaluation import cv_summary, scoring as evaluation
+from emoaugnet.training import folds
 from helpers import featurestore, tiny_project
 from helpers.tiny_project import run
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emoaugnet import loco, normalisation, splits
+from emoaugnet.evaluation import loco
+from emoaugnet.model import normalisation
+from emoaugnet.training import splits
 from emoaugnet.params import ParamsError
 from helpers import featurestore
 
@@ -67,7 +69,7 @@ def test_training_on_the_held_out_corpus_is_refused(store):
 @pytest.mark.parametrize("norm", ["utterance", "speaker"])
 def test_the_split_train_loco_trains_on_is_normalised_as_model_feature_norm_says(store, norm):
     """`model.feature_norm` holds in leave-one-corpus-out as in every other split: the training split of
-    stage train_loco (its setup's) is the store normalised by emoaugnet.normalisation, the same figures as
+    stage train_loco (its setup's) is the store normalised by emoaugnet.model.normalisation, the same figures as
     the speaker protocol's split of the same speakers."""
     p = featurestore.params(**LOCO, **{"model.feature_norm": norm})
     run = loco.stage_setup(p, ["emodb"], "train_loco")

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from helpers import featurestore
-from emoaugnet import backend, bundle, features, scaler
-from emoaugnet import model as model_mod
+from emoaugnet.model import backend, bundle, scaler
+from emoaugnet.store import features
+from emoaugnet.model import network as model_mod
 
 TABLE_I = ["InputLayer", "Conv1D", "MaxPooling1D", "BatchNormalization", "Dropout",
            "Conv1D", "BatchNormalization", "MaxPooling1D", "Dropout",

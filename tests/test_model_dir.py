@@ -1,4 +1,4 @@
-"""Which model a folder means (emoaugnet/model_dir.py): a project root is one model, not an "ensemble" of
+"""Which model a folder means (emoaugnet/inference/model_dir.py): a project root is one model, not an "ensemble" of
 its export and its bundle; a stale export never wins silently; no model is said at once, before Keras,
 TensorFlow or onnxruntime is imported, with a hint that works here.
 
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from emoaugnet import cli, model_dir
-from emoaugnet.api import Classifier
+from emoaugnet import cli
+from emoaugnet.inference import model_dir
+from emoaugnet.inference.api import Classifier
 from helpers import featurestore
 
 pytestmark = pytest.mark.slow      # builds Keras models and exports
@@ -89,7 +90,8 @@ def test_an_ensemble_of_a_bundle_and_its_own_export_is_refused(project, tmp_path
 NO_MODEL = """
 import sys
 from pathlib import Path
-from emoaugnet import cli, model_dir
+from emoaugnet import cli
+from emoaugnet.inference import model_dir
 
 model_dir.SHIPPED = Path("/nonexistent/shipped")   # as an install without a shipped model
 code = cli.main(["predict", "x.wav"])

@@ -18,8 +18,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emoaugnet import audio, bundle, cli, features, inference, onnx_model
-from emoaugnet.api import Classifier
+from emoaugnet.data import audio
+from emoaugnet.model import bundle
+from emoaugnet import cli
+from emoaugnet.store import features
+from emoaugnet.inference import predictor as inference, onnx_model
+from emoaugnet.inference.api import Classifier
 from helpers import featurestore
 
 pytestmark = pytest.mark.slow      # exports Keras models to ONNX

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from dvc_render.html import PAGE_HTML
 
-from emoaugnet import bundle, figures
+from emoaugnet.model import bundle
+from emoaugnet.evaluation import figures
 from helpers import browser, tiny_project
 from helpers.tiny_project import ROOT, run
 

@@ -14,8 +14,9 @@ import keras
 import numpy as np
 import pytest
 
-from emoaugnet import backend, scaler, splits, training
-from emoaugnet import model as model_mod
+from emoaugnet.model import backend, scaler
+from emoaugnet.training import splits, fit as training
+from emoaugnet.model import network as model_mod
 from helpers import featurestore
 
 # The flags line of /proc/cpuinfo on the machine this project was developed on (AMD EPYC, family 25
@@ -105,7 +106,7 @@ def test_mixed_bfloat16_trains_on_real_features_with_float32_outputs(tmp_path):
 @pytest.mark.slow      # imports TensorFlow in a subprocess
 def test_configure_sizes_tf_thread_pools_to_the_cores():
     # A fresh interpreter: thread pools can only be set before TensorFlow starts.
-    code = ("from emoaugnet import backend; import tensorflow as tf; t = backend.configure(7); "
+    code = ("from emoaugnet.model import backend; import tensorflow as tf; t = backend.configure(7); "
             "print(t, tf.config.threading.get_intra_op_parallelism_threads(), "
             "tf.config.threading.get_inter_op_parallelism_threads())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

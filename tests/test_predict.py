@@ -19,10 +19,13 @@ import pytest
 import soundfile as sf
 import soxr
 
-from emoaugnet import backend, bundle, cli, evaluation, training
-from emoaugnet import inference as predict
+from emoaugnet.model import backend, bundle
+from emoaugnet import cli
+from emoaugnet.evaluation import scoring as evaluation
+from emoaugnet.training import fit as training
+from emoaugnet.inference import predictor as predict
 from helpers import featurestore
-from emoaugnet.inference import PredictParams
+from emoaugnet.inference.predictor import PredictParams
 from emoaugnet.params import AudioParams
 
 pytestmark = pytest.mark.slow      # builds Keras models and runs the predict command

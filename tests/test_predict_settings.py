@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 
 from emoaugnet import cli
-from emoaugnet.api import Classifier
-from emoaugnet.inference import MIN_DURATION, MIN_HOP, PredictParams
+from emoaugnet.inference.api import Classifier
+from emoaugnet.inference.predictor import MIN_DURATION, MIN_HOP, PredictParams
 from helpers import featurestore
 
 CLIP = featurestore.FIXTURE / "Actor_01" / "03-01-05-01-01-01-01.flac"

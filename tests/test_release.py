@@ -1,4 +1,4 @@
-"""`emoaugnet release` and the model it ships (emoaugnet/release.py, card.py, licences.py, model_dir's rule).
+"""`emoaugnet release` and the model it ships (emoaugnet/release/release.py, card.py, licences.py, model_dir's rule).
 
 One real tiny project (helpers.tiny_project: the RAVDESS fixtures, statement 01, 1 epoch, frames layout)
 is trained, exported and evaluated by `dvc repro`, then released with the real command into a temporary
@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emoaugnet import card as card_mod
-from emoaugnet import cli, licences, model_dir
-from emoaugnet.api import Classifier
+from emoaugnet.release import card as card_mod
+from emoaugnet import cli
+from emoaugnet.data import licences
+from emoaugnet.inference import model_dir
+from emoaugnet.inference.api import Classifier
 from helpers import tiny_project
 
 CLIP = tiny_project.FIXTURE / "Actor_01" / "03-01-05-01-01-01-01.flac"

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from emoaugnet import card as card_mod
-from emoaugnet import model_dir, release
+from emoaugnet.release import card as card_mod
+from emoaugnet.inference import model_dir
+from emoaugnet.release import release
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "tests" / "fixtures" / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.flac"

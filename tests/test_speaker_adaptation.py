@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emoaugnet import bundle, cli, model as model_mod
-from emoaugnet.api import Classifier
-from emoaugnet.inference import PredictParams, Predictor, expand
+from emoaugnet.model import bundle, network as model_mod
+from emoaugnet import cli
+from emoaugnet.inference.api import Classifier
+from emoaugnet.inference.predictor import PredictParams, Predictor, expand
 from helpers import featurestore
 
 pytestmark = pytest.mark.slow      # builds Keras models and exports

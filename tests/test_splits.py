@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from helpers import featurestore
-from emoaugnet import shards as store
-from emoaugnet import splits
+from emoaugnet.store import shards as store
+from emoaugnet.training import splits
 
 VARIANTS = 3
 

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from helpers import featurestore
-from emoaugnet import bundle, evaluation, normalisation, splits, training
-from emoaugnet import shards as store
+from emoaugnet.model import bundle, normalisation
+from emoaugnet.evaluation import scoring as evaluation
+from emoaugnet.training import splits, fit as training
+from emoaugnet.store import shards as store
 from stages import evaluate, train
 from emoaugnet.params import ParamsError
 

@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 
-from emoaugnet import audio, features, inference, normalisation
-from emoaugnet.loudness import voiced_rms
-from emoaugnet.shards import Samples
+from emoaugnet.data import audio
+from emoaugnet.store import features
+from emoaugnet.inference import predictor as inference
+from emoaugnet.model import normalisation
+from emoaugnet.store.loudness import voiced_rms
+from emoaugnet.store.shards import Samples
 from helpers.featurestore import FIXTURE, params
 
 EMODB = FIXTURE.parent / "emodb" / "wav" / "03a01Fa.wav"
@@ -62,7 +65,7 @@ def test_loudness_sets_voiced_rms_and_is_applied_by_both_extractors():
 
 
 def normalisation_loudness(clips, p):
-    from emoaugnet.loudness import loudness
+    from emoaugnet.store.loudness import loudness
     return loudness(clips, p.features.loudness_db, p.features.frame_length, p.features.hop_length)
 
 

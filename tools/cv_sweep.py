@@ -1,4 +1,4 @@
-"""Cross-validate several configurations side by side (emoaugnet/cv_sweep.py), and carry a feature store.
+"""Cross-validate several configurations side by side (emoaugnet/evaluation/cv_sweep.py), and carry a feature store.
 
     python tools/cv_sweep.py run --configs tools/cv_configs.yaml --only frames_sn_elu_reg,paper_flat \\
         --features data/features --out cv_sweep --workers 2
@@ -23,7 +23,7 @@ from pathlib import Path
 import h5py
 import yaml
 
-from emoaugnet import cv_sweep
+from emoaugnet.evaluation import cv_sweep
 from emoaugnet.atomic import atomic_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['name']}: UA {100 * row['mean']['unweighted_accuracy']:.1f} +- "
               f"{100 * row['sd']['unweighted_accuracy']:.1f}")
     elif args.command == "cross":
-        from emoaugnet import cross_corpus, ensemble, params
+        from emoaugnet.evaluation import cross_corpus
+        from emoaugnet.inference import ensemble
+        from emoaugnet import params
         p = params.load(args.params)
         for corpus in args.corpora.split(","):
             for member in [*ensemble.member_dirs(args.models), args.models]:

@@ -27,7 +27,8 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
 from bench_pipeline import make_project, parse_override, timed_repro  # noqa: E402
 
-from emoaugnet import backend, figures  # noqa: E402
+from emoaugnet.model import backend  # noqa: E402
+from emoaugnet.evaluation import figures  # noqa: E402
 
 OUT = ROOT / "docs" / "figures"
 DEFAULTS = ["model.input_layout=frames", "train.epochs=6", "split.test_speakers=[7,8]", "split.val_speakers=[6]",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from emoaugnet.model_dir import SHIPPED  # noqa: E402  (the project root on the path first)
+from emoaugnet.inference.model_dir import SHIPPED  # noqa: E402  (the project root on the path first)
 
 # Chromium offline: no background traffic; every host resolves to nothing but 127.0.0.1, the service.
 OFFLINE = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

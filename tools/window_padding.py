@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoaugnet import audio
+from emoaugnet.data import audio
 from emoaugnet.params import from_dict, override
 import yaml
 

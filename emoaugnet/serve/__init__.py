@@ -4,4 +4,7 @@
 - :mod:`emoaugnet.serve.app`: the Starlette application (routes, limits, the bounded worker pool).
 - :mod:`emoaugnet.serve.upload`: reading an upload under a byte limit into a temp file that is always removed.
 - ``static/``: the page (``index.html``, ``app.js``, ``style.css``), served by the service itself (no CDN).
+
+Imports :mod:`emoaugnet.inference` and the parts below it; never :mod:`emoaugnet.cli` (the predict and serve
+commands share :mod:`emoaugnet.inference.commands`).
 """

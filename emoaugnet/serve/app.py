@@ -1,4 +1,4 @@
-"""The Starlette application of ``emoaugnet serve``: one loaded :class:`emoaugnet.api.Classifier`, its
+"""The Starlette application of ``emoaugnet serve``: one loaded :class:`emoaugnet.inference.api.Classifier`, its
 answers over HTTP, and the page.
 
 - ``POST /api/predict`` (multipart form, the audio in field ``file``): 200 and exactly the JSON object
@@ -32,9 +32,10 @@ from starlette.routing import Mount, Route
 from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
 
-from emoaugnet import audio, timeline
-from emoaugnet.api import Classifier
-from emoaugnet.inference import error_result
+from emoaugnet.data import audio
+from emoaugnet.inference import timeline
+from emoaugnet.inference.api import Classifier
+from emoaugnet.inference.predictor import error_result
 from emoaugnet.serve import upload
 
 STATIC = Path(str(resources.files("emoaugnet.serve") / "static"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from emoaugnet.cli import DEFAULT_EXPORT, DEFAULT_MODELS, add_window_options
+    from emoaugnet.inference.commands import DEFAULT_EXPORT, DEFAULT_MODELS, add_window_options
     sv = sub.add_parser("serve", help="an HTTP service and a page: upload or record speech, see its emotions",
                         description="Serve a model over HTTP: POST /api/predict answers what `emoaugnet "
                                     "predict` prints for the uploaded file; GET / is a page to upload or "
@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from emoaugnet.cli import open_classifier, runtime_line
+    from emoaugnet.inference.commands import open_classifier, runtime_line
     try:
         import uvicorn
 
@@ -45,14 +45,14 @@ def serve(args: argparse.Namespace) -> int:
         print(f"serve: {exc.name} is not installed: the service needs the serve extra "
               f"(pip install 'emoaugnet[serve]')", file=sys.stderr)
         return 2
-    from emoaugnet.inference import PredictParams
+    from emoaugnet.inference.predictor import PredictParams
     try:
         pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms)
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
     # model_dir's rule picks the folder (a stale export never wins); the predictor refuses a model that
-    # needs a speaker's statistics, which one upload cannot give (emoaugnet.normalisation)
+    # needs a speaker's statistics, which one upload cannot give (emoaugnet.model.normalisation)
     classifier = open_classifier("serve", args, pp)
     if classifier is None:
         return 2

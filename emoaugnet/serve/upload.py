@@ -2,7 +2,7 @@
 large, and while streaming once the bytes counted pass the limit; saved to a temp file that is removed.
 
 Nothing of the upload's name reaches the file system but its extension (when it is one
-:data:`emoaugnet.inference.AUDIO_EXTENSIONS` lists, so the decoder sees the usual suffix); the name shown
+:data:`emoaugnet.inference.predictor.AUDIO_EXTENSIONS` lists, so the decoder sees the usual suffix); the name shown
 in results is the upload's base name, and messages never show the temp path.
 """
 
@@ -15,7 +15,7 @@ import tempfile
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import IO, Any, Awaitable, Callable, Iterator
 
-from emoaugnet.inference import AUDIO_EXTENSIONS
+from emoaugnet.inference.predictor import AUDIO_EXTENSIONS
 
 TEMP_PREFIX = "emoaugnet-upload-"
 

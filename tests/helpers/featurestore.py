@@ -15,11 +15,12 @@ from typing import Any, Sequence
 import numpy as np
 import yaml
 
-from emoaugnet import audio, features
-from emoaugnet import shards as store
-from emoaugnet.corpora import ravdess
-from emoaugnet.corpora.ravdess import parse_name
-from emoaugnet.manifest import Utterance
+from emoaugnet.data import audio
+from emoaugnet.store import features
+from emoaugnet.store import shards as store
+from emoaugnet.data.corpora import ravdess
+from emoaugnet.data.corpora.ravdess import parse_name
+from emoaugnet.data.manifest import Utterance
 from emoaugnet.params import Params, from_dict, override
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,8 +109,8 @@ def untrained_bundle(folder: str | Path, fitted_scaler: bool = False, logit_scal
     the inputs; x200 spreads them over 0-1 as a trained model's are."""
     import keras
 
-    from emoaugnet import bundle, scaler
-    from emoaugnet import model as model_mod
+    from emoaugnet.model import bundle, scaler
+    from emoaugnet.model import network as model_mod
     p = params(**overrides)
     keras.utils.set_random_seed(0)
     net = model_mod.build(p.model, len(p.classes), p.num_frames, p.features.num_channels, "float32")

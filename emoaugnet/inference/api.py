@@ -1,0 +1,156 @@
+"""The Python API: load a model once, classify files or arrays in your own program.
+
+    from emoaugnet import Classifier
+    clf = Classifier.from_dir("export")          # an ONNX export (onnxruntime) or a Keras bundle
+    clf = Classifier()                           # export/ or models/ here, else the model shipped in the
+                                                 # package (`emoaugnet info` prints its card)
+                                                 # (or a folder of them, e.g. cv/models: their average)
+    clf.predict_file("speech.wav")["emotion"]    # the same dict `emoaugnet predict` prints
+    clf.predict_array(samples, 16000)            # (samples,) or (samples, channels) at any rate
+
+``backend="auto"`` uses the folder's ``model.onnx`` when it has one (no Keras or TensorFlow import),
+otherwise the Keras bundle (``model.weights.h5``); ``"onnx"`` or ``"keras"`` insist on one. Which folder
+a name means (a project root, a stale export) is :mod:`emoaugnet.inference.model_dir`'s rule. A model trained with
+per-speaker normalisation (``model.speaker_norm``, ``model.feature_norm: speaker``) needs one speaker's
+recordings (``speaker=``): the rule is :func:`emoaugnet.model.normalisation.check_group_stats`. ``emoaugnet predict`` is built on this class, so the
+command and the API give the same answers and refusals. Inputs are checked by :mod:`emoaugnet.inference.api_inputs`.
+
+Opening a model is one path, top to bottom: :func:`emoaugnet.inference.model_dir.resolve` (which folder; a
+stale export, an ensemble's members), then :meth:`Classifier.open_choice` (load, check, group statistics).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from emoaugnet.inference import api_inputs, ensemble, model_dir, onnx_model
+from emoaugnet.model import bundle
+from emoaugnet.inference.predictor import MIN_DURATION, PredictParams, Predictor, array_windows, expand
+
+BACKENDS = ("auto", "onnx", "keras")
+
+
+def load_model(directory: str | Path, backend: str = "auto") -> Any:
+    """An :class:`emoaugnet.inference.onnx_model.OnnxModel` or a :class:`emoaugnet.model.bundle.Bundle` from ``directory``
+    as given, or for a folder of model folders (``cv/models``) an :class:`emoaugnet.inference.ensemble.Ensemble`."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend is {backend!r}; allowed values: {', '.join(BACKENDS)}")
+    directory = Path(directory)
+    if ensemble.is_ensemble(directory):
+        model_dir.check_distinct(ensemble.member_dirs(directory))
+        return ensemble.load(directory, lambda member: load_model(member, backend))
+    if backend == "onnx" or backend == "auto" and onnx_model.has_onnx(directory):
+        return onnx_model.load(directory)
+    if not (directory / bundle.WEIGHTS_FILE).is_file() and onnx_model.has_onnx(directory):
+        raise bundle.BundleError(f"{directory}: an ONNX export without Keras weights; use the onnx backend")
+    return bundle.load(directory)
+
+
+def backend_name(model: Any) -> str:
+    if isinstance(model, ensemble.Ensemble):
+        model = model.members[0]
+    return "onnx" if isinstance(model, onnx_model.OnnxModel) else "keras"
+
+
+class Classifier:
+    """A loaded model and the window / silence settings; every method returns predict's result dicts.
+    ``speaker_stats``: one speaker's feature statistics, needed by (and only accepted for) a model trained
+    with ``model.speaker_norm`` (:meth:`from_dir`'s ``speaker=`` computes them)."""
+
+    def __init__(self, model: Any = None, params: PredictParams | None = None,
+                 speaker_stats: tuple[np.ndarray, np.ndarray] | None = None, path: str | Path | None = None,
+                 warning: str | None = None, label: str | None = None):
+        if model is None:          # Classifier(): the folder model_dir's rule picks here (or the shipped model)
+            if speaker_stats is not None:
+                raise ValueError("speaker_stats without a model: use Classifier.from_dir(..., speaker=...)")
+            opened = type(self).open(None, params=params)
+            model, path, warning, label = opened.model, opened.path, opened.warning, opened.label
+        self.model = model
+        self.params = params or PredictParams()
+        self.predictor = Predictor(model, self.params, speaker_stats=speaker_stats)
+        self.path = None if path is None else Path(path)     # the folder the model was loaded from
+        self.warning = warning                                # why another folder beside it was not used
+        self.label = label or (str(path) if path is not None else None)   # which model, in words
+
+    @classmethod
+    def open(cls, directory: str | Path | None = None, backend: str = "auto", params: PredictParams | None = None,
+             speaker: Any = None) -> "Classifier":
+        """:meth:`from_dir` without warnings: a stale export beside the bundle is in :attr:`warning`."""
+        params = params or PredictParams()
+        return cls.open_choice(model_dir.resolve(directory, backend), backend, params, speaker)
+
+    @classmethod
+    def open_choice(cls, choice: model_dir.Choice, backend: str = "auto", params: PredictParams | None = None,
+                    speaker: Any = None) -> "Classifier":
+        """The one way a model is opened, top to bottom, once :func:`emoaugnet.inference.model_dir.resolve` has
+        picked its folder (a project's export unless stale, an ensemble of distinct members, the shipped model;
+        NoModel before anything heavy is imported): load it (:func:`load_model`), check the settings against
+        its window, take a speaker's statistics for a group-normalised model (refused for any other), and
+        build the predictor, which refuses a group-normalised model without them."""
+        params = params or PredictParams()
+        model = load_model(choice.path, backend)
+        params.check(model.audio_params.duration)             # before any speaker file is read
+        stats = None
+        if speaker is not None:
+            from emoaugnet.model.normalisation import check_group_stats
+            from emoaugnet.inference.speaker_adaptation import speaker_statistics
+            check_group_stats(model, given=True)              # refuse speaker= for a model that takes none
+            stats = speaker_statistics(expand(api_inputs.paths(speaker)), model, params)
+        return cls(model, params, stats, choice.path, choice.warning, choice.label)
+
+    @classmethod
+    def from_dir(cls, directory: str | Path | None = None, backend: str = "auto", hop: float | None = None,
+                 silence_rms: float = 0.001, min_duration: float = MIN_DURATION,
+                 speaker: Any = None) -> "Classifier":
+        """The model in ``directory`` (``None``: ``export/`` or ``models/`` here, else the shipped model; see
+        :mod:`emoaugnet.inference.model_dir`).
+        ``speaker``: a file or folder (or a list) of one speaker's recordings, for a ``model.speaker_norm``
+        model. Raises ValueError (:class:`emoaugnet.inference.model_dir.NoModel`, :class:`emoaugnet.model.bundle.BundleError`,
+        bad settings) with the reason; warns (UserWarning) when a stale export was passed over."""
+        params = PredictParams(hop=hop, silence_rms=silence_rms, min_duration=min_duration)
+        clf = cls.open(directory, backend, params, speaker)
+        if clf.warning:
+            warnings.warn(clf.warning, stacklevel=2)
+        return clf
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.model.classes)
+
+    @property
+    def backend(self) -> str:
+        return backend_name(self.model)
+
+    @property
+    def members(self) -> list[str]:
+        """The models an ensemble averages (their folder names); one model: its folder."""
+        if isinstance(self.model, ensemble.Ensemble):
+            return list(self.model.names)
+        return [str(self.path)] if self.path is not None else []
+
+    def predict_file(self, path: str | Path) -> dict[str, Any]:
+        """One file's result (``"result": "error"`` with the reason when it cannot be read)."""
+        return self.predict_files([path])[0]
+
+    def predict_files(self, paths: str | Path | Iterable[str | Path]) -> list[dict[str, Any]]:
+        """Results for files and folders (walked recursively), their windows classified together; one
+        path (a str or Path) is one file or folder."""
+        return list(self.classify(expand(api_inputs.paths(paths))))
+
+    def classify(self, items: Iterable[tuple[str, str | None]]):
+        """Results in input order, one at a time, for :func:`emoaugnet.inference.predictor.expand`'s items."""
+        return self.predictor.classify(items)
+
+    def predict_array(self, samples: Any, rate: Any, name: str = "<array>") -> dict[str, Any]:
+        """The result for audio in memory: ``(samples,)``, ``(samples, channels)`` or ``(channels, samples)``
+        float samples in [-1, 1] or int16/int32 PCM, at ``rate`` Hz (a whole number, 8000..384000); see
+        :mod:`emoaugnet.inference.api_inputs`. Raises TypeError / ValueError (:class:`emoaugnet.data.audio.AudioError` for
+        empty or non-finite audio) saying what to pass instead."""
+        name = api_inputs.name(name)
+        data, rate = api_inputs.samples(samples, name), api_inputs.rate(rate)
+        rec = array_windows(data, rate, self.model.audio_params, self.params, name)
+        return self.predictor.classify_recording(rec)

@@ -1,0 +1,90 @@
+"""Several models as one: ``emoaugnet predict --model cv/models`` averages the cross-validation fold models.
+
+Speaker k-fold cross-validation trains one model per fold (``cv/models/fold_0`` .. ``fold_4``), each
+without one block of speakers; for a new speaker none is better placed than another, so their average is
+the model to predict with. A folder with no ``model.json`` of its own whose subfolders are models (Keras
+bundles or ONNX exports: ``emoaugnet export --model cv/models --out cv/export`` exports each) loads as an
+:class:`Ensemble`: the features of each window are computed once and every member scores them with its
+own scaler and network; the class probabilities are averaged over the members.
+
+The members must agree on what they read and say: classes, audio and feature params, input frames and
+channels, and speaker normalisation; loading names the first member that differs. Layouts and activations
+may differ. Accuracy on the folds' own speakers cannot measure an ensemble honestly (each speaker is in
+the training set of every other fold's model), so README reports it on speakers none of them saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from emoaugnet.model import bundle
+from emoaugnet.data.manifest import speaker_order
+
+SHARED = ("classes", "audio_params", "feature_params", "num_frames", "num_channels")
+
+
+def member_dirs(directory: str | Path) -> list[Path]:
+    """The subfolders of ``directory`` that hold a model (``model.json``), in natural order (fold_2 < fold_10)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted((d for d in directory.iterdir() if (d / bundle.CONFIG_FILE).is_file()),
+                  key=lambda d: speaker_order(d.name))
+
+
+def is_ensemble(directory: str | Path) -> bool:
+    """A folder of model folders, with no model of its own."""
+    return not (Path(directory) / bundle.CONFIG_FILE).is_file() and bool(member_dirs(directory))
+
+
+@dataclass
+class Ensemble:
+    members: list[Any]              # Bundle or OnnxModel, each with extract / predict_frames
+    names: list[str]
+
+    def __getattr__(self, name: str) -> Any:
+        # what the members share (classes, params, input shape) comes from the first
+        if name in ("members", "names"):
+            raise AttributeError(name)
+        return getattr(self.members[0], name)
+
+    def extract(self, clips: np.ndarray) -> np.ndarray:
+        return self.members[0].extract(clips)
+
+    def predict_frames(self, frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """The members' class probabilities for ``(n, frames, channels)`` features, averaged."""
+        probs = [m.predict_frames(frames, batch_size=batch_size) for m in self.members]
+        return np.mean(probs, axis=0).astype(np.float32)
+
+
+def check(members: list[Any], names: list[str]) -> None:
+    """Refuse members that disagree on what they read and say (:data:`SHARED`, speaker normalisation),
+    naming the first that differs."""
+    first = members[0]
+    for name, m in zip(names[1:], members[1:]):
+        for key in SHARED:
+            if getattr(m, key) != getattr(first, key):
+                raise bundle.BundleError(f"{name}: its {key} ({getattr(m, key)}) differ from {names[0]}'s "
+                                         f"({getattr(first, key)}); an ensemble's models must agree")
+        if m.model_params.normalisation != first.model_params.normalisation:
+            raise bundle.BundleError(f"{name}: model.feature_norm {m.model_params.normalisation} differs from "
+                                     f"{names[0]}'s; an ensemble's models must agree")
+
+
+def load(directory: str | Path, load_member: Callable[[Path], Any]) -> Ensemble:
+    """The models in ``directory``'s subfolders (each loaded by ``load_member``) as one :class:`Ensemble`."""
+    dirs = member_dirs(directory)
+    if not dirs:
+        raise bundle.BundleError(f"{directory}: neither a model ({bundle.CONFIG_FILE}) nor a folder of models")
+    members = [load_member(d) for d in dirs]
+    check(members, [str(d) for d in dirs])
+    return Ensemble(members, [d.name for d in dirs])
+
+
+def load_any(directory: str | Path, load_member: Callable[[Path], Any]) -> Any:
+    """``load_member(directory)``, or for a folder of models their :class:`Ensemble`."""
+    return load(directory, load_member) if is_ensemble(directory) else load_member(Path(directory))

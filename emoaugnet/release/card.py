@@ -1,0 +1,133 @@
+"""A released model's card: ``card.json`` beside the model (read here), MODEL_CARD.md rendered from it.
+
+``emoaugnet release`` (:mod:`emoaugnet.release.release`) writes ``card.json``; :func:`render` is the one function
+that turns it into text, so MODEL_CARD.md and ``emoaugnet info`` cannot disagree with it. The params a
+model was trained with are the sections of params.yaml that decide the model (:func:`model_sections`);
+:func:`drift` lists where a params tree differs from a card's (the params-drift test, and release's check
+that params.yaml still describes the model it releases). This module imports only json: ``emoaugnet info``
+answers without numpy, onnxruntime or Keras.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from emoaugnet.inference.model_dir import CARD_FILE, SHIPPED
+
+FORMAT = 1
+#: params.yaml sections copied whole into a card (``augment`` is cut to the variants and the transforms
+#: they use; ``features`` leaves out ``workers``, which never changes a value).
+WHOLE = ("seed", "classes", "audio", "split", "model", "train")
+
+
+class CardError(ValueError):
+    """A card that is missing or unreadable; ``str()`` names the file."""
+
+
+def model_sections(tree: Mapping[str, Any]) -> dict[str, Any]:
+    """The sections of a params.yaml tree that determine the trained model (a JSON-safe copy)."""
+    try:
+        augment = tree["augment"]
+        variants = [list(chain) for chain in augment.get("variants", [])]
+        used = sorted({name for chain in variants for name in chain})
+        out = {key: tree[key] for key in WHOLE}
+        out["run"] = {"corpora": list(tree["run"]["corpora"])}
+        out["augment"] = {"variants": variants, "transforms": {n: augment["transforms"][n] for n in used}}
+        out["features"] = {k: v for k, v in tree["features"].items() if k != "workers"}
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CardError(f"params: missing section or key {exc} (needed to describe the model)") from None
+    return json.loads(json.dumps(out))
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"model.conv_activation": "elu", ...}``: the leaves of nested mappings by dotted key."""
+    if not isinstance(tree, Mapping):
+        return {prefix: tree}
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def drift(card_params: Mapping[str, Any], tree: Mapping[str, Any]) -> list[str]:
+    """Where params.yaml's ``tree`` and a card's params differ: one ``key: card X, params.yaml Y`` each."""
+    mine, theirs = flatten(card_params), flatten(model_sections(tree))
+    return [f"{key}: card {json.dumps(mine.get(key))}, params.yaml {json.dumps(theirs.get(key))}"
+            for key in sorted(set(mine) | set(theirs)) if mine.get(key) != theirs.get(key)]
+
+
+def read(directory: str | Path = SHIPPED) -> dict[str, Any]:
+    """The card of the model in ``directory`` (the shipped model by default)."""
+    path = Path(directory) / CARD_FILE
+    try:
+        card = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CardError(f"{path}: no model card; `emoaugnet release` writes one beside the model it "
+                        "releases (docs/release.md)") from None
+    except (OSError, ValueError) as exc:
+        raise CardError(f"{path}: not a readable model card ({exc})") from None
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise CardError(f"{path}: not a model card of format {FORMAT}")
+    return card
+
+
+def _percent(value: Any) -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "-"
+
+
+def _figure_row(fig: Mapping[str, Any]) -> str:
+    ua = _percent(fig.get("unweighted_accuracy"))
+    if fig.get("sd") is not None:
+        ua += f" +- {100 * fig['sd']:.1f}"
+    return (f"| {fig['what']} | {ua} | {_percent(fig.get('weighted_accuracy'))} | `{fig['file']}` | "
+            f"`{fig['command']}` |")
+
+
+def render(card: Mapping[str, Any]) -> str:
+    """MODEL_CARD.md's text (and `emoaugnet info`'s), all from ``card``."""
+    p, inp = card["params"], card["input"]
+    lines = [f"# Model card: {card['name']}", "",
+             "Written by `emoaugnet release` from `emoaugnet/shipped/card.json` (`emoaugnet info --json` prints "
+             "it); edit neither by hand.", "",
+             "## What it does", "",
+             f"Classifies the emotion of speech into {len(card['classes'])} classes: "
+             + ", ".join(card["classes"]) + ".",
+             f"It hears {inp['window_seconds']:g} s windows at {inp['sample_rate']} Hz (longer recordings: "
+             "the mean over windows; see docs/predict.md); feature normalisation: "
+             f"{inp['feature_norm']} (a single file of an unknown speaker needs nothing else).", "",
+             "    pip install .", "    emoaugnet predict recording.wav", "",
+             "## Intended use", "", card["intended_use"], "",
+             "## Known limits", ""]
+    lines += [f"- {limit}" for limit in card["limits"]]
+    lines += ["", "## Training data and licences", "",
+              "| corpus | language | licence | training speakers | validation speakers | test speakers |",
+              "|---|---|---|---|---|---|"]
+    for c in card["corpora"]:
+        sp = c["speakers"]
+        train = ", ".join(sp["train"]) if sp.get("train") is not None else "all others (manifest not found)"
+        lines.append(f"| {c['name']} | {c['language']} | {c['licence']} | {train} | "
+                     f"{', '.join(sp['val']) or '-'} | {', '.join(sp['test']) or '-'} |")
+    split = card["split"]
+    counts = json.dumps(split.get("counts", {}), sort_keys=True)
+    lines += ["", f"Split protocol: {split['protocol']}; samples {counts}."
+              + (f" Leakage: {split['leakage']}." if split.get("leakage") else ""), "",
+              f"**Weights licence:** {card['weights_licence']}.", "",
+              "## Measured figures", ""]
+    if card["figures"]:
+        lines += ["Unweighted accuracy (UA, mean recall over classes) and weighted accuracy (WA); each row's "
+                  "command reproduces it.", "",
+                  "| what | UA | WA | file | command |", "|---|---|---|---|---|"]
+        lines += [_figure_row(fig) for fig in card["figures"]]
+    else:
+        lines.append("None were found when this model was released.")
+    lines += ["", "## Provenance", "",
+              f"- git commit {card['commit']}" + (" (the tree had uncommitted changes)" if card["dirty"] else ""),
+              f"- released {card['released']}",
+              f"- trained: {json.dumps(card.get('training', {}), sort_keys=True)}",
+              f"- bundle sha256 {card.get('bundle_sha256')}"]
+    lines += [f"- {name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in card["files"].items()]
+    lines += ["", "## Exact params (params.yaml sections that decide the model)", "", "```json",
+              json.dumps(p, indent=1, sort_keys=True), "```", ""]
+    return "\n".join(lines)
