@@ -179,6 +179,12 @@ def test_drift_names_each_key_where_params_and_the_card_differ(shipped, project)
         "augment.transforms.pitch.min_semitones: card null, params.yaml -1.0",
         'augment.variants: card [["noise"]], params.yaml [["noise"], ["pitch"]]',
         "train.epochs: card 1, params.yaml 60"]
+    # a key newer than the card reads as its off value there: drift only when params.yaml turns it on
+    newer = {**card["params"], "features": {k: v for k, v in card["params"]["features"].items() if k != "deltas"}}
+    assert card_mod.drift(newer, tree) == []
+    changed = yaml.safe_load((project / "params.yaml").read_text())
+    changed["features"]["deltas"] = 1
+    assert card_mod.drift(newer, changed) == ["features.deltas: card null, params.yaml 1"]
 
 
 def test_a_corpus_whose_licence_forbids_derived_works_is_never_released():

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from emoaugnet.inference.model_dir import CARD_FILE, SHIPPED
+from emoaugnet.params import OFF_VALUES
 
 FORMAT = 1
 #: params.yaml sections copied whole into a card (``augment`` is cut to the variants and the transforms
@@ -54,8 +55,12 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
 def drift(card_params: Mapping[str, Any], tree: Mapping[str, Any]) -> list[str]:
     """Where params.yaml's ``tree`` and a card's params differ: one ``key: card X, params.yaml Y`` each."""
     mine, theirs = flatten(card_params), flatten(model_sections(tree))
+
+    def value(side: Mapping[str, Any], key: str) -> Any:
+        """A key the card predates reads as its off value (params.recorded leaves off values out)."""
+        return side[key] if key in side else OFF_VALUES.get(key.rsplit(".", 1)[-1])
     return [f"{key}: card {json.dumps(mine.get(key))}, params.yaml {json.dumps(theirs.get(key))}"
-            for key in sorted(set(mine) | set(theirs)) if mine.get(key) != theirs.get(key)]
+            for key in sorted(set(mine) | set(theirs)) if value(mine, key) != value(theirs, key)]
 
 
 def read(directory: str | Path = SHIPPED) -> dict[str, Any]:
