@@ -41,16 +41,17 @@ from emoaugnet.params import from_dict, recorded
 #: The most the shipped model's files may take in the wheel (10 MB).
 MAX_BYTES = 10 * 10 ** 6
 CV = "dvc exp run -S 'cv.folds=[0,1,2,3,4]' -S 'cv.summary=[all]'"
+LOCO = ("dvc exp run -S 'data.corpora=[ravdess,tess,emodb]' -S 'loco.corpora=[ravdess,tess,emodb]' "
+        "-S 'loco.summary=[all]'")
 #: Figures a card carries when their file is under --reports: (path, what it measures, the command).
 FIGURES = (
     ("metrics.json", "held-out test speakers (split.test_speakers), this model", "dvc repro evaluate"),
     ("cv/metrics.json", "5-fold speaker cross-validation, this configuration (mean +- sd over folds)", CV),
     ("cv/baseline/metrics.json", "eGeMAPS + SVM baseline, the same folds",
-     CV + " -S 'baseline.corpora=[ravdess]'"),
-    ("loco/metrics.json", "leave-one-corpus-out (mean +- sd over held-out corpora)",
-     "dvc exp run -S 'loco.corpora=[...]' -S 'loco.summary=[all]'"),
+     CV + " -S 'baseline.corpora=[ravdess]' -S 'baseline.cv=[all]'"),
+    ("loco/metrics.json", "leave-one-corpus-out (mean +- sd over held-out corpora)", LOCO),
     ("loco/baseline/metrics.json", "eGeMAPS + SVM baseline, leave-one-corpus-out",
-     "dvc exp run -S 'loco.corpora=[...]' -S 'loco.summary=[all]' -S 'baseline.corpora=[...]'"),
+     LOCO + " -S 'baseline.corpora=[ravdess,tess,emodb]' -S 'baseline.loco=[all]'"),
 )
 INTENDED_USE = ("Research and demonstration: estimating the emotion expressed in short recordings of acted "
                 "speech, and a baseline to compare speech emotion recognition methods with.")
