@@ -101,3 +101,39 @@ def test_the_command_gives_the_apis_answers_for_a_speaker_norm_model(tmp_path, c
     code, out = predict(capsys, "--model", str(model), "--speaker-norm", str(loud))
     assert code == 0
     assert out == Classifier.from_dir(model, speaker=loud).predict_files(loud)
+
+
+def test_adaptation_curve_scores_what_cross_validation_scored_given_all_recordings(tmp_path):
+    """tools/adaptation_curve.py on two real (1-epoch) speaker-normalised fold models of the fixture store:
+    with all of a speaker's recordings it gives each fold's own evaluation UA; with N of them, a UA."""
+    import importlib.util
+
+    from emoaugnet.evaluation import scoring
+    from emoaugnet.training import fit, folds
+    store = featurestore.build(tmp_path / "features", num_variants=1)
+    p = featurestore.params(**{"model.input_layout": "frames", "model.feature_norm": "speaker", "train.epochs": 1,
+                               "train.batch_size": 16, "train.precision": "float32", "split.folds": 2,
+                               "split.val_per_fold": 1, "split.train_variants": []})
+    expected = []
+    for k in (0, 1):
+        fold = folds.fold_params(p, k)
+        fit.train_and_save(fold, store, tmp_path / "models" / f"fold_{k}", live_dir=None, verbose=0)
+        expected.append(scoring.evaluate(fold, tmp_path / "models" / f"fold_{k}", store,
+                                         tmp_path / "reports" / f"fold_{k}")["unweighted_accuracy"])
+    spec = importlib.util.spec_from_file_location("adaptation_curve", featurestore.ROOT / "tools" / "adaptation_curve.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / "curve.json"
+    assert tool.main(["--models", str(tmp_path / "models"), "--features", str(store), "--recordings", "1,3",
+                      "--draws", "2", "--out", str(out)]) == 0
+    curve = json.loads(out.read_text())["recordings_per_speaker"]
+    np.testing.assert_allclose(curve["all"], expected, atol=1e-6)
+    assert all(0 <= v <= 1 for n in ("1", "3") for v in curve[n]) and len(curve["1"]) == 2
+    with pytest.raises(SystemExit, match="speaker-normalised models"):      # a single-file model is refused
+        tool.curve(_single_file_folds(tmp_path), store, [1], 1, 0)
+
+
+def _single_file_folds(tmp_path: Path) -> Path:
+    folder = tmp_path / "single" / "fold_0"
+    featurestore.untrained_bundle(folder)
+    return folder.parent
