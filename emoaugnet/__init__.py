@@ -8,7 +8,7 @@ docs/pipeline.md has the module map.
 ``import emoaugnet`` stays cheap.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 
 def __getattr__(name: str):

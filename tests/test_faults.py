@@ -356,7 +356,7 @@ def bundle_files(models: Path) -> dict[str, bytes]:
 
 def test_train_stage_killed_at_any_moment_leaves_no_bundle_or_a_complete_one(train_project, tmp_path):
     """Killed mid-training and mid-save, then rerun: models/ never holds a partial or mixed bundle, and the
-    rerun's bundle is byte for byte that of an uninterrupted run (so is any whole bundle a kill left)."""
+    rerun's bundle is byte for byte that of an uninterrupted run, as is any whole bundle a kill left."""
     reference = tmp_path / "reference"
     shutil.copytree(train_project, reference, ignore=shutil.ignore_patterns("models", "dvclive", "reports"))
     run_to_end(["stages.train"], reference)

@@ -174,3 +174,16 @@ def test_the_layout_check_finds_a_circle_and_an_upward_or_sideways_import(tmp_pa
     ], problems
     unplaced = layout_problems(tmp_path / "pkg", [("low",), ("left", "right"), ("high",)])
     assert "pkg.shared: part '' is not in the order of parts" in unplaced
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_a_stage_that_reads_the_features_params_lists_every_one(name):
+    """A stage that computes or trains on features depends on every feature param but the worker count, so
+    changing one reruns it and DVC's run-cache never hands back outputs made with another value."""
+    from dataclasses import fields
+
+    from emoaugnet.params import FeatureParams
+    listed = {p if isinstance(p, str) else next(iter(p)) for p in stage_body(name).get("params", [])}
+    if "features.n_mfcc" in listed:
+        wanted = {f"features.{f.name}" for f in fields(FeatureParams)} - {"features.workers"}
+        assert wanted <= listed, f"{name}: missing {sorted(wanted - listed)}"

@@ -217,3 +217,29 @@ def test_docs_python_example_runs(models, tmp_path):
     first, second = proc.stdout.splitlines()
     classes = onnx_model.load(models["frames"]["onnx"]).classes
     assert first.split()[0] in classes and "'neutral':" in first and second in classes
+
+
+DELTAS_PREDICT = """
+import json, sys
+from emoaugnet.inference.api import Classifier
+result = Classifier.from_dir(sys.argv[1]).predict_file(sys.argv[2])
+print(json.dumps({"probabilities": result["probabilities"], "scipy": "scipy" in sys.modules}))
+"""
+
+
+def test_an_export_with_mfcc_deltas_predicts_like_keras_without_scipy(tmp_path, ravdess_fixture):
+    """40 MFCCs + deltas: the export carries the delta filter (features.npz), and predicting with it imports
+    no SciPy, giving the Keras bundle's probabilities."""
+    keras_dir = featurestore.untrained_bundle(tmp_path / "keras", logit_scale=200, **{
+        "model.input_layout": "frames", "features.n_mfcc": 40, "features.deltas": 1})
+    assert cli.main(["export", "--model", str(keras_dir), "--out", str(tmp_path / "onnx")]) == 0
+    with np.load(tmp_path / "onnx" / "features.npz") as npz:
+        assert npz["delta1"].shape == (108, 108) and "delta2" not in npz
+    clip = sorted(ravdess_fixture.glob("Actor_03/*.flac"))[5]
+    done = subprocess.run([sys.executable, "-c", DELTAS_PREDICT, str(tmp_path / "onnx"), str(clip)], cwd=ROOT,
+                          env=ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["scipy"] is False
+    want = Classifier.from_dir(keras_dir).predict_file(str(clip))["probabilities"]
+    np.testing.assert_allclose([got["probabilities"][c] for c in want], list(want.values()), atol=2e-3)

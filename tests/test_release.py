@@ -184,7 +184,7 @@ def test_drift_names_each_key_where_params_and_the_card_differ(shipped, project)
     assert card_mod.drift(newer, tree) == []
     changed = yaml.safe_load((project / "params.yaml").read_text())
     changed["features"]["deltas"] = 1
-    assert card_mod.drift(newer, changed) == ["features.deltas: card null, params.yaml 1"]
+    assert card_mod.drift(newer, changed) == ["features.deltas: card 0, params.yaml 1"]
 
 
 def test_a_corpus_whose_licence_forbids_derived_works_is_never_released():

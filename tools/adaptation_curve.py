@@ -8,7 +8,8 @@
 of its test speakers (``split.test_speakers`` in its ``model.json``), N of the speaker's original
 recordings, drawn at random without their labels, give the per-channel statistics
 (:func:`emoaugnet.model.speaker_norm.statistics`, what ``predict --speaker-norm`` takes from the files it is
-given); every original recording of the speaker is then classified with them. UA (mean recall over the
+given); every original recording of the speaker is then classified with them, the N included (the
+statistics use no label, as with `predict --speaker-norm`, which takes them from the files it classifies). UA (mean recall over the
 classes) per fold, averaged over ``--draws`` draws; the table is the mean and sd over folds. "all" is every
 recording of the speaker, as the cross-validation scored it. ``--single``: fold models that need no
 statistics (per-utterance normalisation), scored on the same recordings, for the row to beat.
@@ -38,7 +39,9 @@ def fold_dirs(models: Path) -> list[Path]:
 
 
 def test_originals(b: bundle.Bundle, features: Path) -> shards.Samples:
-    corpora = b.split.get("corpora") or ["ravdess"]
+    corpora = b.split.get("corpora")
+    if not corpora or not b.split.get("test_speakers"):
+        raise SystemExit(f"a fold model's model.json names no training corpora or test speakers ({b.split})")
     return shards.load_features(features, corpora, speakers=b.split["test_speakers"], variants=[0])
 
 
@@ -57,7 +60,7 @@ def curve(models: Path, features: Path, counts: list[int], draws: int, seed: int
     per_fold: dict[str, list[float]] = {str(n): [] for n in counts} | {"all": []}
     for fold in fold_dirs(models):
         b = bundle.load(fold)
-        if not normalisation.needs_group_stats(b):
+        if normalisation.method(b) != "speaker":
             raise SystemExit(f"{fold}: trained with model.feature_norm: {normalisation.method(b)}; this tool "
                              "measures speaker-normalised models (pass those with --single)")
         test = test_originals(b, features)
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += [("single file (no statistics)", result["single_file"])] if args.single else []
     for name, values in rows:
         v = 100 * np.array(values)
-        print(f"| {name} | {v.mean():.1f} +- {v.std(ddof=1):.1f}% | {', '.join(f'{x:.1f}' for x in v)} |")
+        print(f"| {name} | {v.mean():.1f} +- {v.std(ddof=1 if len(v) > 1 else 0):.1f}% | {', '.join(f'{x:.1f}' for x in v)} |")
     if args.out:
         args.out.write_text(json.dumps({**result, "draws": args.draws, "seed": args.seed}, indent=1) + "\n")
     return 0

@@ -74,8 +74,9 @@ def shoot(model: Path, recording: Path, png: Path) -> None:
         options.binary_location = program
         for flag in (*OFFLINE, f"--user-data-dir={tmp}/profile"):
             options.add_argument(flag)
-        driver = webdriver.Chrome(options=options, service=Service(driver_program))
+        driver = None
         try:
+            driver = webdriver.Chrome(options=options, service=Service(driver_program))
             driver.get(f"http://127.0.0.1:{port}/")
             wait = WebDriverWait(driver, 60)
             wait.until(lambda d: d.find_element(By.ID, "model").text.strip())
@@ -84,7 +85,8 @@ def shoot(model: Path, recording: Path, png: Path) -> None:
             png.parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(png))
         finally:
-            driver.quit()
+            if driver is not None:
+                driver.quit()
             proc.terminate()
             proc.wait(timeout=30)
 

@@ -5,8 +5,9 @@
 * ``model.onnx``: the network (Keras's own ``Model.export(format="onnx")``, tf2onnx underneath, opset
   :data:`OPSET`), input ``(batch, 2376, 1)`` or ``(batch, 108, 22)`` float32 in the bundle's layout,
   already standardised; output the class probabilities; the batch size is free.
-* ``features.npz``: the window, mel filterbank and DCT matrix the features apply
-  (:func:`emoaugnet.store.features.constants`, made by librosa here), so the runtime needs no librosa.
+* ``features.npz``: the window, mel filterbank and DCT matrix the features apply, and with
+  ``features.deltas`` each derivative's filter as a ``delta<k>`` matrix over the window's frames
+  (:func:`emoaugnet.store.features.constants`, made by librosa and SciPy here), so the runtime needs neither.
 * ``model.json``: the bundle's own ``model.json`` (classes, audio window, feature params, scaler, layout,
   frames x channels: the same format, read by :func:`emoaugnet.model.bundle.describe`) plus an ``onnx``
   entry naming the two files, the opset, the largest difference from Keras measured here and the

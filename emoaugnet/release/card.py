@@ -59,7 +59,7 @@ def drift(card_params: Mapping[str, Any], tree: Mapping[str, Any]) -> list[str]:
     def value(side: Mapping[str, Any], key: str) -> Any:
         """A key the card predates reads as its off value (params.recorded leaves off values out)."""
         return side[key] if key in side else OFF_VALUES.get(key.rsplit(".", 1)[-1])
-    return [f"{key}: card {json.dumps(mine.get(key))}, params.yaml {json.dumps(theirs.get(key))}"
+    return [f"{key}: card {json.dumps(value(mine, key))}, params.yaml {json.dumps(value(theirs, key))}"
             for key in sorted(set(mine) | set(theirs)) if value(mine, key) != value(theirs, key)]
 
 

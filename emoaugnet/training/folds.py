@@ -8,7 +8,7 @@ the block, wrapping around). So the folds' test sets are disjoint and cover ever
 trains on its test or validation speakers; fold 4 of RAVDESS is the default single split (test 17-20,
 validation 15-16).
 
-Fold ``K`` is the speaker protocol with ``split.fold: K`` (:func:`emoaugnet.training.splits.fold_roles` picks its
+Fold ``K`` is the speaker protocol with ``split.fold: K`` (:func:`emoaugnet.training.folds.fold_roles` picks its
 test and validation speakers); its stages (``train_fold@K``, ``evaluate_fold@K``) write to
 ``<paths.cv>/{models,live,reports}/fold_K``. :mod:`emoaugnet.evaluation.cv_summary` summarises the folds.
 """

@@ -19,7 +19,8 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 SPAN = re.compile(r"`([^`\n]+)`")
 ENV = re.compile(r"^[A-Z_][A-Z0-9_]*=\S*$")
-PLACEHOLDER = re.compile(r"(^|[.@])[A-Z][A-Z0-9_]*($|[.@=])|<[^>]*>|\.\.\.")
+# A placeholder word: KEY, NAME, stages.NAME, -S KEY=VALUE, <stage>, "..." (two capitals at least: baseline.C is a key).
+PLACEHOLDER = re.compile(r"(^|[.@])[A-Z][A-Z0-9_]+($|[.@=])|<[^>]*>|\.\.\.")
 
 
 def _join(lines: list[str]) -> list[str]:
@@ -85,6 +86,30 @@ def pieces(line: str) -> list[list[str]]:
 
 def is_run(tokens: list[str]) -> bool:
     return tokens[:2] == ["dvc", "repro"] or tokens[:3] == ["dvc", "exp", "run"]
+
+
+def targets(tokens: list[str]) -> list[str]:
+    """The stage targets of a ``dvc repro`` / ``dvc exp run`` piece (option values such as ``-n NAME`` skipped)."""
+    out, skip = [], False
+    for token in tokens[3 if tokens[1] == "exp" else 2:]:
+        if skip:
+            skip = False
+        elif token.startswith("-"):
+            skip = token in ("-n", "--name", "-S", "--set-param", "--message", "-m")
+        else:
+            out.append(token)
+    return out
+
+
+def not_run(pages: list[Path] | None = None) -> list[str]:
+    """Code-block lines that run ``dvc repro`` / ``dvc exp run`` but do not start with ``dvc`` (an environment
+    variable first, a subshell): :func:`runnable` leaves them out, and the test says why for each."""
+    found: dict[str, None] = {}
+    for page in pages or PAGES:
+        for line in block_lines(page):
+            if not line.startswith(("dvc ", "python3 -m venv")) and re.search(r"\bdvc (repro|exp run)\b", line):
+                found.setdefault(line, None)
+    return list(found)
 
 
 def runnable(pages: list[Path] | None = None) -> list[str]:
