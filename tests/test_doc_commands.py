@@ -102,6 +102,8 @@ NOT_RUN = {
     "KERAS_BACKEND=jax dvc repro": "the JAX backend's pipeline is tests/test_backends.py's (JAX, TensorFlow hidden)",
     "(cd ../loco-work/repo && python -m dvc repro egemaps@ravdess egemaps@tess egemaps@emodb)":
         "a measurement on the full local corpora (docs/loco/setup_shared_corpora.py makes that project)",
+    "(cd ../sweep/m40d_fixed && python -m dvc repro features@ravdess features@tess features@emodb)":
+        "the feature store of a measurement on the full local corpora (setup_shared_corpora.py --set ...)",
 }
 
 
