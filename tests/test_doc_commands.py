@@ -1,6 +1,7 @@
 """Every ``dvc repro`` / ``dvc exp run`` line of README.md and docs/ runs as written, and writes what it says.
 
-One tiny copy of the project (``helpers.tiny_project.make_repo``) stands beside a ``../shared/corpora/``
+Two tiny copies of the project (``helpers.tiny_project.make_repo``), run side by side on one DVC cache
+(:func:`lanes`), stand beside a ``../shared/corpora/``
 folder of fixture recordings, as README's "local corpus" does: RAVDESS actors 01-05 (statement 01), the
 TESS and EmoDB fixtures. The commit before the commands holds the only edits: sources on that folder,
 actor 05 as the test speaker and 04 for validation (the defaults name actors 15-20), one augment variant
@@ -142,8 +143,66 @@ def test_the_runner_fails_on_a_stale_line(tmp_path):
     assert done.returncode != 0
 
 
+#: What a line's stages write, removed before each line (DVC's cache stays: a stage an earlier line ran is
+#: restored from it), so a file a line is checked for is one that line wrote or restored.
+OUTPUTS = ("reports", "models", "export", "dvclive", "cv", "loco", "data/features", "data/egemaps")
+#: Two copies of the project run the lines side by side (one core each) on one DVC cache, so a stage one copy
+#: ran is restored in the other; a line and the checks after it stay in one copy.
+LANES = 2
+
+
+def lanes(lines: list[str]) -> list[list[str]]:
+    """The lines dealt to two copies: the cross-validation lines to one, the leave-one-corpus-out lines and
+    the relu / elu pair (relu first: its check lists both) to the other, the rest to the less loaded; a
+    line that needs both the folds and LOCO last, when the other copy has run LOCO."""
+    both = [line for line in lines if "cv.folds" in line and "loco.corpora" in line]
+    cv = [line for line in lines if "cv.folds" in line and line not in both]
+    loco = [line for line in lines if "loco.corpora" in line and line not in both]
+    pair = [line for line in lines if " -n conv-" in line]
+    out, load = [cv, loco + pair], [5 * len(cv), 3 * len(loco) + len(pair)]
+    for line in lines:
+        if line not in both + cv + loco + pair:
+            lane = min(range(LANES), key=load.__getitem__)
+            out[lane].append(line)
+            load[lane] += 1
+    out[0] += both
+    return out
+
+
+def make_project(tmp: Path, lane: int) -> Path:
+    """A committed copy of the project beside ``tmp/shared/corpora``, with :data:`EDITS`, a local remote and
+    the DVC cache ``tmp/cache``, which every copy shares."""
+    repo = make_repo(tmp / f"repo{lane}", params_tree(**EDITS))
+    run(["dvc", "remote", "add", "-d", "local", str(tmp / f"remote{lane}")], repo)
+    run(["dvc", "cache", "dir", str(tmp / "cache")], repo)
+    run(["git", "commit", "-qam", "a local remote and the cache the copies share"], repo)
+    return repo
+
+
+def run_line(project: Path, line: str) -> str | None:
+    """Run ``line`` in ``project`` from a clean workspace; what went wrong, or None."""
+    run(["git", "checkout", "-q", "--", "."], project)
+    run(["git", "clean", "-fdq"], project)                 # untracked only: dvc.lock; outputs are git-ignored
+    for name in OUTPUTS:
+        shutil.rmtree(project / name, ignore_errors=True)
+    done = subprocess.run(["bash", "-c", WRAPPER + script(line)], cwd=project, env=env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        return f"exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    missing = [path for path in expected_outputs(line) if not (project / path).exists()]
+    if missing:
+        return f"ran, but wrote none of {missing}"
+    try:
+        if " ".join(line.split()) in AFTER:
+            AFTER[" ".join(line.split())](project)
+    except AssertionError as exc:
+        return f"ran, but the check after it failed: {exc}"
+    return None
+
+
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
+def ran(tmp_path_factory) -> dict[str, str | None]:
+    """Every documented line run once: line -> what went wrong (None: it ran and wrote what it says)."""
+    from concurrent.futures import ThreadPoolExecutor
     tmp = tmp_path_factory.mktemp("doc-commands")
     corpora = tmp / "shared" / "corpora"
     for actor in sorted([*FIXTURE.glob("Actor_*"), *(FIXTURES / "ravdess-actor05").glob("Actor_*")]):
@@ -152,26 +211,24 @@ def project(tmp_path_factory) -> Path:
             shutil.copy(path, corpora / "ravdess" / actor.name / path.name)
     shutil.copytree(FIXTURES / "tess", corpora / "tess-sample")
     shutil.copytree(FIXTURES / "emodb", corpora / "emodb-sample")
-    repo = make_repo(tmp / "repo", params_tree(**EDITS))
-    run(["dvc", "remote", "add", "-d", "local", str(tmp / "remote")], repo)
-    run(["git", "commit", "-qam", "a local remote"], repo)
-    return repo
+
+    def lane(index: int, lines: list[str]) -> dict[str, str | None]:
+        project = make_project(tmp, index)
+        return {line: run_line(project, line) for line in lines}
+    with ThreadPoolExecutor(LANES) as pool:
+        done = list(pool.map(lane, range(LANES), lanes(doc_commands.runnable())))
+    return {line: problem for results in done for line, problem in results.items()}
 
 
-#: What a line's stages write, removed before each line (DVC's cache stays: a stage an earlier line ran is
-#: restored from it), so a file a line is checked for is one that line wrote or restored.
-OUTPUTS = ("reports", "models", "export", "dvclive", "cv", "loco", "data/features", "data/egemaps")
+def test_lines_are_dealt_to_lanes_keeping_the_relu_elu_pair_in_order():
+    lines = doc_commands.runnable()
+    dealt = lanes(lines)
+    assert sorted(line for lane in dealt for line in lane) == sorted(lines)
+    pair = [line for line in lines if " -n conv-" in line]
+    assert len(pair) == 2 and [line for line in dealt[1] if line in pair] == pair
+    assert all("cv.folds" in line for line in dealt[0][:2]) and "loco.corpora" in dealt[0][-1]
 
 
 @pytest.mark.parametrize("line", doc_commands.runnable())
-def test_documented_line_runs(project: Path, line: str):
-    run(["git", "checkout", "-q", "--", "."], project)
-    run(["git", "clean", "-fdq"], project)                 # untracked only: dvc.lock; outputs are git-ignored
-    for name in OUTPUTS:
-        shutil.rmtree(project / name, ignore_errors=True)
-    done = subprocess.run(["bash", "-c", WRAPPER + script(line)], cwd=project, env=env(), capture_output=True, text=True)
-    assert done.returncode == 0, f"{line}\nexited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    missing = [path for path in expected_outputs(line) if not (project / path).exists()]
-    assert not missing, f"{line}: ran, but wrote none of {missing}"
-    if " ".join(line.split()) in AFTER:
-        AFTER[" ".join(line.split())](project)
+def test_documented_line_runs(ran: dict[str, str | None], line: str):
+    assert ran[line] is None, f"{line}\n{ran[line]}"
