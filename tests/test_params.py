@@ -114,3 +114,22 @@ def test_free_mappings_take_any_key(tree):
     t = _with(t, "corpora.mycorpus", {"source": None, "label_map": {"x": "sad"}})
     assert P.from_dict(t).corpus("mycorpus").label_map == {"x": "sad"}
     assert P.from_dict(_with(tree, "cv.summary", ["all"])).cv_summary == ("all",)
+
+
+@pytest.mark.parametrize("edits, expected", [
+    ({"baseline.cv": ["all"]}, "`baseline.cv: [all]` scores the baseline on `cv.folds`, which is empty"),
+    ({"baseline.cv": ["all"], "cv.folds": [0, 1]},
+     "reads the eGeMAPS functionals of ['ravdess'], which `baseline.corpora` does not store: "
+     "set baseline.corpora=[ravdess]"),
+    ({"baseline.loco": ["all"]}, "`baseline.loco: [all]` scores the baseline on `loco.corpora`, which is empty"),
+])
+def test_the_baselines_runs_name_what_they_need(tree, edits, expected):
+    """baseline.cv / baseline.loco put the baseline's stages in the DAG; each refuses a run it cannot make."""
+    import re
+    t = tree
+    for dotted, value in edits.items():
+        t = _with(t, dotted, value)
+    with pytest.raises(P.ParamsError, match=re.escape(expected)):
+        P.from_dict(t)
+    if "cv.folds" in edits:          # with its folds and its functionals stored, the run is accepted
+        P.from_dict(_with(t, "baseline.corpora", ["ravdess"]))
