@@ -19,6 +19,8 @@
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
 - ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
   augmented variants from an augment shard (:mod:`emoaugnet.store.augment_figures`).
+- ``emoaugnet --version``. ``summary``, ``export`` and ``show-augment`` need an extra beyond the core install;
+  without it they print one line naming it and exit 2 (:mod:`emoaugnet.extras`).
 
 Heavy imports (librosa, Keras) happen after argument parsing, so ``--help`` answers at once. The module is
 long because it holds every subcommand's arguments and output in one place; the work is in the modules named.
@@ -34,12 +36,14 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from emoaugnet.inference.commands import (DEFAULT_EXPORT, DEFAULT_MODELS, KERAS_MISSING, add_window_options, as_flags,
+from emoaugnet import __version__
+from emoaugnet.inference.commands import (DEFAULT_EXPORT, DEFAULT_MODELS, add_window_options, as_flags,
                                           open_classifier, runtime_line)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emoaugnet", description="EmoAugNet speech emotion recognition.")
+    parser.add_argument("--version", action="version", version=f"emoaugnet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     pr = sub.add_parser("predict", help="classify the emotion of audio files with a trained model",
                         description="Classify the emotion of audio files with a trained model (one JSON "
@@ -218,9 +222,6 @@ def export(args: argparse.Namespace) -> int:
     except bundle_mod.BundleError as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 2
-    except ModuleNotFoundError as exc:
-        print(f"export: {KERAS_MISSING.format(exc.name)}", file=sys.stderr)
-        return 2
     for out, entry in exported:
         print(f"export: {out / entry['file']} (opset {entry['opset']}, largest difference from Keras "
               f"{entry['max_abs_diff_vs_keras']:.2g}), features.npz, model.json")
@@ -294,7 +295,14 @@ COMMANDS = {"predict": predict, "export": export, "summary": summary, "show-augm
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return COMMANDS[args.command](args)
+    try:
+        return COMMANDS[args.command](args)
+    except ModuleNotFoundError as exc:
+        from emoaugnet import extras
+        if args.command not in extras.NEEDS:    # predict and serve say it themselves; elsewhere it is a bug
+            raise
+        print(extras.missing(args.command, exc), file=sys.stderr)   # summary, export, show-augment: an extra
+        return 2
 
 
 if __name__ == "__main__":

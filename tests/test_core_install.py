@@ -1,7 +1,8 @@
 """The core install can predict: `pip install .` (pyproject's [project.dependencies] only: no Keras, no
 TensorFlow, no h5py) then `emoaugnet predict --model <export>` classifies a fixture recording, and
 `emoaugnet predict <recording>` with no model anywhere uses the model shipped in the package
-(it fails until one is released into emoaugnet/shipped/, docs/release.md).
+(it fails until one is released into emoaugnet/shipped/, docs/release.md); `summary`, `export` and
+`show-augment`, which need an extra, say which one in a line (exit 2), and `emoaugnet --version` answers.
 
 Slow (a fresh virtual environment; about 2 minutes on the 2-core machine, pip taking requirements.txt's
 pins as constraints and the wheels of its configured index / cache). The export is made here from a
@@ -83,3 +84,18 @@ def test_the_core_install_classifies_with_the_shipped_model_and_prints_its_card(
     assert result["result"] not in ("error", "silence", "too_short") and result["emotion"] in card["classes"]
     assert set(result["probabilities"]) == set(card["classes"])
     assert abs(sum(result["probabilities"].values()) - 1) < 1e-3
+
+
+@pytest.mark.slow
+def test_the_core_install_names_the_extra_a_command_needs(core_bin, tmp_path):
+    """summary, export and show-augment need packages the core leaves out: one line naming the extra, exit 2;
+    --version answers."""
+    version = subprocess.run([str(core_bin / "emoaugnet"), "--version"], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("emoaugnet "), version.stderr
+    for command, extra in ((["summary"], "keras"), (["export"], "keras"), (["show-augment"], "pipeline")):
+        done = subprocess.run([str(core_bin / "emoaugnet"), *command], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-3000:]
+        assert done.stderr.startswith(f"{command[0]}: ") and "is not installed" in done.stderr
+        assert done.stderr.endswith(f"pip install 'emoaugnet[{extra}]'\n"), done.stderr

@@ -2,6 +2,9 @@
 not installed: ``import tensorflow`` raises ModuleNotFoundError and ``importlib.util.find_spec`` returns
 None (tests/test_backends.py runs the pipeline under JAX this way).
 
+``$NO_TENSORFLOW_ALSO`` (comma-separated top-level module names, e.g. ``keras,h5py``) hides those too: an
+interpreter that looks like the core install, without the extras (tests/test_cli.py).
+
 Every lookup is appended (the module name and the file that asked) to the file named by
 ``$NO_TENSORFLOW_LOG``, if set, so a test also sees lookups that some library made and ignored.
 """
@@ -13,8 +16,11 @@ import sys
 _IMPORT_MACHINERY = os.path.dirname(importlib.__file__) + os.sep
 
 
-def _is_tensorflow(name: str) -> bool:
-    return name == "tensorflow" or name.startswith("tensorflow.")
+_HIDDEN = {"tensorflow", *filter(None, os.environ.get("NO_TENSORFLOW_ALSO", "").split(","))}
+
+
+def _is_hidden(name: str) -> bool:
+    return name.split(".")[0] in _HIDDEN
 
 
 def _log(name: str) -> None:
@@ -39,7 +45,7 @@ class _HideTensorFlow:
         self._finder, self._first = finder, first
 
     def find_spec(self, name, path=None, target=None):
-        if _is_tensorflow(name):
+        if _is_hidden(name):
             if self._first:
                 _log(name)
             return None
