@@ -20,7 +20,7 @@
 - ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
   augmented variants from an augment shard (:mod:`emoaugnet.store.augment_figures`).
 - ``emoaugnet --version``. ``summary``, ``export`` and ``show-augment`` need an extra beyond the core install;
-  without it they print one line naming it and exit 2 (:mod:`emoaugnet.extras`).
+  without it they print one line naming it and exit 2 (:mod:`emoaugnet.hints`).
 
 Heavy imports (librosa, Keras) happen after argument parsing, so ``--help`` answers at once. The module is
 long because it holds every subcommand's arguments and output in one place; the work is in the modules named.
@@ -298,10 +298,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ModuleNotFoundError as exc:
-        from emoaugnet import extras
-        if args.command not in extras.NEEDS:    # predict and serve say it themselves; elsewhere it is a bug
+        from emoaugnet import hints
+        if args.command not in hints.NEEDS:     # predict and serve say it themselves; elsewhere it is a bug
             raise
-        print(extras.missing(args.command, exc), file=sys.stderr)   # summary, export, show-augment: an extra
+        print(hints.missing_extra(args.command, exc), file=sys.stderr)   # summary, export, show-augment
         return 2
 
 
