@@ -84,3 +84,59 @@ def test_wrong_arrays_and_types_say_what_to_pass(clf, samples, rate, error, word
     with pytest.raises(error) as caught:
         clf.predict_array(samples, rate)
     assert words in str(caught.value)
+
+
+def test_predict_is_the_one_entry_for_paths_lists_and_arrays(clf, pcm, tmp_path):
+    y, sr = pcm
+    one = clf.predict(CLIP)
+    assert one == clf.predict(str(CLIP)) == clf.predict_file(CLIP) and one["emotion"] in clf.classes
+    assert clf.predict([CLIP, str(CLIP)]) == [one, one]                   # a list of paths: a list of dicts
+    assert clf.predict((str(CLIP),)) == [one]
+    assert clf.predict([CLIP.parent])[0]["path"].startswith(str(CLIP.parent))   # folders walked
+    from_array = clf.predict(y, sr)
+    assert from_array == clf.predict_array(y, sr) == clf.predict(y, rate=sr)
+    assert clf.predict((y, sr)) == from_array                             # (samples, rate): librosa.load's pair
+    assert clf.predict(list(y.astype(np.float32) / 32768), sr)["emotion"] in clf.classes
+    assert clf.predict([]) == []
+
+
+@pytest.mark.parametrize("x, rate, error, words", [
+    (42, None, TypeError, "got int"),
+    ({"path": "a.wav"}, None, TypeError, "got dict"),
+    (None, None, TypeError, "got NoneType"),
+    (b"RIFF....WAVE", None, TypeError, "got bytes (encoded audio: write it to a file"),
+    (np.zeros(30000, np.float32), None, TypeError, "audio samples (ndarray) need their rate"),
+    ([0.1, 0.2, 0.3], None, TypeError, "audio samples (list) need their rate"),
+    ("speech.wav", 16000, TypeError, "rate is for audio samples; a file says its own rate"),
+    ([1, "a.wav"], None, TypeError, "it holds a int"),
+    (np.zeros(30000, np.float32), "16k", TypeError, "rate must be a whole number of samples per second (e.g. "
+                                                   "16000); got str"),
+])
+def test_predict_names_the_type_it_was_given(clf, x, rate, error, words):
+    with pytest.raises(error) as caught:
+        clf.predict(x, rate)
+    assert words in str(caught.value)
+
+
+def test_predict_file_raises_for_a_missing_file_a_folder_and_undecodable_audio(clf, tmp_path):
+    missing = tmp_path / "no-such-recording.wav"
+    with pytest.raises(FileNotFoundError) as caught:
+        clf.predict_file(missing)
+    assert caught.value.filename == str(missing) and str(missing) in str(caught.value)
+    with pytest.raises(FileNotFoundError):
+        clf.predict(str(missing))
+    with pytest.raises(IsADirectoryError, match="predict_files"):
+        clf.predict_file(tmp_path)
+    notes = tmp_path / "notes.wav"
+    notes.write_bytes(b"these are not audio samples\n" * 40)
+    from emoaugnet.data.audio import AudioError
+    with pytest.raises(AudioError) as caught:
+        clf.predict_file(notes)
+    assert str(caught.value).startswith(f"{notes}: ") and isinstance(caught.value, ValueError)
+    for wrong, name in ((3, "int"), ([str(CLIP)], "list"), (None, "NoneType")):
+        with pytest.raises(TypeError, match=f"got {name}"):
+            clf.predict_file(wrong)
+    # in a list, a bad file is a result that says why, and the others are still classified
+    results = clf.predict_files([missing, CLIP])
+    assert results[0] == {"path": str(missing), "result": "error", "emotion": None, "error": "no such file"}
+    assert results[1]["emotion"] in clf.classes

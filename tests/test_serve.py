@@ -12,6 +12,8 @@ import json
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -144,6 +146,15 @@ def test_bad_uploads_are_refused_with_the_reason_and_the_service_keeps_serving(m
         status, got = service.post(predict, good, "audio/flac")
         assert status == 400 and "multipart/form-data" in got["error"]
         still_serving()
+        # an unknown route, a wrong method: JSON bodies too; the icon is there
+        for method, path, code in (("GET", "/api/nothing", 404), ("GET", "/api/predict", 405)):
+            try:
+                urllib.request.urlopen(urllib.request.Request(url + path, method=method), timeout=30)
+                raise AssertionError(f"{method} {path} answered 2xx")
+            except urllib.error.HTTPError as exc:
+                assert exc.code == code and "error" in json.loads(exc.read()), (path, exc.code)
+        with urllib.request.urlopen(url + "/favicon.ico", timeout=30) as icon:
+            assert icon.status == 200 and icon.read(4) == b"\x00\x00\x01\x00"      # the ICO signature
 
 
 def page_driver(download_dir: Path):
@@ -204,12 +215,12 @@ def test_page_uploads_and_records_offline_in_headless_chromium(model, long_recor
             png = tmp_path / "page.png"            # never the tracked docs/figures/serve.png
             driver.save_screenshot(str(png))
             assert browser.colourful(__import__("matplotlib.image", fromlist=["imread"]).imread(png)[..., :3]) > 0.01
-            # the microphone path: MediaRecorder (fake device), converted to WAV in the page, classified
+            # the microphone path: MediaRecorder (fake device), sent as recorded (WebM / Opus), classified
             driver.find_element(By.ID, "record").click()
             wait.until(lambda d: "Recording" in d.find_element(By.ID, "status").text)
             __import__("time").sleep(3)
             driver.find_element(By.ID, "record").click()
-            wait.until(lambda d: d.find_element(By.ID, "name").text == "recording.wav"
+            wait.until(lambda d: d.find_element(By.ID, "name").text == "recording.webm"
                        and d.find_element(By.ID, "result").is_displayed())
             assert driver.find_element(By.ID, "status").text == ""
             assert driver.find_element(By.ID, "emotion").text.lower() in classes

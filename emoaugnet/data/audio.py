@@ -2,6 +2,12 @@
 
 The one place audio enters the pipeline: download (headers), augment and predict read through here, so
 training and inference see the same samples. Errors name the file and the reason.
+
+Two decoders, in-process: libsndfile (soundfile) reads what it can (WAV, FLAC, OGG/Vorbis/Opus, MP3, AIFF,
+...; every training corpus, sample for sample as before), and FFmpeg's libraries (PyAV, whose wheels bundle
+them) the rest: phone voice memos (m4a / AAC), browser recordings (WebM / Opus), Matroska, MP4 audio, WMA,
+... (:mod:`emoaugnet.data.ffmpeg`). A file that neither reads is refused with both reasons and how to convert it.
+PyAV is imported only for such a file.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from emoaugnet.data import ffmpeg
 from emoaugnet.params import AudioParams
 from emoaugnet.errors import EmoAugNetError
 
@@ -21,6 +28,18 @@ from emoaugnet.errors import EmoAugNetError
 #: little, but a value 60 dB over full scale is corrupt data, and squaring such values (energy,
 #: spectra) overflows float32 to inf/NaN features.
 MAX_ABS = 1000.0
+
+
+#: File extensions that predict collects from folders: each one decodes (tests/test_formats.py writes a
+#: file of every one and reads it back). libsndfile's: WAV (.wav .wave .w64 .rf64), FLAC, OGG (.ogg .oga
+#: .opus), MP3, AIFF (.aif .aiff .aifc), AU (.au .snd), CAF; FFmpeg's (PyAV): .m4a .mp4 .aac (phones' voice
+#: memos), .webm .weba (browsers' MediaRecorder), .mka (Matroska audio), .wma. A file named on its own is
+#: tried whatever its extension.
+EXTENSIONS = frozenset({".wav", ".wave", ".w64", ".rf64", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif",
+                        ".aiff", ".aifc", ".au", ".snd", ".caf", ".m4a", ".mp4", ".aac", ".webm", ".weba",
+                        ".mka", ".wma"})
+#: What a refusal of an unreadable file suggests.
+CONVERT = "convert it to WAV or FLAC, e.g. `ffmpeg -i FILE FILE.wav`"
 
 
 class AudioError(EmoAugNetError, ValueError):
@@ -32,8 +51,8 @@ class AudioError(EmoAugNetError, ValueError):
         super().__init__(f"{self.path}: {reason}")
 
 
-def info(path: str | Path) -> sf._SoundFileInfo:
-    """Header of an audio file (rate, channels, frames) without decoding it."""
+def info(path: str | Path) -> sf._SoundFileInfo | ffmpeg.FFmpegInfo:
+    """Header of an audio file (rate, channels, frames) without decoding it: libsndfile's, else FFmpeg's."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(path, "no such file")
@@ -42,7 +61,20 @@ def info(path: str | Path) -> sf._SoundFileInfo:
     try:
         return sf.info(str(path))
     except Exception as exc:  # libsndfile reports format problems as RuntimeError/LibsndfileError
-        raise AudioError(path, f"not a readable audio file ({_short(exc)})") from None
+        refused = _short(exc)
+    return _ffmpeg_info(path, refused)
+
+
+def _ffmpeg_info(path: Path, refused: str) -> ffmpeg.FFmpegInfo:
+    """FFmpeg's header of a file libsndfile ``refused`` (its reason); raises AudioError naming both."""
+    try:
+        return ffmpeg.probe(path)
+    except ModuleNotFoundError:          # an install without PyAV (the core install has it)
+        raise AudioError(path, f"not a readable audio file ({refused}); {CONVERT}") from None
+    except ffmpeg.FFmpegError as exc:
+        refused = re.sub(r"^Error opening .*?: ", "", refused)      # the path is said once, in front
+        raise AudioError(path, f"not a readable audio file (libsndfile: {refused}; FFmpeg: {exc}); "
+                               f"{CONVERT}") from None
 
 
 @dataclass(frozen=True)
@@ -79,6 +111,7 @@ def read(path: str | Path, sample_rate: int, offset: float = 0.0,
 
     Channels are averaged; other rates are resampled with soxr (``HQ``, as ``librosa.load`` does), so
     a 22,050 Hz file gives exactly the samples ``librosa.load(path, sr=22050, offset, duration)`` gives.
+    A file libsndfile does not read is decoded whole by FFmpeg (:func:`info` says which), then cut the same way.
     """
     header = info(path)
     native = header.samplerate
@@ -86,6 +119,17 @@ def read(path: str | Path, sample_rate: int, offset: float = 0.0,
         raise AudioError(path, f"invalid header ({native} Hz, {header.channels} channels)")
     start = int(round(offset * native))
     stop = None if duration is None else start + int(round(duration * native))
+    if isinstance(header, ffmpeg.FFmpegInfo):
+        try:
+            data = ffmpeg.decode(path, header)
+        except ffmpeg.FFmpegError as exc:
+            raise AudioError(path, f"cannot decode audio ({exc})") from None
+        if start >= len(data) > 0:
+            raise AudioError(path, f"shorter ({len(data) / native:.3f} s) than the offset {offset} s")
+        data = data[start:stop]
+        if data.size == 0:
+            raise AudioError(path, "no audio samples")
+        return to_mono(path, data, native, sample_rate)
     try:
         with sf.SoundFile(str(path)) as f:
             frames = f.frames

@@ -5,8 +5,15 @@
     clf = Classifier()                           # export/ or models/ here, else the model shipped in the
                                                  # package (`emoaugnet info` prints its card)
                                                  # (or a folder of them, e.g. cv/models: their average)
-    clf.predict_file("speech.wav")["emotion"]    # the same dict `emoaugnet predict` prints
-    clf.predict_array(samples, 16000)            # (samples,) or (samples, channels) at any rate
+    clf.predict("speech.wav")["emotion"]         # the same dict `emoaugnet predict` prints
+    clf.predict(["a.wav", "folder/"])            # a list of paths: a list of dicts, folders walked
+    clf.predict(samples, 16000)                  # (samples,) or (samples, channels) at any rate
+    clf.predict(librosa.load("speech.wav"))      # or a (samples, rate) pair
+    # predict_file / predict_files / predict_array: the same, one kind of input each
+
+A file that cannot give an answer raises (FileNotFoundError, IsADirectoryError, or
+:class:`emoaugnet.data.audio.AudioError` for one that cannot be decoded); in a list, such a file's dict says
+``"result": "error"`` and why, so one bad file does not stop the others.
 
 ``backend="auto"`` uses the folder's ``model.onnx`` when it has one (no Keras or TensorFlow import),
 otherwise the Keras bundle (``model.weights.h5``); ``"onnx"`` or ``"keras"`` insist on one. Which folder
@@ -21,12 +28,15 @@ stale export, an ensemble's members), then :meth:`Classifier.open_choice` (load,
 
 from __future__ import annotations
 
+import errno
+import os
 import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
+from emoaugnet.data import audio
 from emoaugnet.inference import api_inputs, ensemble, model_dir, onnx_model
 from emoaugnet.model import bundle
 from emoaugnet.inference.predictor import MIN_DURATION, PredictParams, Predictor, array_windows, expand
@@ -132,9 +142,51 @@ class Classifier:
             return list(self.model.names)
         return [str(self.path)] if self.path is not None else []
 
+    def predict(self, x: Any, rate: Any = None) -> dict[str, Any] | list[dict[str, Any]]:
+        """The one entry for every input: a path (str or pathlib.Path) -> its result dict
+        (:meth:`predict_file`); a list or tuple of paths, folders walked -> a list of dicts
+        (:meth:`predict_files`); audio samples with their ``rate`` in Hz, or a ``(samples, rate)`` pair as
+        ``librosa.load`` and ``soundfile.read`` return -> a dict (:meth:`predict_array`).
+        Raises TypeError naming the type given when ``x`` is none of these."""
+        if isinstance(x, (str, os.PathLike)):
+            if rate is not None:
+                raise TypeError(f"rate is for audio samples; a file says its own rate: predict(path) "
+                                f"(got a {type(x).__name__} path and rate={rate!r})")
+            return self.predict_file(x)
+        if isinstance(x, (bytes, bytearray, memoryview)):
+            raise TypeError(f"predict takes a path, a list of paths, or audio samples with their rate; got "
+                            f"{type(x).__name__} (encoded audio: write it to a file and pass its path; raw "
+                            f"samples: an int16 or float numpy array with rate=)")
+        if rate is None and isinstance(x, tuple) and len(x) == 2 and _is_samples(x[0]) \
+                and not isinstance(x[1], (str, os.PathLike)):
+            x, rate = x                                        # librosa.load / soundfile.read: (samples, rate)
+        if _is_samples(x):
+            if rate is None:
+                raise TypeError(f"audio samples ({type(x).__name__}) need their rate: predict(samples, rate) "
+                                f"with the sample rate in Hz, e.g. predict(samples, 16000)")
+            return self.predict_array(x, rate)
+        if isinstance(x, (list, tuple)) and rate is None:
+            return self.predict_files(x)                       # checks every item is a path, naming a type that is not
+        raise TypeError(f"predict takes a path (str or pathlib.Path), a list of paths, or audio samples with their "
+                        f"rate (a numpy array and rate=); got {type(x).__name__}"
+                        + ("" if rate is None else f" with rate={rate!r}"))
+
     def predict_file(self, path: str | Path) -> dict[str, Any]:
-        """One file's result (``"result": "error"`` with the reason when it cannot be read)."""
-        return self.predict_files([path])[0]
+        """One file's result. Raises FileNotFoundError when there is no such file, IsADirectoryError for a
+        folder (:meth:`predict_files` walks one), :class:`emoaugnet.data.audio.AudioError` (a ValueError) when
+        it cannot be decoded, TypeError (naming the type) when ``path`` is not a str or pathlib.Path."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"predict_file takes one path (str or pathlib.Path); got {type(path).__name__}"
+                            + ("; for several, predict_files(paths)" if isinstance(path, (list, tuple)) else ""))
+        if not os.path.exists(path):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+        if os.path.isdir(path):
+            raise IsADirectoryError(errno.EISDIR, "a folder: predict_files(folder) or predict([folder]) classifies "
+                                                  "the audio files in it", str(path))
+        result = self.predict_files([path])[0]
+        if result["result"] == "error":
+            raise audio.AudioError(path, result["error"])
+        return result
 
     def predict_files(self, paths: str | Path | Iterable[str | Path]) -> list[dict[str, Any]]:
         """Results for files and folders (walked recursively), their windows classified together; one
@@ -154,3 +206,11 @@ class Classifier:
         data, rate = api_inputs.samples(samples, name), api_inputs.rate(rate)
         rec = array_windows(data, rate, self.model.audio_params, self.params, name)
         return self.predictor.classify_recording(rec)
+
+
+def _is_samples(x: Any) -> bool:
+    """A numpy array (or anything that converts to one: torch tensors, array-likes), or a list of numbers."""
+    if isinstance(x, np.ndarray) or hasattr(x, "__array__"):
+        return True
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(
+        isinstance(v, (int, float, np.number, list, tuple)) and not isinstance(v, bool) for v in x[:16])

@@ -64,7 +64,8 @@ def rate(value: Any) -> int:
 def samples(value: Any, name: str = "<array>") -> np.ndarray:
     """``value`` as float32 ``(samples,)`` or ``(samples, channels)`` audio in [-1, 1] (see the module doc)."""
     if isinstance(value, (str, bytes, os.PathLike)):
-        raise TypeError(f"{name}: samples must be an array of audio samples; for a file use predict_file(path)")
+        raise TypeError(f"{name}: samples must be an array of audio samples; got {type(value).__name__}; for a file "
+                        f"use predict_file(path)")
     if not isinstance(value, (np.ndarray, list, tuple)) and not hasattr(value, "__array__"):
         raise TypeError(f"{name}: samples must be a numpy array (or list) of audio samples; got "
                         f"{type(value).__name__}")

@@ -38,10 +38,8 @@ from emoaugnet.data import audio
 from emoaugnet.model import normalisation
 from emoaugnet.params import AudioParams
 
-#: Extensions collected from folders. Those libsndfile cannot decode (m4a, aac, wma) are listed on
-#: purpose, so that such a file gets an error line instead of being skipped unnoticed.
-AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
-                              ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64", ".m4a", ".aac", ".wma"})
+#: Extensions collected from folders: those decoded (libsndfile, or FFmpeg through PyAV; emoaugnet.data.audio).
+AUDIO_EXTENSIONS = audio.EXTENSIONS
 #: Windows per feature-extraction / model call; windows of several files share one call.
 BATCH_WINDOWS = 64
 DECIMALS = 6

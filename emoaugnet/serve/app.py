@@ -9,7 +9,10 @@ answers over HTTP, and the page.
   when Content-Length says so, else as soon as the bytes counted pass it); no ``file`` field: 400.
 - ``GET /api/health``: the model's folder name, classes, backend, runtime and the limits.
 - ``GET /api/openapi.json``: the OpenAPI schema of these routes.
-- ``GET /``: the page (``static/``), which posts to ``/api/predict``.
+- ``GET /``: the page (``static/``), which posts to ``/api/predict``; ``GET /favicon.ico`` (and the page's
+  ``/static/favicon.svg``): its icon, served from the package (offline).
+- Every error under ``/api/`` answers JSON ``{"error": "..."}``: an unknown route 404, a wrong method 405
+  (with ``Allow``), an unexpected failure 500, as the refusals above.
 
 Classification runs on a bounded pool beside the event loop (:class:`anyio.CapacityLimiter`, ``workers``
 threads; onnxruntime and numpy release the GIL), so the loop keeps accepting and refusing requests while
@@ -26,8 +29,9 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
@@ -75,11 +79,11 @@ def classify_upload(classifier: Classifier, source: Any, filename: str | None, l
         if seconds > limits.max_seconds:
             raise Refused(422, f"{name}: recording is {seconds:.1f} s long; this service classifies at most "
                                f"{limits.max_seconds:g} s (serve --max-seconds)")
-        result = classifier.predict_file(path)
+        try:
+            result = classifier.predict_file(path)
+        except audio.AudioError as exc:               # it has a header but does not decode
+            raise Refused(422, scrub(exc.reason), error_result(name, scrub(exc.reason))) from None
     result["path"] = name
-    if result["result"] == "error":
-        result["error"] = scrub(result["error"])
-        raise Refused(422, result["error"], result)
     for key in ("warning", "combined"):
         if isinstance(result.get(key), str):
             result[key] = scrub(result[key])
@@ -154,9 +158,36 @@ def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: st
     async def page(request: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    async def favicon(request: Request) -> FileResponse:
+        return FileResponse(STATIC / "favicon.ico", media_type="image/vnd.microsoft.icon",
+                            headers={"Cache-Control": "max-age=86400"})
+
     routes = [Route("/", page, include_in_schema=False),
+              Route("/favicon.ico", favicon, include_in_schema=False),
               Route("/api/predict", predict, methods=["POST"]),
               Route("/api/health", health, methods=["GET"]),
               Route("/api/openapi.json", openapi, include_in_schema=False),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    """404, 405, ...: ``{"error": ...}`` under /api/ (what a client of the API parses), plain text elsewhere."""
+    if request.url.path.startswith("/api/"):
+        detail = exc.detail
+        if exc.status_code == 404:
+            detail = f"no such route: {request.url.path} (the API: POST /api/predict, GET /api/health, " \
+                     f"GET /api/openapi.json)"
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}; allowed: {exc.headers.get('Allow')}" \
+                if exc.headers and exc.headers.get("Allow") else detail
+        return JSONResponse({"error": detail}, status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    """An unexpected failure (a bug; uvicorn logs its traceback): 500 with a JSON body under /api/."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": f"internal error ({type(exc).__name__}); the service's log has the "
+                                      f"details"}, status_code=500)
+    return PlainTextResponse("Internal Server Error", status_code=500)

@@ -1,6 +1,6 @@
 // EmoAugNet page: upload a file or record from the microphone, POST it to /api/predict, draw the answer.
-// Everything is served by this service (no CDN). Recordings are converted to 16-bit WAV in the browser
-// (Web Audio API), since MediaRecorder's webm/opus is not a format the service's decoder (libsndfile) reads.
+// Everything is served by this service (no CDN). Recordings are sent as MediaRecorder made them (WebM / Opus
+// in Chromium and Firefox, MP4 / AAC in Safari): the service decodes them with FFmpeg (PyAV).
 "use strict";
 
 const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -107,27 +107,15 @@ function drawTimeline(result) {
   }));
 }
 
-// --- Microphone: MediaRecorder, then decode and re-encode as WAV -------------------------------------
+// --- Microphone: MediaRecorder; the recording is sent as recorded ------------------------------------
 
 let recorder = null;
 
-function wavBlob(buffer) {
-  const rate = buffer.sampleRate, n = buffer.length, mono = new Float32Array(n);
-  for (let c = 0; c < buffer.numberOfChannels; c++) {
-    const data = buffer.getChannelData(c);
-    for (let i = 0; i < n; i++) mono[i] += data[i] / buffer.numberOfChannels;
-  }
-  const view = new DataView(new ArrayBuffer(44 + 2 * n));
-  const text = (offset, s) => { for (let i = 0; i < s.length; i++) view.setUint8(offset + i, s.charCodeAt(i)); };
-  text(0, "RIFF"); view.setUint32(4, 36 + 2 * n, true); text(8, "WAVE");
-  text(12, "fmt "); view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
-  view.setUint32(24, rate, true); view.setUint32(28, 2 * rate, true); view.setUint16(32, 2, true);
-  view.setUint16(34, 16, true); text(36, "data"); view.setUint32(40, 2 * n, true);
-  for (let i = 0; i < n; i++) {
-    const s = Math.max(-1, Math.min(1, mono[i]));
-    view.setInt16(44 + 2 * i, s < 0 ? s * 32768 : s * 32767, true);
-  }
-  return new Blob([view], { type: "audio/wav" });
+// "audio/webm;codecs=opus" -> "webm": the file name's extension, by which the service knows the container
+function extension(mimeType) {
+  const type = (mimeType || "").split(";")[0].trim();
+  return { "audio/webm": "webm", "video/webm": "webm", "audio/ogg": "ogg", "audio/mp4": "m4a",
+           "video/mp4": "m4a", "audio/mpeg": "mp3", "audio/wav": "wav" }[type] || "webm";
 }
 
 async function startRecording() {
@@ -145,15 +133,8 @@ async function startRecording() {
     stream.getTracks().forEach((t) => t.stop());
     $("record").textContent = "Record from the microphone";
     $("record").classList.remove("recording");
-    try {
-      const recorded = new Blob(chunks, { type: recorder.mimeType });
-      const context = new AudioContext();
-      const buffer = await context.decodeAudioData(await recorded.arrayBuffer());
-      context.close();
-      await classify(wavBlob(buffer), "recording.wav");
-    } catch (err) {
-      setStatus(`The recording could not be decoded: ${err.message || err}`, true);
-    }
+    const recorded = new Blob(chunks, { type: recorder.mimeType });
+    await classify(recorded, `recording.${extension(recorder.mimeType)}`);
     recorder = null;
   };
   recorder.start();
