@@ -110,6 +110,10 @@ def _parser() -> argparse.ArgumentParser:
     rl.add_argument("--to", default="emoaugnet/shipped", help="the package's model folder (default: emoaugnet/shipped)")
     rl.add_argument("--card", default="MODEL_CARD.md", help="the readable card to write (default: MODEL_CARD.md)")
     rl.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    rl.add_argument("--allow-dirty", action="store_true",
+                    help="release even when the git tree has uncommitted changes to tracked files (refused "
+                         "otherwise: the card's commit would not be what the model was made from); the card "
+                         "records it and the files that differed")
     inf = sub.add_parser("info", help="print a released model's card (the shipped model's by default)",
                          description="Print the card of the model shipped in the package (or of --model DIR).")
     inf.add_argument("--model", default=None, help="a released model folder holding card.json "
@@ -265,13 +269,15 @@ def release(args: argparse.Namespace) -> int:
     from emoaugnet.params import ParamsError
     from emoaugnet.release.release import ReleaseError, release as release_model
     try:
-        card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params)
+        card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params,
+                             allow_dirty=args.allow_dirty)
     except (ReleaseError, LicenceError, BundleError, ParamsError, CardError, OSError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2
     print(f"release: {card['name']} from {args.export} into {args.to} (model.onnx, features.npz, model.json, "
           f"card.json) and {args.card}; {len(card['figures'])} measured figures"
-          + ("; warning: the git tree had uncommitted changes" if card["dirty"] else ""))
+          + ("; warning: the git tree had uncommitted changes (--allow-dirty; the card says so)" if card["dirty"]
+             else ""))
     return 0
 
 

@@ -171,3 +171,69 @@ def test_the_checks_fail_on_a_stale_page(tmp_path):
                 "params.yaml has no key model.no_such_key", "dvc.yaml has no stage no_such_stage",
                 "no file tools/no_such_tool.py", "dvc exp has no subcommand rnu"]
     assert [w.split(": ", 1)[1] for w in wrong] == expected, wrong
+
+
+#: Phrases about the machines this project is developed on, which a reader of README does not have.
+DEVELOPMENT_NOTES = ("../shared", "shared/corpora", "this project's machines", "that machine", "load average",
+                     "shared with other jobs", "these 2-core", "measured here")
+
+
+def test_readme_speaks_to_users_not_about_the_development_machines():
+    text = (ROOT / "README.md").read_text()
+    found = [phrase for phrase in DEVELOPMENT_NOTES if phrase in text]
+    assert not found, f"README.md: {found}: move such notes to docs/"
+
+
+#: Pages whose fixture recordings are no example of classifying, and why.
+NOT_EXAMPLES = {"docs/augmentation.md": "measures an augmentation's effect on a recording; nothing is classified"}
+FIXTURE_PATH = re.compile(r"tests/fixtures/([a-z0-9-]+)/([^\s`)\"']+)")
+
+
+def fixture_speaker(corpus_folder: str, rest: str) -> tuple[str, str] | None:
+    """``(corpus, speaker)`` of a fixture recording's path, as the model's card names them; the renamed
+    ``cremad`` / ``savee`` fixtures are RAVDESS recordings (tests/helpers/renamed_fixtures.py)."""
+    from helpers import renamed_fixtures
+    name = rest.rsplit("/", 1)[-1]
+    if corpus_folder.startswith("ravdess"):
+        match = re.search(r"Actor_(\d+)", rest)
+        return ("ravdess", str(int(match[1]))) if match else None
+    if corpus_folder == "tess":
+        return "tess", name.split("_", 1)[0]
+    if corpus_folder == "emodb":
+        return "emodb", name[:2]
+    if corpus_folder == "cremad":
+        actors = {cremad: ravdess for ravdess, cremad in renamed_fixtures.CREMAD_ACTORS.items()}
+        return "ravdess", str(int(actors[name.split("_", 1)[0]]))
+    if corpus_folder == "savee":
+        actors = {savee: ravdess for ravdess, (savee, _) in renamed_fixtures.SAVEE_ACTORS.items()}
+        return "ravdess", str(int(actors[re.split(r"[_/]", rest, maxsplit=1)[0]]))
+    return None
+
+
+def test_example_recordings_are_of_speakers_the_shipped_model_never_heard_or_say_so():
+    """An example that classifies a fixture recording uses a speaker outside the shipped model's training and
+    validation speakers (its card), or its paragraph (or the one before) says it is a training speaker."""
+    from emoaugnet.inference import model_dir
+    from emoaugnet.release import card as card_mod
+    card = card_mod.read(model_dir.SHIPPED)
+    heard = {(c["name"], str(s)) for c in card["corpora"]
+             for s in (c["speakers"].get("train") or []) + (c["speakers"].get("val") or [])}
+    assert heard
+    unsaid, checked = [], 0
+    for page in [ROOT / "README.md", ROOT / "MODEL_CARD.md", *PAGES]:
+        rel = page.relative_to(ROOT).as_posix()
+        if rel in NOT_EXAMPLES or not page.exists():
+            continue
+        paragraphs = re.split(r"\n\s*\n", page.read_text())
+        for i, paragraph in enumerate(paragraphs):
+            for corpus_folder, rest in FIXTURE_PATH.findall(paragraph):
+                speaker = fixture_speaker(corpus_folder, rest)
+                if speaker is None:
+                    continue
+                checked += 1
+                context = " ".join(paragraphs[max(0, i - 1):i + 2]).lower()
+                if speaker in heard and "training speaker" not in context:
+                    unsaid.append(f"{rel}: tests/fixtures/{corpus_folder}/{rest} ({speaker[0]} speaker {speaker[1]})")
+    assert checked >= 3
+    assert not unsaid, ("examples on recordings of the shipped model's training speakers that do not say so: "
+                        + "; ".join(unsaid))

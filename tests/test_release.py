@@ -195,3 +195,20 @@ def test_a_corpus_whose_licence_forbids_derived_works_is_never_released():
         licences.check_releasable(["mycorpus"])
     assert licences.weights_licence(["ravdess", "emodb"]) == \
         "CC BY-NC-SA 4.0 (ShareAlike, from RAVDESS); also subject to the terms of emodb: free for research use"
+
+
+def test_a_tree_with_uncommitted_changes_is_refused_unless_allowed_and_the_card_says_so(project, tmp_path):
+    repo = copy_of(project, tmp_path)
+    (repo / ".dvcignore").write_text((repo / ".dvcignore").read_text() + "# an uncommitted edit\n")
+    done = release(repo, tmp_path / "shipped")
+    assert done.returncode == 2, done.stdout
+    assert "the git tree has uncommitted changes to tracked files (.dvcignore)" in done.stderr
+    assert "--allow-dirty" in done.stderr and done.stderr.count("\n") == 1
+    assert not (tmp_path / "shipped").exists() and not (tmp_path / "MODEL_CARD.md").exists()
+    allowed = release(repo, tmp_path / "shipped", "--allow-dirty")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "warning: the git tree had uncommitted changes (--allow-dirty" in allowed.stdout
+    card = card_mod.read(tmp_path / "shipped")
+    assert card["dirty"] is True and card["allow_dirty"] is True and card["uncommitted"] == [".dvcignore"]
+    assert "(the tree had uncommitted changes: released with --allow-dirty; changed: .dvcignore)" in \
+        (tmp_path / "MODEL_CARD.md").read_text()

@@ -11,11 +11,9 @@ layers a 108 x 22 sequence (features as channels).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from emoaugnet.model import backend  # noqa: F401  (first: it quiets TensorFlow's start-up log)
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402

@@ -90,6 +90,54 @@ def _figure_row(fig: Mapping[str, Any]) -> str:
             f"`{fig['command']}` |")
 
 
+def _figures(card: Mapping[str, Any]) -> list[str]:
+    """The measured figures, what chance scores, and whether the probabilities are calibrated."""
+    lines = ["## Measured figures", ""]
+    if card["figures"]:
+        lines += ["Unweighted accuracy (UA, mean recall over classes) and weighted accuracy (WA); each row's "
+                  "command reproduces it.", "",
+                  "| what | UA | WA | file | command |", "|---|---|---|---|---|"]
+        lines += [_figure_row(fig) for fig in card["figures"]]
+    else:
+        lines.append("None were found when this model was released.")
+    return lines + ["", chance(card), "", calibration(card), ""]
+
+
+def chance(card: Mapping[str, Any]) -> str:
+    """What guessing scores, from the card's classes."""
+    n = len(card["classes"])
+    return (f"**Chance level:** guessing at random among the {n} classes scores a UA of {100 / n:.1f}% (1/{n}) on "
+            f"average, on any test set; always giving the same answer scores 1/k with k classes in the test set ({100 / n:.1f}% with "
+            f"all {n}" + (f", {100 / (n - 1):.1f}% with {n - 1}, as on a corpus without one of them)." if n > 2 else
+                          ")."))
+
+
+def calibration(card: Mapping[str, Any]) -> str:
+    """Whether the probabilities can be read as how often the answer is right: the card's ``calibration``
+    (absent: not calibrated)."""
+    fitted = card.get("calibration")
+    if not fitted:
+        return ("**Probabilities:** not calibrated. They are the network's softmax outputs: a probability of "
+                "0.9 does not mean that such answers are right 9 times in 10, and on speakers and corpora it "
+                "never heard the model can be wrong with a probability near 1.")
+    if not isinstance(fitted, Mapping):
+        return "**Probabilities:** calibrated."
+    how = fitted.get("method", "calibrated")
+    details = [f"{key.replace('_', ' ')} {value:g}" if isinstance(value, (int, float)) else f"{key.replace('_', ' ')} {value}"
+               for key, value in sorted(fitted.items()) if key != "method" and not isinstance(value, (Mapping, list))]
+    return f"**Probabilities:** calibrated ({how}" + (f"; {', '.join(details)}" if details else "") + ")."
+
+
+def _dirty(card: Mapping[str, Any]) -> str:
+    if not card["dirty"]:
+        return ""
+    if not card.get("allow_dirty"):
+        return " (the tree had uncommitted changes)"
+    changed = card.get("uncommitted") or []
+    return (" (the tree had uncommitted changes: released with --allow-dirty"
+            + (f"; changed: {', '.join(changed)}" if changed else "") + ")")
+
+
 def render(card: Mapping[str, Any]) -> str:
     """MODEL_CARD.md's text (and `emoaugnet info`'s), all from ``card``."""
     p, inp = card["params"], card["input"]
@@ -103,8 +151,9 @@ def render(card: Mapping[str, Any]) -> str:
              "the mean over windows; see docs/predict.md); feature normalisation: "
              f"{inp['feature_norm']} (a single file of an unknown speaker needs nothing else).", "",
              "    pip install .", "    emoaugnet predict recording.wav", "",
-             "## Intended use", "", card["intended_use"], "",
-             "## Known limits", ""]
+             "## Intended use", "", card["intended_use"], ""]
+    lines += _figures(card)
+    lines += ["## Known limits", ""]
     lines += [f"- {limit}" for limit in card["limits"]]
     lines += ["", "## Training data and licences", "",
               "| corpus | language | licence | training speakers | validation speakers | test speakers |",
@@ -119,16 +168,8 @@ def render(card: Mapping[str, Any]) -> str:
     lines += ["", f"Split protocol: {split['protocol']}; samples {counts}."
               + (f" Leakage: {split['leakage']}." if split.get("leakage") else ""), "",
               f"**Weights licence:** {card['weights_licence']}.", "",
-              "## Measured figures", ""]
-    if card["figures"]:
-        lines += ["Unweighted accuracy (UA, mean recall over classes) and weighted accuracy (WA); each row's "
-                  "command reproduces it.", "",
-                  "| what | UA | WA | file | command |", "|---|---|---|---|---|"]
-        lines += [_figure_row(fig) for fig in card["figures"]]
-    else:
-        lines.append("None were found when this model was released.")
-    lines += ["", "## Provenance", "",
-              f"- git commit {card['commit']}" + (" (the tree had uncommitted changes)" if card["dirty"] else ""),
+              "## Provenance", "",
+              f"- git commit {card['commit']}" + _dirty(card),
               f"- released {card['released']}",
               f"- trained: {json.dumps(card.get('training', {}), sort_keys=True)}",
               f"- bundle sha256 {card.get('bundle_sha256')}"]

@@ -9,7 +9,10 @@ What it checks before writing anything (each refusal a :class:`ReleaseError` nam
   params and the epochs, batch size and learning rate it was trained with, and they must equal params.yaml's
   (so the card's params, copied from params.yaml, are the ones it was trained with);
 * no training corpus's licence forbids derived works (:func:`emoaugnet.data.licences.check_releasable`);
-* the model files fit the wheel (:data:`MAX_BYTES`).
+* the model files fit the wheel (:data:`MAX_BYTES`);
+* the git tree has no uncommitted changes to tracked files, so the card's commit is the code and params the
+  model was made from (:func:`check_clean`); ``allow_dirty`` releases anyway, and the card records that and
+  the files that differed.
 
 Then it writes ``model.onnx``, ``features.npz``, ``card.json`` and ``model.json`` (last: it marks a complete
 model) into ``--to``, each atomically, and MODEL_CARD.md from the card (:func:`emoaugnet.release.card.render`).
@@ -182,21 +185,45 @@ def figures(reports: Path, cv: Path | None = None) -> list[dict[str, Any]]:
     return out
 
 
-def git_state(root: Path) -> tuple[str, bool]:
-    """The commit checked out at ``root`` and whether tracked files differ from it."""
+NOT_GIT = "unknown (not a git checkout)"
+
+
+def git_state(root: Path) -> tuple[str, list[str]]:
+    """The commit checked out at ``root`` and the tracked files that differ from it (``git status``)."""
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
     try:
-        return git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+        commit = git("rev-parse", "HEAD").strip()
+        status = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)", True
+        return NOT_GIT, []
+    return commit, [line[3:] for line in status.splitlines() if line.strip()]
+
+
+def check_clean(root: Path, allow_dirty: bool = False) -> tuple[str, list[str]]:
+    """``git_state(root)``, or ReleaseError when the tree has uncommitted changes (or is no git checkout) and
+    ``allow_dirty`` is not given: the card's commit would not be what the model was made from."""
+    commit, changed = git_state(root)
+    if allow_dirty:
+        return commit, changed
+    if commit == NOT_GIT:
+        raise ReleaseError(f"{root}: not a git checkout, so the card cannot name the commit the model was made "
+                           "from; release from the project's git checkout, or pass --allow-dirty (the card then "
+                           "says so)")
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise ReleaseError(f"{root}: the git tree has uncommitted changes to tracked files ({shown}); commit them "
+                           f"first, so that the card's commit is the code and params the model was made from, or "
+                           f"pass --allow-dirty (the card then records it and these files)")
+    return commit, changed
 
 
 def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], reports: Path, cv: Path | None,
-               root: Path) -> dict[str, Any]:
+               root: Path, allow_dirty: bool = False) -> dict[str, Any]:
     split, corpora = config.get("split", {}), list(config.get("split", {}).get("corpora", []))
     licences.check_releasable(corpora)
-    commit, dirty = git_state(root)
+    commit, changed = check_clean(root, allow_dirty)
+    dirty = commit == NOT_GIT or bool(changed)
     manifests = root / from_dict(tree).paths.manifests
     languages = sorted({licences.licence(c).language for c in corpora})
     desc = bundle.describe(export, config)
@@ -207,6 +234,7 @@ def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], repor
         "name": f"emoaugnet-{'-'.join(corpora)}-{commit[:7]}",
         "released": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit, "dirty": dirty,
+        **({"allow_dirty": True, "uncommitted": changed[:20]} if dirty else {}),   # released with --allow-dirty
         "classes": list(desc.classes),
         "input": {"sample_rate": ap.sample_rate, "window_seconds": ap.duration, "layout": desc.layout,
                   "feature_norm": normalisation.method(desc)},
@@ -229,8 +257,9 @@ def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], repor
 
 def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped", models: str | Path = "models",
             reports: str | Path = "reports", cv: str | Path | None = None, card_md: str | Path = "MODEL_CARD.md",
-            params_file: str | Path = "params.yaml") -> dict[str, Any]:
-    """Check and copy ``export`` into ``to`` with ``card.json``; write ``card_md``. Returns the card."""
+            params_file: str | Path = "params.yaml", allow_dirty: bool = False) -> dict[str, Any]:
+    """Check and copy ``export`` into ``to`` with ``card.json``; write ``card_md``. Returns the card.
+    ``allow_dirty``: release from a tree with uncommitted changes (the card records it)."""
     export, to, params_file = Path(export), Path(to), Path(params_file)
     config = check_export(export, Path(models))
     try:
@@ -242,7 +271,7 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
     if size > MAX_BYTES:
         raise ReleaseError(f"{export}: {size} bytes of model files; the package holds at most {MAX_BYTES}")
     root = params_file.resolve().parent
-    the_card = build_card(export, config, tree, Path(reports), None if cv is None else Path(cv), root)
+    the_card = build_card(export, config, tree, Path(reports), None if cv is None else Path(cv), root, allow_dirty)
     text = json.dumps(the_card, indent=1, sort_keys=True) + "\n"
     the_card = json.loads(text)            # as card.read gives it back: MODEL_CARD.md is rendered from this
     to.mkdir(parents=True, exist_ok=True)

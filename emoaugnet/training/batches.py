@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from emoaugnet.model import scaler
+from emoaugnet.model import backend, scaler  # noqa: F401  (backend first: it quiets TensorFlow's start-up log)
 from emoaugnet.params import TrainParams
 
 import keras  # noqa: E402
