@@ -57,10 +57,11 @@ def call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, dict
                                               if m["type"] == "http.response.body")
 
 
-def test_an_unknown_api_route_is_a_json_404(app):
-    status, headers, body = call(app, "GET", "/api/nothing")
+@pytest.mark.parametrize("path", ["/api/nothing", "/api", "/api/predict/extra"])
+def test_an_unknown_api_route_is_a_json_404(app, path):
+    status, headers, body = call(app, "GET", path)
     assert status == 404 and headers["content-type"] == "application/json"
-    assert json.loads(body)["error"].startswith("no such route: /api/nothing (the API: POST /api/predict")
+    assert json.loads(body)["error"].startswith(f"no such route: {path} (the API: POST /api/predict")
 
 
 @pytest.mark.parametrize("method, path, allowed", [("GET", "/api/predict", "POST"),

@@ -171,9 +171,13 @@ def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: st
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
 
 
+def _api(request: Request) -> bool:
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
 def http_error(request: Request, exc: HTTPException) -> Response:
     """404, 405, ...: ``{"error": ...}`` under /api/ (what a client of the API parses), plain text elsewhere."""
-    if request.url.path.startswith("/api/"):
+    if _api(request):
         detail = exc.detail
         if exc.status_code == 404:
             detail = f"no such route: {request.url.path} (the API: POST /api/predict, GET /api/health, " \
@@ -187,7 +191,7 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 def server_error(request: Request, exc: Exception) -> Response:
     """An unexpected failure (a bug; uvicorn logs its traceback): 500 with a JSON body under /api/."""
-    if request.url.path.startswith("/api/"):
+    if _api(request):
         return JSONResponse({"error": f"internal error ({type(exc).__name__}); the service's log has the "
                                       f"details"}, status_code=500)
     return PlainTextResponse("Internal Server Error", status_code=500)
