@@ -1,5 +1,5 @@
 """The model card as a reader meets it (emoaugnet/release/card.py's render, on the shipped card.json and
-variations of it), and release's refusal of a git tree with uncommitted changes (check_clean, on a real
+variations of it), and release's refusal of a git tree with uncommitted changes (provenance.check_clean, on a real
 temporary git repository). tests/test_release.py runs the whole `emoaugnet release` on a tiny project.
 """
 
@@ -13,7 +13,7 @@ import pytest
 
 from emoaugnet.inference import model_dir
 from emoaugnet.release import card as card_mod
-from emoaugnet.release import release
+from emoaugnet.release import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,24 +85,24 @@ def test_release_refuses_a_tree_with_uncommitted_changes_unless_allowed(tmp_path
     (repo / "dvc.lock").write_text("schema: '2.0'\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "one")
-    commit, changed = release.check_clean(repo)
+    commit, changed = provenance.check_clean(repo)
     assert len(commit) == 40 and changed == []
     (repo / "notes.txt").write_text("untracked files do not count\n")
-    assert release.check_clean(repo)[1] == []
+    assert provenance.check_clean(repo)[1] == []
     (repo / "params.yaml").write_text("seed: 7\n")
     (repo / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
-    with pytest.raises(release.ReleaseError) as caught:
-        release.check_clean(repo)
+    with pytest.raises(provenance.TreeError) as caught:
+        provenance.check_clean(repo)
     message = str(caught.value)
     assert message.startswith(f"{repo}: the git tree has uncommitted changes to tracked files (dvc.lock, params.yaml)")
     assert "commit them first" in message and "--allow-dirty" in message
-    assert release.check_clean(repo, allow_dirty=True) == (commit, ["dvc.lock", "params.yaml"])
+    assert provenance.check_clean(repo, allow_dirty=True) == (commit, ["dvc.lock", "params.yaml"])
 
 
 def test_release_refuses_a_folder_outside_git_unless_allowed(tmp_path):
-    with pytest.raises(release.ReleaseError, match="not a git checkout.*--allow-dirty"):
-        release.check_clean(tmp_path)
-    assert release.check_clean(tmp_path, allow_dirty=True) == (release.NOT_GIT, [])
+    with pytest.raises(provenance.TreeError, match="not a git checkout.*--allow-dirty"):
+        provenance.check_clean(tmp_path)
+    assert provenance.check_clean(tmp_path, allow_dirty=True) == (provenance.NOT_GIT, [])
 
 
 def test_the_release_command_takes_allow_dirty():

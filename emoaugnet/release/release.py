@@ -11,8 +11,8 @@ What it checks before writing anything (each refusal a :class:`ReleaseError` nam
 * no training corpus's licence forbids derived works (:func:`emoaugnet.data.licences.check_releasable`);
 * the model files fit the wheel (:data:`MAX_BYTES`);
 * the git tree has no uncommitted changes to tracked files, so the card's commit is the code and params the
-  model was made from (:func:`check_clean`); ``allow_dirty`` releases anyway, and the card records that and
-  the files that differed.
+  model was made from (:func:`emoaugnet.release.provenance.check_clean`); ``allow_dirty`` releases anyway, and the
+  card records that and the files that differed.
 
 Then it writes ``model.onnx``, ``features.npz``, ``card.json`` and ``model.json`` (last: it marks a complete
 model) into ``--to``, each atomically, and MODEL_CARD.md from the card (:func:`emoaugnet.release.card.render`).
@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 import yaml
 
 from emoaugnet.model import bundle, normalisation
-from emoaugnet.release import card
+from emoaugnet.release import card, provenance
 from emoaugnet.data import licences
 from emoaugnet.inference import model_dir
 from emoaugnet.atomic import atomic_path, write_text
@@ -185,45 +184,15 @@ def figures(reports: Path, cv: Path | None = None) -> list[dict[str, Any]]:
     return out
 
 
-NOT_GIT = "unknown (not a git checkout)"
-
-
-def git_state(root: Path) -> tuple[str, list[str]]:
-    """The commit checked out at ``root`` and the tracked files that differ from it (``git status``)."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
-    try:
-        commit = git("rev-parse", "HEAD").strip()
-        status = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError):
-        return NOT_GIT, []
-    return commit, [line[3:] for line in status.splitlines() if line.strip()]
-
-
-def check_clean(root: Path, allow_dirty: bool = False) -> tuple[str, list[str]]:
-    """``git_state(root)``, or ReleaseError when the tree has uncommitted changes (or is no git checkout) and
-    ``allow_dirty`` is not given: the card's commit would not be what the model was made from."""
-    commit, changed = git_state(root)
-    if allow_dirty:
-        return commit, changed
-    if commit == NOT_GIT:
-        raise ReleaseError(f"{root}: not a git checkout, so the card cannot name the commit the model was made "
-                           "from; release from the project's git checkout, or pass --allow-dirty (the card then "
-                           "says so)")
-    if changed:
-        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-        raise ReleaseError(f"{root}: the git tree has uncommitted changes to tracked files ({shown}); commit them "
-                           f"first, so that the card's commit is the code and params the model was made from, or "
-                           f"pass --allow-dirty (the card then records it and these files)")
-    return commit, changed
-
-
 def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], reports: Path, cv: Path | None,
                root: Path, allow_dirty: bool = False) -> dict[str, Any]:
     split, corpora = config.get("split", {}), list(config.get("split", {}).get("corpora", []))
     licences.check_releasable(corpora)
-    commit, changed = check_clean(root, allow_dirty)
-    dirty = commit == NOT_GIT or bool(changed)
+    try:
+        commit, changed = provenance.check_clean(root, allow_dirty)
+    except provenance.TreeError as exc:
+        raise ReleaseError(str(exc)) from None
+    dirty = commit == provenance.NOT_GIT or bool(changed)
     manifests = root / from_dict(tree).paths.manifests
     languages = sorted({licences.licence(c).language for c in corpora})
     desc = bundle.describe(export, config)
