@@ -13,8 +13,8 @@
   averaged (:mod:`emoaugnet.inference.ensemble`).
 - ``emoaugnet serve [--model DIR] [--host 127.0.0.1] [--port 8000]``: an HTTP service and a page on the
   same inference code (:mod:`emoaugnet.serve`; docs/serving.md).
-- ``emoaugnet release [--export DIR] [--to emoaugnet/shipped]``: a fresh export into the package, with its
-  card (:mod:`emoaugnet.release.release`); ``emoaugnet info [--model DIR] [--json]``: print a released model's card
+- ``emoaugnet release [--export DIR] [--to emoaugnet/shipped] [--speaker-export DIR ...]``: a fresh export
+  (and its speaker-adapted member) into the package, with its card (:mod:`emoaugnet.release.release`); ``emoaugnet info [--model DIR] [--json]``: print a released model's card
   (the shipped model's by default; :mod:`emoaugnet.release.card`, no numpy or onnxruntime import).
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
 - ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
@@ -106,6 +106,13 @@ def _parser() -> argparse.ArgumentParser:
     rl.add_argument("--to", default="emoaugnet/shipped", help="the package's model folder (default: emoaugnet/shipped)")
     rl.add_argument("--card", default="MODEL_CARD.md", help="the readable card to write (default: MODEL_CARD.md)")
     rl.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    rl.add_argument("--speaker-export", default=None, metavar="DIR",
+                    help="also release this ONNX export, trained with model.feature_norm: speaker, as the "
+                         "speaker-adapted member (used for several recordings of one speaker)")
+    rl.add_argument("--speaker-models", default=None, metavar="DIR", help="the bundle --speaker-export was made from")
+    rl.add_argument("--adaptation", default=None, metavar="FILE",
+                    help="tools/adaptation_curve.py's JSON for --speaker-export's configuration: its figures and "
+                         "from how many recordings it beats the single-file model")
     inf = sub.add_parser("info", help="print a released model's card (the shipped model's by default)",
                          description="Print the card of the model shipped in the package (or of --model DIR).")
     inf.add_argument("--model", default=None, help="a released model folder holding card.json "
@@ -264,12 +271,15 @@ def release(args: argparse.Namespace) -> int:
     from emoaugnet.params import ParamsError
     from emoaugnet.release.release import ReleaseError, release as release_model
     try:
-        card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params)
+        card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params,
+                             args.speaker_export, args.speaker_models, args.adaptation)
     except (ReleaseError, LicenceError, BundleError, ParamsError, CardError, OSError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2
     print(f"release: {card['name']} from {args.export} into {args.to} (model.onnx, features.npz, model.json, "
           f"card.json) and {args.card}; {len(card['figures'])} measured figures"
+          + (f"; speaker-adapted member from {args.speaker_export} (from {card['speaker_model']['min_recordings']} "
+             "recordings of a speaker)" if "speaker_model" in card else "")
           + ("; warning: the git tree had uncommitted changes" if card["dirty"] else ""))
     return 0
 

@@ -55,6 +55,10 @@ def test_set(b: bundle_mod.Bundle, p: Params, features_dir: str | Path | None = 
     if tuple(b.classes) != p.classes:
         raise ParamsError(f"the model was trained on classes {list(b.classes)}, params.yaml `classes` is "
                           f"{list(p.classes)}; run `dvc repro train` first")
+    if b.split.get("protocol") == "speaker" and not b.split.get("test_speakers"):
+        raise ParamsError("the model was trained on every speaker but the validation ones (split.test_speakers: "
+                          "[], the release split), so it has no test set to score; the figures of its "
+                          "configuration come from cross-validation and leave-one-corpus-out (docs/release.md)")
     split = splits.from_params(p, features_dir, parts=("test",),
                                normalise_speakers=normalisation.method(b))
     recorded = b.split.get("test_fingerprint")

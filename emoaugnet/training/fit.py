@@ -142,8 +142,10 @@ def split_record(p: Params, split: splits.Split) -> dict[str, Any]:
             "test_speakers": list(split.test_speakers or p.split.test_speakers),
             "val_speakers": list(split.val_speakers or p.split.val_speakers), "fold": p.split.fold,
             "test_fraction": p.split.test_fraction, "val_fraction": p.split.val_fraction,
-            "counts": split.counts(), "overlap": splits.overlap(split), "leakage": split.leakage,
-            "test_fingerprint": splits.fingerprint(split.test)}
+            "counts": split.counts(), "leakage": split.leakage,
+            # the release split (no test speakers) has no test set to measure overlap with or to fingerprint
+            "overlap": splits.overlap(split) if split.test is not None else None,
+            "test_fingerprint": splits.fingerprint(split.test) if split.test is not None else None}
 
 
 def train_and_save(p: Params, features_dir: str | Path, models_dir: str | Path,
