@@ -103,6 +103,17 @@ def check_params(config: dict[str, Any], tree: dict[str, Any], where: str) -> No
                            "retrain and export at these params (`dvc repro`) or restore them")
 
 
+def trained_on(params: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
+    """The card's params with the data the model was trained on (:data:`emoaugnet.release.card.DATA_KEYS`:
+    corpora, test and validation speakers) as its ``model.json`` records them, where params.yaml's differ."""
+    for section, key, recorded_as in (("run", "corpora", "corpora"), ("split", "test_speakers", "test_speakers"),
+                                      ("split", "val_speakers", "val_speakers")):
+        value = split.get(recorded_as)
+        if value is not None and [str(v) for v in params[section][key]] != [str(v) for v in value]:
+            params[section][key] = list(value)
+    return params
+
+
 def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], reports: Path, cv: Path | None,
                root: Path) -> dict[str, Any]:
     split, corpora = config.get("split", {}), list(config.get("split", {}).get("corpora", []))
@@ -121,7 +132,7 @@ def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], repor
         "classes": list(desc.classes),
         "input": {"sample_rate": ap.sample_rate, "window_seconds": ap.duration, "layout": desc.layout,
                   "feature_norm": normalisation.method(desc)},
-        "params": card.model_sections(tree),
+        "params": trained_on(card.model_sections(tree), split),
         "corpora": [{"name": c, "language": licences.licence(c).language, "licence": licences.licence(c).name,
                      "derived_works": licences.licence(c).derived_works,
                      "speakers": speakers(split, c, manifests)} for c in corpora],
