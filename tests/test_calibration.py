@@ -1,0 +1,118 @@
+"""Calibrated probabilities and "not sure": fitted on real predictions, applied by predict, said in words.
+
+Model: a copy of the ONNX model shipped in the package (onnxruntime, no Keras), with and without a
+``calibration`` entry in its model.json. Recordings: the TESS and EmoDB fixtures, corpora the shipped
+model never heard (it is overconfident there), and RAVDESS fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emoaugnet import cli
+from emoaugnet.inference.api import Classifier
+from emoaugnet.inference.model_dir import SHIPPED
+from emoaugnet.model import calibration as cal
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+TESS = {"angry": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy", "neutral": "neutral",
+        "sad": "sad", "pleasant_surprise": "surprise"}
+EMODB = {"W": "angry", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral"}   # L: boredom
+
+
+def copy_model(folder: Path, calibration: dict | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("model.onnx", "features.npz"):
+        shutil.copy(SHIPPED / name, folder / name)
+    config = json.loads((SHIPPED / "model.json").read_text())
+    config.pop("calibration", None)
+    if calibration is not None:
+        config["calibration"] = calibration
+    (folder / "model.json").write_text(json.dumps(config))
+    return folder
+
+
+def other_corpora() -> tuple[list[Path], list[str]]:
+    """The TESS and EmoDB fixtures with their emotions (EmoDB's boredom left out)."""
+    files, labels = [], []
+    for f in sorted((FIXTURES / "tess").rglob("*.wav")):
+        files.append(f)
+        labels.append(TESS[f.parent.name.split("_", 1)[1]])
+    for f in sorted((FIXTURES / "emodb" / "wav").glob("*.wav")):
+        if f.name[5] in EMODB:
+            files.append(f)
+            labels.append(EMODB[f.name[5]])
+    return files, labels
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory) -> Path:
+    return copy_model(tmp_path_factory.mktemp("plain"))
+
+
+def probabilities(results: list[dict], classes) -> np.ndarray:
+    return np.array([[r["probabilities"][c] for c in classes] for r in results])
+
+
+def test_temperature_fitted_on_real_overconfident_predictions_lowers_nll_and_ece(plain):
+    files, labels = other_corpora()
+    clf = Classifier.from_dir(plain)
+    probs = probabilities(clf.predict_files(files), clf.classes)
+    y = np.array([clf.classes.index(e) for e in labels])
+    fitted = cal.fit(probs, y)
+    assert len(files) == 26 and fitted.fitted and fitted.fit["samples"] == 26
+    assert fitted.temperature > 1.5                        # unseen corpora: the network is too sure
+    after = fitted.apply(probs)
+    assert cal.nll(after, y) < cal.nll(probs, y)
+    assert cal.ece(after, y) < cal.ece(probs, y) / 2
+    assert np.array_equal(after.argmax(axis=1), probs.argmax(axis=1))     # the ranking never changes
+    share, _ = cal.coverage(after, y, fitted.min_probability, fitted.min_margin)
+    assert share >= cal.MIN_COVERAGE
+
+
+def test_predict_applies_the_exported_temperature_and_says_not_sure(plain, tmp_path, capsys):
+    files = sorted((FIXTURES / "ravdess" / "Actor_02").glob("*.flac"))[:8] + other_corpora()[0][:6]
+    entry = {"temperature": 3.0, "min_probability": 0.45, "min_margin": 0.15, "fitted": True,
+             "fit": {"on": "validation speakers", "samples": 104}}
+    calibrated = copy_model(tmp_path / "calibrated", entry)
+    before = Classifier.from_dir(plain).predict_files(files)
+    after = Classifier.from_dir(calibrated).predict_files(files)
+    clf = Classifier.from_dir(calibrated)
+    want_windows = [cal.scale(probabilities(r["windows"], clf.classes), 3.0) for r in before]
+    unsure = 0
+    for b, a, windows in zip(before, after, want_windows):
+        assert b["calibrated"] is False and b["uncertain"] is False and b["answer"] == b["emotion"] == b["result"]
+        assert a["calibrated"] is True
+        got = probabilities(a["windows"], clf.classes)
+        assert got == pytest.approx(windows, abs=3e-5)      # p ** (1 / T), renormalised (of 6-decimal inputs)
+        mean = windows.mean(axis=0)
+        assert list(a["probabilities"].values()) == pytest.approx(mean, abs=3e-5)
+        top, second = np.sort(mean)[::-1][:2]
+        if top < 0.45 or top - second < 0.15:
+            unsure += 1
+            order = np.argsort(-mean)
+            lead = [clf.classes[order[0]], clf.classes[order[1]]]
+            assert a["result"] == "uncertain" and a["emotion"] is None and a["uncertain"] is True
+            assert [c["emotion"] for c in a["candidates"]] == lead
+            assert a["answer"] == f"not sure: {lead[0]} or {lead[1]}"
+        else:
+            assert a["result"] == a["emotion"] == a["answer"] == b["emotion"] and "candidates" not in a
+    assert 0 < unsure < len(files)
+    # the command prints the same words; CSV keeps the result and leaves the emotion empty
+    assert cli.main(["predict", "--model", str(calibrated), "--csv", *map(str, files)]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [r.split(",")[1] for r in rows] == [a["result"] for a in after]
+    assert all(r.split(",")[2] == "" for r, a in zip(rows, after) if a["uncertain"])
+
+
+def test_a_model_without_calibration_reads_as_not_calibrated(plain):
+    assert Classifier.from_dir(plain).model.calibration == cal.NONE
+    assert "not calibrated" in cal.NONE.describe()
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        cal.Calibration.from_config({"temperature": 0, "fitted": True})
