@@ -2,7 +2,8 @@
 
 - ``emoaugnet predict [--model DIR] [--backend auto|onnx|keras] FILE_OR_FOLDER...``: one JSON object
   (``--csv``: one row; ``--timeline``: a table of windows; ``--segments``: the answer and its segments) per
-  file, ``--plot FILE.png`` draws the segments and the smoothed probabilities; windows and silence as described in :mod:`emoaugnet.inference.predictor`. With an ONNX export
+  file, ``--plot FILE.png`` draws the segments and the smoothed probabilities; windows and silence as
+  described in :mod:`emoaugnet.inference.predictor`. With an ONNX export
   (``model.onnx`` in the folder) it runs on onnxruntime and never imports Keras or TensorFlow.
   Exit status: 0 every file classified (or silent), 1 some file could not be read, 2 bad model or arguments.
   Its first line on stderr names what runs the model: the Keras backend, device and precision
