@@ -130,7 +130,8 @@ def _stack(ax: Any, result: dict[str, Any], classes: Sequence[str], colours: lis
 
 
 def _strip(ax: Any, result: dict[str, Any], classes: Sequence[str], colours: list[Any], span: float) -> None:
-    """The segments as coloured blocks, each named (or abbreviated) when the name fits."""
+    """The segments as coloured blocks, each named (or abbreviated: three letters, "?" when not sure) when
+    the name fits."""
     width_px = ax.get_position().width * ax.figure.get_figwidth() * 100
     for seg in result.get("segments") or []:
         start, stop, label = seg["start_s"], seg["end_s"], seg["label"]
@@ -139,9 +140,9 @@ def _strip(ax: Any, result: dict[str, Any], classes: Sequence[str], colours: lis
         else:
             ax.axvspan(start, stop, facecolor="0.85" if label == "uncertain" else "0.92",
                        hatch="///" if label == "uncertain" else None, edgecolor="0.5", linewidth=0)
-        text = "not sure" if label == "uncertain" else label
+        names = ("not sure", "?") if label == "uncertain" else (label, label[:3])
         room = (stop - start) / span * width_px           # pixels available
-        for candidate in (text, text[:3]):
+        for candidate in names:
             if label != "silence" and room > 7.5 * len(candidate) + 6:
                 ax.text((start + stop) / 2, 0.5, candidate, ha="center", va="center", fontsize=9,
                         color="white" if label in classes else "black", clip_on=True)

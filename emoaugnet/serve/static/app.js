@@ -24,7 +24,7 @@ async function loadHealth() {
     $("about").textContent = `${health.about} `;
     const link = document.createElement("a");
     link.href = "/card";
-    link.textContent = health.card ? "Its model card." : "What a card would say.";
+    link.textContent = health.card ? "Its model card." : "(No card.)";
     $("about").append(link);
     $("calibration").textContent = health.calibration.said.charAt(0).toUpperCase() + health.calibration.said.slice(1) + ".";
     drawLegend();
@@ -68,7 +68,8 @@ function ranked(probs) {
 
 function show(result) {
   $("name").textContent = result.path;
-  $("emotion").textContent = result.answer || result.emotion || result.result;
+  const answer = result.answer || result.emotion || result.result;
+  $("emotion").textContent = answer.charAt(0).toUpperCase() + answer.slice(1);
   $("emotion").className = result.uncertain ? "uncertain" : "";
   const doubt = result.uncertain ?
     `Not sure: ${result.candidates.map((c) => `${c.emotion} (${c.probability.toFixed(3)})`).join(" or ")} are too close or too low to choose. ` : "";
@@ -119,8 +120,8 @@ function drawTimeline(result) {
   [line, strip, axis].forEach((e) => e.replaceChildren());
   if (windows.length < 2) return;
   const span = Math.max(result.duration_s, ...windows.map((w) => w.end_s));
-  // Segments: a block each, named in full when the name fits, else by its first three letters, else
-  // only by colour (legend) and hover text; never clipped.
+  // Segments: a block each, named in full when the name fits, else by its first three letters ("?" when
+  // not sure), else only by colour (legend) and hover text; never clipped.
   for (const seg of segments) {
     const cell = document.createElement("div");
     cell.className = `segment ${seg.label === "silence" ? "silent" : seg.label === "uncertain" ? "uncertain" : ""}`;
@@ -135,8 +136,8 @@ function drawTimeline(result) {
     const text = document.createElement("span");
     cell.append(text);
     line.append(cell);
-    const full = seg.label === "uncertain" ? "not sure" : seg.label;
-    for (const candidate of [full, full.slice(0, 3), ""]) {
+    const names = seg.label === "uncertain" ? [words, "not sure", "?", ""] : [seg.label, seg.label.slice(0, 3), ""];
+    for (const candidate of names) {
       text.textContent = candidate;
       if (text.scrollWidth <= cell.clientWidth - 4) break;
     }
