@@ -38,17 +38,17 @@ DECIMALS = 6
 def smooth(centres: Sequence[float], probs: Sequence[np.ndarray | None], seconds: float = SMOOTH_SECONDS
            ) -> list[np.ndarray | None]:
     """Per window, the mean of the non-silent windows' probabilities whose centre is within ``seconds``
-    of its own (``None`` for a silent window)."""
-    c = np.asarray(centres, np.float64)
+    of its own (``None`` for a silent window); ``centres`` ascend, as windows do."""
     voiced = [i for i, p in enumerate(probs) if p is not None]
-    out: list[np.ndarray | None] = []
-    for i, p in enumerate(probs):
-        if p is None:
-            out.append(None)
-            continue
-        near = [probs[j] for j in voiced if abs(c[j] - c[i]) <= seconds + 1e-9]
-        out.append(np.mean(np.stack(near).astype(np.float64), axis=0))
-    return out
+    if not voiced:
+        return [None] * len(probs)
+    c = np.asarray(centres, np.float64)
+    at = c[voiced]
+    running = np.concatenate([np.zeros((1, len(probs[voiced[0]]))),
+                              np.cumsum(np.stack([probs[i] for i in voiced]).astype(np.float64), axis=0)])
+    lo = np.searchsorted(at, c - seconds - 1e-9, side="left")
+    hi = np.searchsorted(at, c + seconds + 1e-9, side="right")
+    return [None if p is None else (running[hi[i]] - running[lo[i]]) / (hi[i] - lo[i]) for i, p in enumerate(probs)]
 
 
 def segments(windows: Sequence[Any], probs: Sequence[np.ndarray | None], classes: Sequence[str],
