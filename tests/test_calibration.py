@@ -116,3 +116,30 @@ def test_a_model_without_calibration_reads_as_not_calibrated(plain):
     assert "not calibrated" in cal.NONE.describe()
     with pytest.raises(ValueError, match="temperature must be > 0"):
         cal.Calibration.from_config({"temperature": 0, "fitted": True})
+
+
+def test_the_report_calibrates_one_model_on_its_own_validation_speakers_and_scores_its_test_speakers(tmp_path):
+    """tools/calibration_report.py --model: the shipped network with a split naming fixture actors 1-2 as
+    validation and 3-4 as test speakers, on the RAVDESS fixtures (calm left out by params.yaml's label map)."""
+    import subprocess
+    import sys
+
+    from emoaugnet.evaluation import calibration_report
+    folder = copy_model(tmp_path / "model")
+    config = json.loads((folder / "model.json").read_text())
+    config["split"] = {**config["split"], "val_speakers": ["1", "2"], "test_speakers": ["3", "4"]}
+    (folder / "model.json").write_text(json.dumps(config))
+    png, out = tmp_path / "calibration.png", tmp_path / "calibration.json"
+    done = subprocess.run([sys.executable, "tools/calibration_report.py", "--model", str(folder), "--source",
+                           str(FIXTURES / "ravdess"), "--png", str(png), "--json", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    (name, row), = figures["runs"].items()
+    assert name == "model, test speakers 3, 4" and row["samples"] == 28          # 2 actors x 14, no calm
+    run = calibration_report.split_run(folder, "ravdess", FIXTURES / "ravdess",
+                                       {"neutral": "neutral", "happy": "happy", "sad": "sad", "angry": "angry",
+                                        "fearful": "fear", "disgust": "disgust", "surprised": "surprise"})
+    assert run.calibration.fit["samples"] == 28 and row["temperature"] == run.calibration.temperature
+    assert row == {**row, **calibration_report.test_figures(run.probs, run.labels, run.calibration)}
+    assert f"| {name} | {row['temperature']:.3g} |" in done.stdout and png.read_bytes()[:4] == b"\x89PNG"
