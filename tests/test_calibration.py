@@ -143,3 +143,37 @@ def test_the_report_calibrates_one_model_on_its_own_validation_speakers_and_scor
     assert run.calibration.fit["samples"] == 28 and row["temperature"] == run.calibration.temperature
     assert row == {**row, **calibration_report.test_figures(run.probs, run.labels, run.calibration)}
     assert f"| {name} | {row['temperature']:.3g} |" in done.stdout and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_ensemble_averages_its_members_calibrated_probabilities(plain, tmp_path):
+    """Two members (the shipped network, recorded as two bundles) with their own temperatures: each is
+    applied before the average; the ensemble answers "not sure" by the members' mean thresholds."""
+    members = []
+    for k, (t, lo) in enumerate(((0.5, 0.2), (4.0, 0.6))):
+        folder = copy_model(tmp_path / "cv" / f"fold_{k}", {"temperature": t, "min_probability": lo, "min_margin": 0.0,
+                                                            "fitted": True, "fit": {"samples": 7}})
+        config = json.loads((folder / "model.json").read_text())
+        config["onnx"]["bundle_sha256"] = f"{k}" * 64          # two different bundles, as two folds are
+        (folder / "model.json").write_text(json.dumps(config))
+        members.append(t)
+    clip = FIXTURES / "tess" / "TESS_Toronto_emotional_speech_set_data" / "YAF_sad" / "YAF_dog_sad.wav"
+    clf = Classifier.from_dir(tmp_path / "cv")
+    assert clf.members == ["fold_0", "fold_1"] and clf.model.calibration.min_probability == pytest.approx(0.4)
+    raw = np.array(list(Classifier.from_dir(plain).predict_file(clip)["probabilities"].values()))[None]
+    want = np.mean([cal.scale(raw, t) for t in members], axis=0)[0]
+    got = clf.predict_file(clip)
+    assert list(got["probabilities"].values()) == pytest.approx(want, abs=3e-5)
+    assert got["uncertain"] == bool(want.max() < 0.4)
+
+
+def test_the_card_says_how_calibrated_the_cross_validation_found_it():
+    from emoaugnet.release import card as card_mod
+    card = card_mod.read(SHIPPED)
+    bare = [{k: v for k, v in f.items() if k != "calibration"} for f in card["figures"]]
+    assert card_mod.calibration_lines({**card, "figures": bare}) == []
+    figures = [{**f, "calibration": {"samples": 1040, "ece_before": 0.183, "ece_after": 0.041, "answered": 0.62,
+                                     "accuracy_answered": 0.7, "accuracy_all": 0.52}}
+               if f["file"] == "reports/cv/metrics.json" else f for f in bare]
+    text = card_mod.render({**card, "figures": figures})
+    assert ("expected calibration error (10 bins) 0.183 before the temperature, 0.041 after; answered 62.0% of the "
+            "recordings (the rest: not sure), 70.0% of those right (52.0% of all)") in text
