@@ -125,6 +125,8 @@ def test_the_report_calibrates_one_model_on_its_own_validation_speakers_and_scor
     import sys
 
     from emoaugnet.evaluation import calibration_report
+    sys.path.insert(0, str(ROOT / "tools"))
+    import calibration_report as tool
     folder = copy_model(tmp_path / "model")
     config = json.loads((folder / "model.json").read_text())
     config["split"] = {**config["split"], "val_speakers": ["1", "2"], "test_speakers": ["3", "4"]}
@@ -137,7 +139,7 @@ def test_the_report_calibrates_one_model_on_its_own_validation_speakers_and_scor
     figures = json.loads(out.read_text())
     (name, row), = figures["runs"].items()
     assert name == "model, test speakers 3, 4" and row["samples"] == 28          # 2 actors x 14, no calm
-    run = calibration_report.split_run(folder, "ravdess", FIXTURES / "ravdess",
+    run = tool.split_run(folder, "ravdess", FIXTURES / "ravdess",
                                        {"neutral": "neutral", "happy": "happy", "sad": "sad", "angry": "angry",
                                         "fearful": "fear", "disgust": "disgust", "surprised": "surprise"})
     assert run.calibration.fit["samples"] == 28 and row["temperature"] == run.calibration.temperature

@@ -23,11 +23,48 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Mapping
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from emoaugnet.evaluation import calibration_report as report  # noqa: E402  (the project root on the path first)
 from emoaugnet.evaluation.figures import save_png  # noqa: E402
+
+
+def split_run(model_dir: Path, corpus: str, source: Path,
+              label_map: Mapping[str, str | None]) -> report.Run:
+    """The model in ``model_dir`` on its validation / test speakers of ``corpus`` (recordings under ``source``,
+    labels through ``label_map``): calibration fitted on the validation predictions, test predictions to score."""
+    import dataclasses
+
+    from emoaugnet.data.corpora import REGISTRY
+    from emoaugnet.inference.api import Classifier, load_model
+    from emoaugnet.model import calibration as cal
+    model = load_model(model_dir)
+    split = model.split
+    if not split.get("test_speakers") or not split.get("val_speakers"):
+        raise report.CalibrationReportError(f"{model_dir}: its model.json names no validation and test speakers")
+    clf = Classifier(dataclasses.replace(model, calibration=cal.NONE), path=model_dir)   # the network's own
+    found = [f for f in REGISTRY[corpus].scan(source).files if label_map.get(f.emotion) in clf.classes]
+    parts = {}
+    for part in ("val", "test"):
+        files = [f for f in found if f.speaker in {str(s) for s in split[f"{part}_speakers"]}]
+        if not files:
+            raise report.CalibrationReportError(f"{source}: no {corpus} recordings of the {part} speakers "
+                                                f"{split[f'{part}_speakers']}")
+        results = clf.predict_files([f.source for f in files])
+        bad = [f"{r['path']}: {r['error']}" for r in results if r["result"] == "error"]
+        if bad:
+            raise report.CalibrationReportError(f"{len(bad)} recordings could not be read: " + "; ".join(bad[:3]))
+        # a recording predict calls silent (or too short) has no probabilities: it is left out, as predict
+        # would answer it without an emotion
+        kept = [(r, f) for r, f in zip(results, files) if r["probabilities"] is not None]
+        parts[part] = (np.array([[r["probabilities"][c] for c in clf.classes] for r, _ in kept]),
+                       np.array([clf.classes.index(label_map[f.emotion]) for _, f in kept]))
+    return report.Run(f"{Path(model_dir).name}, test speakers {', '.join(map(str, split['test_speakers']))}",
+                      *parts["test"], cal.fit(*parts["val"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.model is not None:
             from emoaugnet.params import load
             label_map = load().corpus(args.corpus).label_map
-            runs = [report.split_run(args.model, args.corpus, args.source, label_map)]
+            runs = [split_run(args.model, args.corpus, args.source, label_map)]
             title = f"{runs[0].name}; temperature and thresholds from its validation speakers"
         else:
             runs = report.read_runs(args.cv)

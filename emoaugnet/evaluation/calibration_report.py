@@ -8,10 +8,8 @@ temperature and thresholds applied to that fold's test speakers only. :func:`fig
 reliability diagram (before and after) and the trade-off between the share of recordings answered and
 the accuracy on those, as the "not sure" threshold moves; ``tools/calibration_report.py`` writes both.
 
-:func:`split_run` measures a trained model (an export, the shipped one included) on its own split without
-retraining: it predicts its validation and test speakers' recordings from a corpus folder (predict's
-window rule, the network's probabilities), fits the calibration on the validation ones and scores it on
-the test ones: what calibrating that model does for speakers it never heard.
+:class:`Run` also holds one model's test speakers scored with a calibration fitted on its validation
+speakers without retraining (``tools/calibration_report.py --model``).
 """
 
 from __future__ import annotations
@@ -105,39 +103,6 @@ def pooled(runs: Sequence[Run]) -> dict[str, Any]:
         "ece_after": round(cal.ece(after, labels), 6), "answered": round(float(keep.mean()), 6),
         "accuracy_answered": round(float(right[keep].mean()), 6) if keep.any() else None,
         "accuracy_all": round(float(right.mean()), 6)}}
-
-
-def split_run(model_dir: str | Path, corpus: str, source: str | Path,
-              label_map: Mapping[str, str | None]) -> Run:
-    """The model in ``model_dir`` on its validation / test speakers of ``corpus`` (recordings under ``source``,
-    labels through ``label_map``): calibration fitted on the validation predictions, test predictions to score."""
-    import dataclasses
-
-    from emoaugnet.data.corpora import REGISTRY
-    from emoaugnet.inference.api import Classifier, load_model
-    model = load_model(model_dir)
-    split = model.split
-    if not split.get("test_speakers") or not split.get("val_speakers"):
-        raise CalibrationReportError(f"{model_dir}: its model.json names no validation and test speakers")
-    clf = Classifier(dataclasses.replace(model, calibration=cal.NONE), path=model_dir)   # the network's own
-    found = [f for f in REGISTRY[corpus].scan(source).files if label_map.get(f.emotion) in clf.classes]
-    parts = {}
-    for part in ("val", "test"):
-        files = [f for f in found if f.speaker in {str(s) for s in split[f"{part}_speakers"]}]
-        if not files:
-            raise CalibrationReportError(f"{source}: no {corpus} recordings of the {part} speakers "
-                                         f"{split[f'{part}_speakers']}")
-        results = clf.predict_files([f.source for f in files])
-        bad = [f"{r['path']}: {r['error']}" for r in results if r["result"] == "error"]
-        if bad:
-            raise CalibrationReportError(f"{len(bad)} recordings could not be read: " + "; ".join(bad[:3]))
-        # a recording predict calls silent (or too short) has no probabilities: it is left out, as predict
-        # would answer it without an emotion
-        kept = [(r, f) for r, f in zip(results, files) if r["probabilities"] is not None]
-        parts[part] = (np.array([[r["probabilities"][c] for c in clf.classes] for r, _ in kept]),
-                       np.array([clf.classes.index(label_map[f.emotion]) for _, f in kept]))
-    return Run(f"{Path(model_dir).name}, test speakers {', '.join(map(str, split['test_speakers']))}",
-               *parts["test"], cal.fit(*parts["val"]))
 
 
 def tradeoff(runs: Sequence[Run], thresholds: Sequence[float] = tuple(np.round(np.arange(0, 0.951, 0.05), 2))
