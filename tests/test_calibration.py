@@ -1,8 +1,8 @@
 """Calibrated probabilities and "not sure": fitted on real predictions, applied by predict, said in words.
 
 Model: a copy of the ONNX model shipped in the package (onnxruntime, no Keras), with and without a
-``calibration`` entry in its model.json. Recordings: the TESS and EmoDB fixtures, corpora the shipped
-model never heard (it is overconfident there), and RAVDESS fixtures.
+``calibration`` entry in its model.json. Recordings: the TESS fixtures, a corpus the shipped model never
+heard (it is overconfident there), EmoDB and RAVDESS fixtures.
 """
 
 from __future__ import annotations
@@ -62,11 +62,12 @@ def probabilities(results: list[dict], classes) -> np.ndarray:
 
 def test_temperature_fitted_on_real_overconfident_predictions_lowers_nll_and_ece(plain):
     files, labels = other_corpora()
+    files, labels = files[:14], labels[:14]                 # TESS: never in the shipped model's training
     clf = Classifier.from_dir(plain)
     probs = probabilities(clf.predict_files(files), clf.classes)
     y = np.array([clf.classes.index(e) for e in labels])
     fitted = cal.fit(probs, y)
-    assert len(files) == 26 and fitted.fitted and fitted.fit["samples"] == 26
+    assert len(files) == 14 and fitted.fitted and fitted.fit["samples"] == 14
     assert fitted.temperature > 1.5                        # unseen corpora: the network is too sure
     after = fitted.apply(probs)
     assert cal.nll(after, y) < cal.nll(probs, y)
