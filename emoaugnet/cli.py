@@ -1,8 +1,9 @@
 """The ``emoaugnet`` command (``python -m emoaugnet``): what a user runs outside the DVC pipeline.
 
 - ``emoaugnet predict [--model DIR] [--backend auto|onnx|keras] FILE_OR_FOLDER...``: one JSON object
-  (``--csv``: one row; ``--timeline``: a table of windows) per file, ``--plot FILE.png`` draws the windows'
-  probabilities; windows and silence as described in :mod:`emoaugnet.inference.predictor`. With an ONNX export
+  (``--csv``: one row; ``--timeline``: a table of windows; ``--segments``: the answer and its segments) per
+  file, ``--plot FILE.png`` draws the segments and the smoothed probabilities; windows and silence as
+  described in :mod:`emoaugnet.inference.predictor`. With an ONNX export
   (``model.onnx`` in the folder) it runs on onnxruntime and never imports Keras or TensorFlow.
   Exit status: 0 every file classified (or silent), 1 some file could not be read, 2 bad model or arguments.
   Its first line on stderr names what runs the model: the Keras backend, device and precision
@@ -60,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--csv", action="store_true", help="write a CSV table instead of JSON lines")
     out.add_argument("--timeline", action="store_true",
                      help="print a table per file: one row per window (start, end, emotion, probabilities)")
+    out.add_argument("--segments", action="store_true",
+                     help="print each file's answer and its segments: runs of windows with one emotion (or "
+                          "not sure, or silence), after smoothing, with their mean probability")
     pr.add_argument("--plot", metavar="FILE.png", default=None,
                     help="also draw each file's window probabilities over time into this image (matplotlib)")
     add_window_options(pr)
@@ -149,7 +153,7 @@ def predict(args: argparse.Namespace) -> int:
         writer.writerow(csv_header(classes))
     results: list[dict[str, Any]] | None = [] if args.plot else None
     try:
-        failed = _write(clf, items, classes, writer, args.progress, args.timeline, results)
+        failed = _write(clf, items, classes, writer, args.progress, args.timeline, results, args.segments)
     except BrokenPipeError:           # e.g. piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
@@ -167,12 +171,12 @@ def predict(args: argparse.Namespace) -> int:
 
 def _write(clf: Any, items: list[tuple[str, str | None]], classes: Sequence[str],
            writer: Any, progress: bool | None, timeline: bool = False,
-           results: list[dict[str, Any]] | None = None) -> int:
-    """Print one JSON line (CSV row, timeline table) per result, keeping them in ``results`` when given;
-    returns how many files failed."""
+           results: list[dict[str, Any]] | None = None, segments: bool = False) -> int:
+    """Print one JSON line (CSV row, timeline table, segment list) per result, keeping them in ``results``
+    when given; returns how many files failed."""
     from tqdm import tqdm
 
-    from emoaugnet.inference import timeline as timeline_mod
+    from emoaugnet.inference import segments as segments_mod, timeline as timeline_mod
     from emoaugnet.inference.predictor import csv_row
     failed = 0
     disable = None if progress is None else not progress   # None: only on a terminal
@@ -190,6 +194,8 @@ def _write(clf: Any, items: list[tuple[str, str | None]], classes: Sequence[str]
                 writer.writerow(csv_row(result, classes))
             elif timeline:
                 print("\n".join(timeline_mod.table(result, classes)))
+            elif segments:
+                print("\n".join(segments_mod.lines(result)))
             else:
                 print(json.dumps(result))
             sys.stdout.flush()

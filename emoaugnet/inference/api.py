@@ -5,7 +5,8 @@
     clf = Classifier()                           # export/ or models/ here, else the model shipped in the
                                                  # package (`emoaugnet info` prints its card)
                                                  # (or a folder of them, e.g. cv/models: their average)
-    clf.predict_file("speech.wav")["emotion"]    # the same dict `emoaugnet predict` prints
+    clf.predict_file("speech.wav")["answer"]     # the same dict `emoaugnet predict` prints: "sad", or
+                                                 # "not sure: sad or disgust" (emotion None, candidates)
     clf.predict_array(samples, 16000)            # (samples,) or (samples, channels) at any rate
 
 ``backend="auto"`` uses the folder's ``model.onnx`` when it has one (no Keras or TensorFlow import),

@@ -86,6 +86,54 @@ def read(directory: str | Path = SHIPPED) -> dict[str, Any]:
     return card
 
 
+#: The card figures that measure a model on speakers it never heard, preferred first (their ``file``).
+UNSEEN = ("reports/cv/metrics.json", "reports/metrics.json")
+
+
+def unseen_speakers(card: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The card's accuracy on speakers the model never heard (the cross-validation figure when the card has
+    one, else the held-out test speakers'), with chance level for its classes: ``{"unweighted_accuracy",
+    "sd", "what", "command", "chance", "classes"}``; ``None`` when the card has neither figure."""
+    figures = {Path(f.get("file", "")).as_posix(): f for f in card.get("figures", [])}
+    fig = next((figures[k] for k in UNSEEN if k in figures), None)
+    if fig is None or not isinstance(fig.get("unweighted_accuracy"), (int, float)):
+        return None
+    classes = len(card.get("classes", [])) or 1
+    return {"unweighted_accuracy": fig["unweighted_accuracy"], "sd": fig.get("sd"), "what": fig["what"],
+            "command": fig["command"], "chance": round(1 / classes, 6), "classes": classes}
+
+
+def summary_line(card: Mapping[str, Any] | None) -> str:
+    """One line saying what the model is, for people (the service's page): its measured accuracy on
+    speakers it never heard and chance level, or that it has no card."""
+    if card is None:
+        return "This model has no card: its accuracy on speakers it never heard is not recorded with it."
+    unseen = unseen_speakers(card)
+    if unseen is None:
+        return f"{card.get('name', 'This model')}: its card records no accuracy on speakers it never heard."
+    sd = f" +- {100 * unseen['sd']:.1f}" if unseen.get("sd") else ""
+    return (f"{card.get('name', 'This model')}, measured on speakers it never heard: "
+            f"{_percent(unseen['unweighted_accuracy'])}{sd} unweighted accuracy ({unseen['what'].split(',')[0]}); "
+            f"chance: {_percent(unseen['chance'])} ({unseen['classes']} classes).")
+
+
+def calibration_lines(card: Mapping[str, Any]) -> list[str]:
+    """The card's paragraph on calibration and "not sure", from the figures that measured it (the
+    cross-validation summary's pooled test folds); nothing when no figure did."""
+    out = []
+    for fig in card.get("figures", []):
+        c = fig.get("calibration")
+        if not c:
+            continue
+        out += ["", f"Calibration ({fig['what'].split(',')[0]}, {c['samples']} test recordings, each fold's "
+                "temperature and \"not sure\" thresholds fitted on its own validation speakers): expected "
+                f"calibration error (10 bins) {c['ece_before']:.3f} before the temperature, {c['ece_after']:.3f} "
+                f"after; answered {_percent(c['answered'])} of the recordings (the rest: not sure), "
+                f"{_percent(c['accuracy_answered'])} of those right ({_percent(c['accuracy_all'])} of all). "
+                "Reliability diagram and trade-off: `python tools/calibration_report.py`."]
+    return out
+
+
 def _percent(value: Any) -> str:
     return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "-"
 
@@ -170,6 +218,7 @@ def render(card: Mapping[str, Any]) -> str:
     else:
         lines.append("None were found when this model was released.")
     lines += _speaker_lines(card.get("speaker_model"))
+    lines += calibration_lines(card)
     lines += ["", "## Provenance", "",
               f"- git commit {card['commit']}" + (" (the tree had uncommitted changes)" if card["dirty"] else ""),
               f"- released {card['released']}",

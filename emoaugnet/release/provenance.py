@@ -82,7 +82,8 @@ def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
     if isinstance(metrics.get("mean"), dict):            # a summary over folds or corpora
         return {"unweighted_accuracy": metrics["mean"].get("unweighted_accuracy"),
                 "weighted_accuracy": metrics["mean"].get("weighted_accuracy"),
-                "sd": (metrics.get("sd") or {}).get("unweighted_accuracy"), "runs": metrics.get("folds_run")}
+                "sd": (metrics.get("sd") or {}).get("unweighted_accuracy"), "runs": metrics.get("folds_run"),
+                **({"calibration": metrics["calibration"]} if metrics.get("calibration") else {})}
     return {"unweighted_accuracy": metrics.get("unweighted_accuracy"),
             "weighted_accuracy": metrics.get("weighted_accuracy"), "protocol": metrics.get("protocol")}
 
