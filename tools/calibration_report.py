@@ -11,6 +11,12 @@ the reliability diagram and the answered-vs-accuracy curve to ``--png`` (and the
 The folds come from ``dvc exp run -S 'cv.folds=[0,1,2,3,4]' -S 'cv.summary=[all]'`` with a version that
 calibrates (a fold trained before is refused, naming it).
 
+With ``--cross-fit``, the folds' reports need no calibration (any version's, e.g. ``tools/cv_sweep.py``'s
+``<out>/<config>``): each fold is scored with a calibration fitted on the other folds' test speakers; and with
+``--write BUNDLE`` one calibration fitted on all the folds' test predictions is written into that Keras
+bundle's ``model.json`` (a model of the same configuration trained on all those speakers, to release;
+export it again afterwards: ``emoaugnet export`` or ``dvc repro export``).
+
 With ``--model`` instead (an export or bundle, e.g. the shipped model ``emoaugnet/shipped``): that one
 model on its own split, without retraining. Its validation and test speakers' recordings are read from
 ``--source`` (a corpus folder, labels mapped by params.yaml's ``corpora.<corpus>.label_map``) and
@@ -67,6 +73,21 @@ def split_run(model_dir: Path, corpus: str, source: Path,
                       *parts["test"], cal.fit(*parts["val"]))
 
 
+def write_calibration(bundle_dir: Path, c) -> str | None:
+    """Put ``c`` into a Keras bundle's ``model.json`` (atomically); what went wrong, or None."""
+    from emoaugnet.atomic import write_text
+    from emoaugnet.inference.model_dir import is_bundle
+    config_path = bundle_dir / "model.json"
+    if not is_bundle(bundle_dir):
+        return f"{bundle_dir}: no Keras bundle (model.json and model.weights.h5) to write a calibration into"
+    config = json.loads(config_path.read_text())
+    config["calibration"] = c.to_config()
+    write_text(config_path, json.dumps(config, indent=1, sort_keys=True) + "\n")
+    print(f"calibration_report: {config_path}: temperature {c.temperature:.3g}, not sure under top "
+          f"{c.min_probability:g} or lead {c.min_margin:g}; export it again (emoaugnet export)")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cv", type=Path, default=Path("cv"), help="the cross-validation folder (paths.cv)")
@@ -75,15 +96,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=None, help="one model on its own split instead of the folds")
     parser.add_argument("--source", type=Path, default=None, help="with --model: the corpus folder")
     parser.add_argument("--corpus", default="ravdess", help="with --model: which corpus --source holds")
+    parser.add_argument("--cross-fit", action="store_true",
+                        help="fit each fold's calibration on the other folds' test speakers (reports of any version)")
+    parser.add_argument("--write", type=Path, default=None, metavar="BUNDLE",
+                        help="with --cross-fit: write the calibration of all folds pooled into BUNDLE/model.json")
     args = parser.parse_args(argv)
     if (args.model is None) != (args.source is None):
         parser.error("--model and --source go together")
+    if args.write is not None and not args.cross_fit:
+        parser.error("--write goes with --cross-fit")
     try:
         if args.model is not None:
             from emoaugnet.params import load
             label_map = load().corpus(args.corpus).label_map
             runs = [split_run(args.model, args.corpus, args.source, label_map)]
             title = f"{runs[0].name}; temperature and thresholds from its validation speakers"
+        elif args.cross_fit:
+            runs = report.cross_fitted(args.cv)
+            title = f"{len(runs)} cross-validation test folds ({args.cv}); {report.CROSS_FITTED}"
         else:
             runs = report.read_runs(args.cv)
             title = (f"{len(runs)} cross-validation test folds ({args.cv}); each fold's temperature and "
@@ -92,6 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"calibration_report: {exc}", file=sys.stderr)
         return 2
     figures = report.pooled(runs)
+    if args.cross_fit:
+        figures["pooled"]["fitted_on"] = report.CROSS_FITTED
+    if args.write is not None:
+        written = write_calibration(args.write, report.fit_on_folds(args.cv))
+        if written:
+            print(f"calibration_report: {written}", file=sys.stderr)
+            return 2
     print("\n".join(report.table(figures)))
     save_png(report.figure(runs, title), args.png)
     print(f"calibration_report: {args.png}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -57,14 +57,22 @@ class Run:
 
 def read_run(name: str, folder: Path, classes: Sequence[str] | None = None) -> Run:
     """One evaluated model's test predictions and calibration from its report folder."""
-    metrics_path, pred_path = folder / "metrics.json", folder / "predictions.csv"
-    for path in (metrics_path, pred_path):
-        if not path.is_file():
-            raise CalibrationReportError(f"{path}: not found (evaluate the fold first: `dvc repro cv_summary@all`)")
+    metrics_path = folder / "metrics.json"
+    if not metrics_path.is_file():
+        raise CalibrationReportError(f"{metrics_path}: not found (evaluate the fold first: `dvc repro cv_summary@all`)")
     entry = json.loads(metrics_path.read_text()).get("calibration")
     if not entry:
         raise CalibrationReportError(f"{metrics_path}: no calibration recorded: the model was trained before "
                                      "calibration existed; retrain it (`dvc repro`) to fit one")
+    probs, labels = read_predictions(folder, classes)
+    return Run(name, probs, labels, cal.Calibration.from_config(entry))
+
+
+def read_predictions(folder: Path, classes: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A report folder's test probabilities (the network's) and labels, from its ``predictions.csv``."""
+    pred_path = folder / "predictions.csv"
+    if not pred_path.is_file():
+        raise CalibrationReportError(f"{pred_path}: not found (evaluate the fold first: `dvc repro cv_summary@all`)")
     with open(pred_path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
@@ -74,17 +82,50 @@ def read_run(name: str, folder: Path, classes: Sequence[str] | None = None) -> R
     index = {c: i for i, c in enumerate(names)}
     probs = np.array([[float(r[c]) for c in names] for r in rows])
     labels = np.array([index[r["actual"]] for r in rows])
-    return Run(name, probs, labels, cal.Calibration.from_config(entry))
+    return probs, labels
 
 
-def read_runs(cv_dir: str | Path) -> list[Run]:
-    """Every evaluated fold under ``<cv_dir>/reports/fold_K``, in fold order."""
+def fold_folders(cv_dir: str | Path) -> list[Path]:
+    """``<cv_dir>/reports/fold_K``, in fold order (refused when there are none)."""
     root = Path(cv_dir) / "reports"
     folders = sorted(root.glob("fold_*"), key=lambda d: int(d.name.split("_")[1]) if d.name[5:].isdigit() else 0)
     if not folders:
         raise CalibrationReportError(f"{root}: no fold reports (run the cross-validation first: "
                                      "dvc exp run -S 'cv.folds=[0,1,2,3,4]' -S 'cv.summary=[all]')")
-    return [read_run(d.name, d) for d in folders]
+    return folders
+
+
+#: How :func:`cross_fitted` calibrations were fitted (the card's calibration paragraph says it).
+CROSS_FITTED = "each fold's temperature and \"not sure\" thresholds fitted on the other folds' test speakers"
+
+
+def cross_fitted(cv_dir: str | Path) -> list[Run]:
+    """Each fold's test predictions with a calibration fitted on the other folds' test predictions (speakers
+    the fold's model never heard, as a released model meets its users), so every fold is scored by a
+    calibration that never saw its speakers. Needs no calibration in the folds (any version's reports)."""
+    folds = [(d.name, *read_predictions(d)) for d in fold_folders(cv_dir)]
+    if len(folds) < 2:
+        raise CalibrationReportError(f"{cv_dir}: cross-fitting needs two folds or more, found {len(folds)}")
+    runs = []
+    for name, probs, labels in folds:
+        rest = [f for f in folds if f[0] != name]
+        c = cal.fit(np.concatenate([f[1] for f in rest]), np.concatenate([f[2] for f in rest]))
+        runs.append(Run(name, probs, labels, replace(c, fit={**c.fit, "on": "the other folds' test speakers"})))
+    return runs
+
+
+def fit_on_folds(cv_dir: str | Path) -> cal.Calibration:
+    """One calibration fitted on every fold's test predictions pooled: for a model of the same configuration
+    trained on all those speakers (a release), whose users' speakers it never heard."""
+    folds = [read_predictions(d) for d in fold_folders(cv_dir)]
+    c = cal.fit(np.concatenate([f[0] for f in folds]), np.concatenate([f[1] for f in folds]))
+    return replace(c, fit={**c.fit, "on": f"the {len(folds)} cross-validation test folds of its configuration "
+                                          "(speakers each fold's model never heard)"})
+
+
+def read_runs(cv_dir: str | Path) -> list[Run]:
+    """Every evaluated fold under ``<cv_dir>/reports/fold_K``, in fold order."""
+    return [read_run(d.name, d) for d in fold_folders(cv_dir)]
 
 
 def pooled(runs: Sequence[Run]) -> dict[str, Any]:

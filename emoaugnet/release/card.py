@@ -125,13 +125,25 @@ def calibration_lines(card: Mapping[str, Any]) -> list[str]:
         c = fig.get("calibration")
         if not c:
             continue
-        out += ["", f"Calibration ({fig['what'].split(',')[0]}, {c['samples']} test recordings, each fold's "
-                "temperature and \"not sure\" thresholds fitted on its own validation speakers): expected "
+        how = c.get("fitted_on", "each fold's temperature and \"not sure\" thresholds fitted on its own "
+                                 "validation speakers")
+        out += ["", f"Calibration ({fig['what'].split(',')[0]}, {c['samples']} test recordings, {how}): expected "
                 f"calibration error (10 bins) {c['ece_before']:.3f} before the temperature, {c['ece_after']:.3f} "
                 f"after; answered {_percent(c['answered'])} of the recordings (the rest: not sure), "
                 f"{_percent(c['accuracy_answered'])} of those right ({_percent(c['accuracy_all'])} of all). "
                 "Reliability diagram and trade-off: `python tools/calibration_report.py`."]
     return out
+
+
+def calibrated_line(c: Mapping[str, Any] | None) -> str:
+    """Whether a released model's probabilities are calibrated, from its ``model.json`` ``calibration``."""
+    if not c or not c.get("fitted"):
+        return "Its probabilities are not calibrated (no temperature fitted)."
+    fit = c.get("fit", {})
+    return (f"Its probabilities are calibrated: temperature {c['temperature']:.3g}, fitted on {fit.get('on')} "
+            f"({fit.get('samples')} recordings; expected calibration error there {fit.get('ece_before', 0):.3f} "
+            f"before, {fit.get('ece_after', 0):.3f} after); \"not sure\" under a top probability of "
+            f"{c['min_probability']:g} or a lead of {c['min_margin']:g} over the second.")
 
 
 def _percent(value: Any) -> str:
@@ -169,6 +181,7 @@ def _speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
         lines.append(f"| {n} | {_percent(fig['unweighted_accuracy'])}{sd} |")
     single = curve.get("single_file_unweighted_accuracy")
     lines.append(f"| none: the single-file model (cross-validation above) | {_percent(single)} |")
+    lines += ["", calibrated_line(member.get("calibration"))]
     lines.append("")
     lines += [f"- {name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in member["files"].items()]
     return lines
@@ -217,8 +230,9 @@ def render(card: Mapping[str, Any]) -> str:
                       "over its number of classes (EmoDB has six: 16.7%)."]
     else:
         lines.append("None were found when this model was released.")
-    lines += _speaker_lines(card.get("speaker_model"))
+    lines += ["", calibrated_line(card.get("calibration"))] if "calibration" in card else []
     lines += calibration_lines(card)
+    lines += _speaker_lines(card.get("speaker_model"))
     lines += ["", "## Provenance", "",
               f"- git commit {card['commit']}" + (" (the tree had uncommitted changes)" if card["dirty"] else ""),
               f"- released {card['released']}",

@@ -61,7 +61,7 @@ def speaker_section(export: Path, config: dict[str, Any], adaptation: Path, main
             "corpora": [{"name": c, "speakers": speakers(split, c, manifests)} for c in split.get("corpora", [])],
             "split": {k: split.get(k) for k in ("protocol", "counts")},
             "training": {k: training.get(k) for k in ("epochs_run", "best_epoch", "parameters", "precision")},
-            "adaptation": curve, "min_recordings": curve["min_recordings"],
+            "adaptation": curve, "min_recordings": curve["min_recordings"], "calibration": config.get("calibration"),
             "bundle_sha256": config.get("onnx", {}).get("bundle_sha256"), "files": files(export)}
 
 

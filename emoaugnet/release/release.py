@@ -138,6 +138,7 @@ def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], repor
                      "speakers": speakers(split, c, manifests)} for c in corpora],
         "split": {k: split.get(k) for k in ("protocol", "fold", "counts", "leakage")},
         "trained_by": training_command(split),
+        "calibration": config.get("calibration"),
         "training": {k: training.get(k) for k in ("epochs_run", "best_epoch", "parameters", "precision")},
         "weights_licence": licences.weights_licence(corpora),
         "figures": figures(reports, cv),
