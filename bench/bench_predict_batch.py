@@ -61,6 +61,15 @@ def cpu_line() -> str:
     return f"{backend.cpu_model()}{extra}, {os.cpu_count()} CPUs"
 
 
+def loads() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def headline(name: str, what: str) -> str:
+    """``name: CPU, load average, date; what``: the first line a benchmark prints."""
+    return f"{name}: {cpu_line()}, load average {loads()} (1, 5, 15 min), {time.strftime('%Y-%m-%d %H:%M')}; {what}"
+
+
 def single_file_ms(model: str, clips: list[Path], count: int) -> float:
     from emoaugnet.inference.api import Classifier
     clf = Classifier.from_dir(model)
@@ -97,9 +106,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=200, help="clips timed one by one for the single-file figure")
     parser.add_argument("--model", default=str(ROOT / "emoaugnet" / "shipped"))
     args = parser.parse_args()
-    print(f"bench_predict_batch: {cpu_line()}, load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min), {time.strftime('%Y-%m-%d %H:%M')}; "
-          f"{args.files} clips of 1-2 s, medians of {args.repeats} runs")
+    print(headline("bench_predict_batch", f"{args.files} clips of 1-2 s, medians of {args.repeats} runs"))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         start = time.perf_counter()
@@ -120,8 +127,7 @@ def main() -> None:
         print(f"| {workers} | {median[workers]:.1f} s | {args.files / median[workers]:.0f} | {per_file:.2f} ms "
               f"| {per_file / single:.2f} |")
     print(f"\nsingle file (Classifier.predict_file): {single:.2f} ms, {1000 / single:.0f} files/s; "
-          f"2 workers / 1 worker: {median[1] / median[2]:.2f}x; load average after "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"2 workers / 1 worker: {median[1] / median[2]:.2f}x; load average after {loads()}")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_predict_batch import cpu_line  # noqa: E402
+from bench_predict_batch import headline, loads  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "ravdess"
 SCHEDULERS = ("local", "local-cluster:2")
@@ -90,9 +90,8 @@ def main() -> None:
     chains = params.augment.variants[:args.variants] if args.variants is not None else params.augment.variants
     params = dataclasses.replace(params, augment=dataclasses.replace(params.augment, variants=chains))
     clips = args.utterances * params.num_variants
-    print(f"bench_store_dask: {cpu_line()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-          f"(1, 5, 15 min), {time.strftime('%Y-%m-%d %H:%M')}; {args.utterances} utterances x "
-          f"{params.num_variants} variants = {clips} clips, {SPEAKERS} speakers, medians of {args.repeats}")
+    print(headline("bench_store_dask", f"{args.utterances} utterances x {params.num_variants} variants = {clips} "
+                                       f"clips, {SPEAKERS} speakers, medians of {args.repeats}"))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         start = time.perf_counter()
@@ -114,8 +113,7 @@ def main() -> None:
         print(f"| {scheduler} | {aug:.1f} s | {feat:.1f} s | {total[scheduler]:.1f} s | "
               f"{clips / total[scheduler]:.1f} |")
     print(f"\nLocalCluster / local pool (clips/s): {total['local'] / total['local-cluster:2']:.2f}; shards "
-          f"byte-identical: {'yes' if identical else 'NO'}; load average after "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"byte-identical: {'yes' if identical else 'NO'}; load average after {loads()}")
 
 
 if __name__ == "__main__":

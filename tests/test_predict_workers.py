@@ -102,3 +102,31 @@ def test_output_that_is_not_predict_results_or_is_in_use_is_refused_untouched(ra
     assert "--workers must be >= 1; got 0" in capsys.readouterr().err
     assert cli.main(["predict", "--model", str(SHIPPED), "--output", str(busy), "--csv", wav]) == 2
     assert "--output writes JSON lines" in capsys.readouterr().err
+
+
+def test_on_a_terminal_the_progress_bar_shows_the_rate_and_the_time_left(ravdess_fixture, tmp_path):
+    import fcntl
+    import pty
+    import re
+    import struct
+    import termios
+    files = [str(p) for p in sorted((ravdess_fixture / "Actor_02").glob("*.flac"))]
+    leader, follower = pty.openpty()                                  # stderr is a terminal, stdout is not
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))    # 120 columns
+    proc = subprocess.Popen([sys.executable, "-m", "emoaugnet", "predict", "--model", str(SHIPPED), "--workers", "1",
+                             "--output", str(tmp_path / "out.jsonl"), *files], stderr=follower,
+                            stdout=subprocess.DEVNULL)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:                                               # the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=60) == 0
+    os.close(leader)
+    text = seen.decode(errors="replace")
+    assert re.search(r"predict: +\d+%.*\| *\d+/16 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(file/s|s/file)\]", text), text
