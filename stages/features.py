@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = feature_shards.run(args.corpus, params.features, in_dir=Path(params.paths.augmented) / args.corpus,
                                      out_dir=Path(params.paths.features) / args.corpus, workers=args.workers,
                                      scheduler=params.scheduler)
-        return f"features {args.corpus}: {summary['samples']} samples in {summary['shards']} shards"
+        return (f"features {args.corpus}: {summary['samples']} samples in {summary['shards']} shards"
+                + ("" if params.scheduler == "local" else f" on Dask ({params.scheduler})"))
 
     return run_stage("features", body)
 
