@@ -110,7 +110,8 @@ class _InChild:
         child = getattr(_children, "process", None)
         if child is None or child.poll() is not None:
             child = _children.process = subprocess.Popen(
-                [sys.executable, "-m", "emoaugnet.store.dask_jobs", str(os.getpid())], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                [sys.executable, "-m", "emoaugnet.store.dask_jobs", str(os.getpid())],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             _send(child.stdin, (self.fn, job, self.folder))
             status, value = _receive(child.stdout)
@@ -134,7 +135,7 @@ def client_for(scheduler: str) -> Iterator[Any]:
         raise StoreError(f"store.scheduler is {scheduler!r}, which needs Dask ({exc.name} is not installed): "
                          "pip install 'emoaugnet[dask]', or set store.scheduler: local") from None
     if kind == "local-cluster":
-        with LocalCluster(n_workers=target, threads_per_worker=1, processes=True, dashboard_address=None,
+        with LocalCluster(n_workers=target, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client
         return
