@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                         description="Classify the emotion of audio files with a trained model (one JSON "
                                     "object per file).",
                         epilog="Windows and silence: see emoaugnet/inference/predictor.py. Exit status: 0 all files "
-                               "classified (or silent), 1 some file could not be read, 2 bad model or arguments.")
+                               "classified (or silent), 1 some file could not be read (or a worker process "
+                               "died), 2 bad model or arguments.")
     pr.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
                     help="audio files, or folders searched recursively for audio files")
     pr.add_argument("--model", default=None,
@@ -75,9 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="progress bar on stderr, with rate and time left (default: when stderr is a terminal)")
     pr.add_argument("--output", metavar="FILE.jsonl", default=None,
-                    help="append the JSON lines to this file, each as soon as its file is classified; a rerun "
-                         "skips the files already in it (a torn last line left by a kill is cut off), so an "
-                         "interrupted run resumes where it stopped")
+                    help="append the JSON lines to this file, each as soon as it is known (with workers: when its "
+                         "chunk of 16 files is done); a rerun skips the files already in it (a torn last line left "
+                         "by a kill is cut off), so an interrupted run resumes where it stopped")
     pr.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
                     help="worker processes, each with its own copy of the model (default: the number of CPUs, "
                          "%(default)s here; ONNX models only: a Keras model runs in one process)")
