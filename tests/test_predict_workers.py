@@ -130,3 +130,27 @@ def test_on_a_terminal_the_progress_bar_shows_the_rate_and_the_time_left(ravdess
     os.close(leader)
     text = seen.decode(errors="replace")
     assert re.search(r"predict: +\d+%.*\| *\d+/16 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(file/s|s/file)\]", text), text
+
+
+@pytest.mark.slow      # two predict runs, a worker of the first killed
+def test_a_dead_worker_stops_the_run_with_a_clear_error_and_a_rerun_finishes_it(ravdess_fixture, tmp_path):
+    folder = copies(ravdess_fixture, tmp_path / "audio", 2)           # 128 real recordings
+    out = tmp_path / "results.jsonl"
+    proc = subprocess.Popen(predict_cmd("--workers", "2", "--output", str(out), str(folder)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (not out.exists() or out.read_bytes().count(b"\n") < 16) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no result written within 120 s"
+        time.sleep(0.01)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    workers = [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert workers, "the run ended before a worker could be killed"
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "predict: a worker process died (killed, or out of memory); the results written so far are kept" in err
+    written = out.read_bytes().count(b"\n")
+    rerun = subprocess.run(predict_cmd("--workers", "2", "--output", str(out), str(folder)),
+                           capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0 and f"{written} of 128 files already there" in rerun.stderr, rerun.stderr
+    assert sorted(r["path"] for r in lines(out)) == sorted(str(p) for p in folder.rglob("*.flac"))
