@@ -1,8 +1,9 @@
 """The ``emoaugnet`` command (``python -m emoaugnet``): what a user runs outside the DVC pipeline.
 
 - ``emoaugnet predict [--model DIR] [--backend auto|onnx|keras] FILE_OR_FOLDER...``: one JSON object
-  (``--csv``: one row; ``--timeline``: a table of windows) per file, ``--plot FILE.png`` draws the windows'
-  probabilities; windows and silence as described in :mod:`emoaugnet.inference.predictor`. With an ONNX export
+  (``--csv``: one row; ``--timeline``: a table of windows; ``--segments``: the answer and its segments) per
+  file, ``--plot FILE.png`` draws the segments and the smoothed probabilities; windows and silence as
+  described in :mod:`emoaugnet.inference.predictor`. With an ONNX export
   (``model.onnx`` in the folder) it runs on onnxruntime and never imports Keras or TensorFlow.
   Exit status: 0 every file classified (or silent), 1 some file could not be read, 2 bad model or arguments.
   Its first line on stderr names what runs the model: the Keras backend, device and precision
@@ -15,8 +16,8 @@
   averaged (:mod:`emoaugnet.inference.ensemble`).
 - ``emoaugnet serve [--model DIR] [--host 127.0.0.1] [--port 8000]``: an HTTP service and a page on the
   same inference code (:mod:`emoaugnet.serve`; docs/serving.md).
-- ``emoaugnet release [--export DIR] [--to emoaugnet/shipped]``: a fresh export into the package, with its
-  card (:mod:`emoaugnet.release.release`); ``emoaugnet info [--model DIR] [--json]``: print a released model's card
+- ``emoaugnet release [--export DIR] [--to emoaugnet/shipped] [--speaker-export DIR ...]``: a fresh export
+  (and its speaker-adapted member) into the package, with its card (:mod:`emoaugnet.release.release`); ``emoaugnet info [--model DIR] [--json]``: print a released model's card
   (the shipped model's by default; :mod:`emoaugnet.release.card`, no numpy or onnxruntime import).
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
 - ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
@@ -63,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--csv", action="store_true", help="write a CSV table instead of JSON lines")
     out.add_argument("--timeline", action="store_true",
                      help="print a table per file: one row per window (start, end, emotion, probabilities)")
+    out.add_argument("--segments", action="store_true",
+                     help="print each file's answer and its segments: runs of windows with one emotion (or "
+                          "not sure, or silence), after smoothing, with their mean probability")
     pr.add_argument("--plot", metavar="FILE.png", default=None,
                     help="also draw each file's window probabilities over time into this image (matplotlib)")
     add_window_options(pr)
@@ -116,6 +120,13 @@ def _parser() -> argparse.ArgumentParser:
     rl.add_argument("--to", default="emoaugnet/shipped", help="the package's model folder (default: emoaugnet/shipped)")
     rl.add_argument("--card", default="MODEL_CARD.md", help="the readable card to write (default: MODEL_CARD.md)")
     rl.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    rl.add_argument("--speaker-export", default=None, metavar="DIR",
+                    help="also release this ONNX export, trained with model.feature_norm: speaker, as the "
+                         "speaker-adapted member (used for several recordings of one speaker)")
+    rl.add_argument("--speaker-models", default=None, metavar="DIR", help="the bundle --speaker-export was made from")
+    rl.add_argument("--adaptation", default=None, metavar="FILE",
+                    help="tools/adaptation_curve.py's JSON for --speaker-export's configuration: its figures and "
+                         "from how many recordings it beats the single-file model")
     inf = sub.add_parser("info", help="print a released model's card (the shipped model's by default)",
                          description="Print the card of the model shipped in the package (or of --model DIR).")
     inf.add_argument("--model", default=None, help="a released model folder holding card.json "
@@ -138,8 +149,8 @@ def predict(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print(f"predict: --workers must be >= 1; got {args.workers}", file=sys.stderr)
         return 2
-    if args.output and (args.csv or args.timeline):
-        print("predict: --output writes JSON lines; leave out --csv / --timeline", file=sys.stderr)
+    if args.output and (args.csv or args.timeline or args.segments):
+        print("predict: --output writes JSON lines; leave out --csv / --timeline / --segments", file=sys.stderr)
         return 2
     clf = open_classifier("predict", args, pp, args.paths if args.speaker_norm else None)
     if clf is None:
@@ -175,7 +186,8 @@ def predict(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] | None = [] if args.plot else None
     from emoaugnet.inference.workers import WorkerError
     try:
-        failed = _write(clf, items, classes, writer, args.progress, args.timeline, results, args.workers, output)
+        failed = _write(clf, items, classes, writer, args.progress, args.timeline, results, args.segments,
+                        args.workers, output)
     except BrokenPipeError:           # e.g. piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
@@ -203,13 +215,14 @@ def predict(args: argparse.Namespace) -> int:
 
 def _write(clf: Any, items: list[tuple[str, str | None]], classes: Sequence[str],
            writer: Any, progress: bool | None, timeline: bool = False,
-           results: list[dict[str, Any]] | None = None, workers: int = 1, output: Any = None) -> int:
-    """Print one JSON line (CSV row, timeline table) per result, or append it to ``output`` (a
-    :class:`emoaugnet.inference.results_file.ResultsFile`), keeping them in ``results`` when given;
+           results: list[dict[str, Any]] | None = None, segments: bool = False, workers: int = 1,
+           output: Any = None) -> int:
+    """Print one JSON line (CSV row, timeline table, segment list) per result, or append it to ``output``
+    (a :class:`emoaugnet.inference.results_file.ResultsFile`), keeping them in ``results`` when given;
     returns how many files failed."""
     from tqdm import tqdm
 
-    from emoaugnet.inference import timeline as timeline_mod, workers as workers_mod
+    from emoaugnet.inference import segments as segments_mod, timeline as timeline_mod, workers as workers_mod
     from emoaugnet.inference.predictor import csv_row
     failed = 0
     disable = None if progress is None else not progress   # None: only on a terminal
@@ -230,6 +243,8 @@ def _write(clf: Any, items: list[tuple[str, str | None]], classes: Sequence[str]
                 writer.writerow(csv_row(result, classes))
             elif timeline:
                 print("\n".join(timeline_mod.table(result, classes)))
+            elif segments:
+                print("\n".join(segments_mod.lines(result)))
             else:
                 print(json.dumps(result))
             sys.stdout.flush()
@@ -311,12 +326,15 @@ def release(args: argparse.Namespace) -> int:
     from emoaugnet.params import ParamsError
     from emoaugnet.release.release import ReleaseError, release as release_model
     try:
-        card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params)
+        card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params,
+                             args.speaker_export, args.speaker_models, args.adaptation)
     except (ReleaseError, LicenceError, BundleError, ParamsError, CardError, OSError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2
     print(f"release: {card['name']} from {args.export} into {args.to} (model.onnx, features.npz, model.json, "
           f"card.json) and {args.card}; {len(card['figures'])} measured figures"
+          + (f"; speaker-adapted member from {args.speaker_export} (from {card['speaker_model']['min_recordings']} "
+             "recordings of a speaker)" if "speaker_model" in card else "")
           + ("; warning: the git tree had uncommitted changes" if card["dirty"] else ""))
     return 0
 

@@ -279,8 +279,8 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
         if fold is not None and (fold >= sp.folds or p.cv_folds.count(fold) > 1 and role != "split.fold"):
             raise ParamsError(f"params: `{role}` is {fold}; folds are 0..{sp.folds - 1} (`split.folds`), each once")
     if sp.protocol == "speaker" and sp.fold is None:
-        if not sp.test_speakers:
-            raise ParamsError("params: `split.test_speakers` is empty; the speaker protocol needs at least one")
+        # test_speakers: [] is the release split: every speaker but the validation ones trains (no test set;
+        # evaluate refuses, the configuration's figures come from cross-validation: docs/release.md)
         overlap = set(sp.test_speakers) & set(sp.val_speakers)
         if overlap:
             raise ParamsError(f"params: speakers {sorted(overlap)} are in both `split.test_speakers` "

@@ -110,10 +110,10 @@ def test_on_a_terminal_the_progress_bar_shows_the_rate_and_the_time_left(ravdess
     import re
     import struct
     import termios
-    files = [str(p) for p in sorted((ravdess_fixture / "Actor_02").glob("*.flac"))]
+    files = [str(ravdess_fixture)]                 # 64 recordings: 2 workers, results a chunk of 16 at a time
     leader, follower = pty.openpty()                                  # stderr is a terminal, stdout is not
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))    # 120 columns
-    proc = subprocess.Popen([sys.executable, "-m", "emoaugnet", "predict", "--model", str(SHIPPED), "--workers", "1",
+    proc = subprocess.Popen([sys.executable, "-m", "emoaugnet", "predict", "--model", str(SHIPPED), "--workers", "2",
                              "--output", str(tmp_path / "out.jsonl"), *files], stderr=follower,
                             stdout=subprocess.DEVNULL)
     os.close(follower)
@@ -129,7 +129,7 @@ def test_on_a_terminal_the_progress_bar_shows_the_rate_and_the_time_left(ravdess
     assert proc.wait(timeout=60) == 0
     os.close(leader)
     text = seen.decode(errors="replace")
-    assert re.search(r"predict: +\d+%.*\| *\d+/16 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(file/s|s/file)\]", text), text
+    assert re.search(r"predict: +\d+%.*\| *\d+/64 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(file/s|s/file)\]", text), text
 
 
 @pytest.mark.slow      # two predict runs, a worker of the first killed

@@ -5,7 +5,8 @@
     clf = Classifier()                           # export/ or models/ here, else the model shipped in the
                                                  # package (`emoaugnet info` prints its card)
                                                  # (or a folder of them, e.g. cv/models: their average)
-    clf.predict_file("speech.wav")["emotion"]    # the same dict `emoaugnet predict` prints
+    clf.predict_file("speech.wav")["answer"]     # the same dict `emoaugnet predict` prints: "sad", or
+                                                 # "not sure: sad or disgust" (emotion None, candidates)
     clf.predict_array(samples, 16000)            # (samples,) or (samples, channels) at any rate
 
 ``backend="auto"`` uses the folder's ``model.onnx`` when it has one (no Keras or TensorFlow import),
@@ -57,6 +58,15 @@ def backend_name(model: Any) -> str:
     return "onnx" if isinstance(model, onnx_model.OnnxModel) else "keras"
 
 
+def choose(directory: str | Path | None, backend: str, speaker: Any) -> tuple[model_dir.Choice, Any]:
+    """The model folder (:func:`emoaugnet.inference.model_dir.resolve`) and the speaker recordings it takes:
+    given one speaker's recordings, the shipped model answers with its speaker-adapted member when there
+    are enough of them, else with the single-file model, which takes none (the choice's warning says why)."""
+    files = None if speaker is None else expand(api_inputs.paths(speaker))
+    choice = model_dir.resolve(directory, backend, None if files is None else sum(e is None for _, e in files))
+    return choice, (None if choice.shipped and not choice.speaker_member else speaker)
+
+
 class Classifier:
     """A loaded model and the window / silence settings; every method returns predict's result dicts.
     ``speaker_stats``: one speaker's feature statistics, needed by (and only accepted for) a model trained
@@ -82,7 +92,8 @@ class Classifier:
              speaker: Any = None) -> "Classifier":
         """:meth:`from_dir` without warnings: a stale export beside the bundle is in :attr:`warning`."""
         params = params or PredictParams()
-        return cls.open_choice(model_dir.resolve(directory, backend), backend, params, speaker)
+        choice, speaker = choose(directory, backend, speaker)
+        return cls.open_choice(choice, backend, params, speaker)
 
     @classmethod
     def open_choice(cls, choice: model_dir.Choice, backend: str = "auto", params: PredictParams | None = None,

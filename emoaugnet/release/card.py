@@ -52,9 +52,17 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+#: What a model was trained on rather than how: a release trains params.yaml's configuration on every
+#: shippable speaker (``split.test_speakers: []``, docs/release.md), so these are the card's, not drift.
+DATA_KEYS = ("run.corpora", "split.test_speakers", "split.val_speakers")
+
+
 def drift(card_params: Mapping[str, Any], tree: Mapping[str, Any]) -> list[str]:
-    """Where params.yaml's ``tree`` and a card's params differ: one ``key: card X, params.yaml Y`` each."""
+    """Where params.yaml's ``tree`` and a card's params differ: one ``key: card X, params.yaml Y`` each
+    (the data it was trained on, :data:`DATA_KEYS`, is not drift)."""
     mine, theirs = flatten(card_params), flatten(model_sections(tree))
+    for key in DATA_KEYS:
+        mine.pop(key, None), theirs.pop(key, None)
 
     def value(side: Mapping[str, Any], key: str) -> Any:
         """A key the card predates reads as its off value (params.recorded leaves off values out)."""
@@ -78,6 +86,54 @@ def read(directory: str | Path = SHIPPED) -> dict[str, Any]:
     return card
 
 
+#: The card figures that measure a model on speakers it never heard, preferred first (their ``file``).
+UNSEEN = ("reports/cv/metrics.json", "reports/metrics.json")
+
+
+def unseen_speakers(card: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The card's accuracy on speakers the model never heard (the cross-validation figure when the card has
+    one, else the held-out test speakers'), with chance level for its classes: ``{"unweighted_accuracy",
+    "sd", "what", "command", "chance", "classes"}``; ``None`` when the card has neither figure."""
+    figures = {Path(f.get("file", "")).as_posix(): f for f in card.get("figures", [])}
+    fig = next((figures[k] for k in UNSEEN if k in figures), None)
+    if fig is None or not isinstance(fig.get("unweighted_accuracy"), (int, float)):
+        return None
+    classes = len(card.get("classes", [])) or 1
+    return {"unweighted_accuracy": fig["unweighted_accuracy"], "sd": fig.get("sd"), "what": fig["what"],
+            "command": fig["command"], "chance": round(1 / classes, 6), "classes": classes}
+
+
+def summary_line(card: Mapping[str, Any] | None) -> str:
+    """One line saying what the model is, for people (the service's page): its measured accuracy on
+    speakers it never heard and chance level, or that it has no card."""
+    if card is None:
+        return "This model has no card: its accuracy on speakers it never heard is not recorded with it."
+    unseen = unseen_speakers(card)
+    if unseen is None:
+        return f"{card.get('name', 'This model')}: its card records no accuracy on speakers it never heard."
+    sd = f" +- {100 * unseen['sd']:.1f}" if unseen.get("sd") else ""
+    return (f"{card.get('name', 'This model')}, measured on speakers it never heard: "
+            f"{_percent(unseen['unweighted_accuracy'])}{sd} unweighted accuracy ({unseen['what'].split(',')[0]}); "
+            f"chance: {_percent(unseen['chance'])} ({unseen['classes']} classes).")
+
+
+def calibration_lines(card: Mapping[str, Any]) -> list[str]:
+    """The card's paragraph on calibration and "not sure", from the figures that measured it (the
+    cross-validation summary's pooled test folds); nothing when no figure did."""
+    out = []
+    for fig in card.get("figures", []):
+        c = fig.get("calibration")
+        if not c:
+            continue
+        out += ["", f"Calibration ({fig['what'].split(',')[0]}, {c['samples']} test recordings, each fold's "
+                "temperature and \"not sure\" thresholds fitted on its own validation speakers): expected "
+                f"calibration error (10 bins) {c['ece_before']:.3f} before the temperature, {c['ece_after']:.3f} "
+                f"after; answered {_percent(c['answered'])} of the recordings (the rest: not sure), "
+                f"{_percent(c['accuracy_answered'])} of those right ({_percent(c['accuracy_all'])} of all). "
+                "Reliability diagram and trade-off: `python tools/calibration_report.py`."]
+    return out
+
+
 def _percent(value: Any) -> str:
     return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "-"
 
@@ -88,6 +144,34 @@ def _figure_row(fig: Mapping[str, Any]) -> str:
         ua += f" +- {100 * fig['sd']:.1f}"
     return (f"| {fig['what']} | {ua} | {_percent(fig.get('weighted_accuracy'))} | `{fig['file']}` | "
             f"`{fig['command']}` |")
+
+
+def _speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
+    """The card's section on the speaker-adapted member (nothing when the release has none)."""
+    if not member:
+        return []
+    curve = member["adaptation"]
+    rows = sorted(curve["recordings"].items(), key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0))
+    trained = "; ".join(f"{c['name']}: {', '.join(c['speakers']['train'] or []) or 'all'}" for c in member["corpora"])
+    lines = ["", "## Speaker adaptation", "",
+             f"Given at least {member['min_recordings']} recordings of one speaker (`emoaugnet predict "
+             "--speaker-norm FILES`, `Classifier.from_dir(speaker=FILES)`), the package answers with its "
+             f"speaker-adapted member (`{member['folder']}/`): a model trained with per-speaker normalisation, each "
+             "speaker's features standardised by their own recordings' statistics (no labels needed). With fewer, "
+             "the single-file model answers each file on its own.",
+             "", f"Trained on {trained}; by `{member['trained_by']}`.", "",
+             "Its configuration's 5-fold speaker cross-validation UA (RAVDESS; each fold's test speakers' "
+             "statistics from N of their recordings drawn at random, every recording then classified; "
+             f"`{curve['file']}`, made by `tools/adaptation_curve.py`):", "",
+             "| recordings of the speaker | UA (mean +- sd over folds) |", "|---|---|"]
+    for n, fig in rows:
+        sd = f" +- {100 * fig['sd']:.1f}" if fig.get("sd") is not None else ""
+        lines.append(f"| {n} | {_percent(fig['unweighted_accuracy'])}{sd} |")
+    single = curve.get("single_file_unweighted_accuracy")
+    lines.append(f"| none: the single-file model (cross-validation above) | {_percent(single)} |")
+    lines.append("")
+    lines += [f"- {name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in member["files"].items()]
+    return lines
 
 
 def render(card: Mapping[str, Any]) -> str:
@@ -116,6 +200,9 @@ def render(card: Mapping[str, Any]) -> str:
                      f"{', '.join(sp['val']) or '-'} | {', '.join(sp['test']) or '-'} |")
     split = card["split"]
     counts = json.dumps(split.get("counts", {}), sort_keys=True)
+    if card.get("trained_by"):
+        lines += ["", f"Trained by `{card['trained_by']}` (params.yaml's configuration on these speakers), "
+                      "then `emoaugnet release`."]
     lines += ["", f"Split protocol: {split['protocol']}; samples {counts}."
               + (f" Leakage: {split['leakage']}." if split.get("leakage") else ""), "",
               f"**Weights licence:** {card['weights_licence']}.", "",
@@ -125,8 +212,13 @@ def render(card: Mapping[str, Any]) -> str:
                   "command reproduces it.", "",
                   "| what | UA | WA | file | command |", "|---|---|---|---|---|"]
         lines += [_figure_row(fig) for fig in card["figures"]]
+        n = len(card["classes"])
+        lines += ["", f"Chance level: {100 / n:.1f}% UA over the {n} classes; on a corpus with fewer of them, one "
+                      "over its number of classes (EmoDB has six: 16.7%)."]
     else:
         lines.append("None were found when this model was released.")
+    lines += _speaker_lines(card.get("speaker_model"))
+    lines += calibration_lines(card)
     lines += ["", "## Provenance", "",
               f"- git commit {card['commit']}" + (" (the tree had uncommitted changes)" if card["dirty"] else ""),
               f"- released {card['released']}",

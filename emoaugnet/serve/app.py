@@ -7,7 +7,11 @@ answers over HTTP, and the page.
   A file the decoder cannot read: 422 and predict's error object (``"result": "error"`` and the reason);
   audio longer than the limit: 422 naming it; a body over the size limit: 413 (before the body is read
   when Content-Length says so, else as soon as the bytes counted pass it); no ``file`` field: 400.
-- ``GET /api/health``: the model's folder name, classes, backend, runtime and the limits.
+- ``GET /api/health``: the model's folder name, classes, backend, runtime and the limits; ``card``: what
+  its card measured on speakers it never heard and chance level (:func:`emoaugnet.release.card.unseen_speakers`,
+  ``null`` without a card), ``about``: that in one line; ``calibration``: whether its probabilities are
+  calibrated and when it answers "not sure".
+- ``GET /card``: the model's card as a page (:mod:`emoaugnet.serve.card_page`), or a page saying it has none.
 - ``GET /api/openapi.json``: the OpenAPI schema of these routes.
 - ``GET /``: the page (``static/``), which posts to ``/api/predict``.
 
@@ -27,7 +31,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
@@ -36,7 +40,8 @@ from emoaugnet.data import audio
 from emoaugnet.inference import timeline
 from emoaugnet.inference.api import Classifier
 from emoaugnet.inference.predictor import error_result
-from emoaugnet.serve import upload
+from emoaugnet.release import card as card_mod
+from emoaugnet.serve import card_page, upload
 
 STATIC = Path(str(resources.files("emoaugnet.serve") / "static"))
 
@@ -86,10 +91,21 @@ def classify_upload(classifier: Classifier, source: Any, filename: str | None, l
     return result
 
 
+def model_card(classifier: Classifier) -> dict[str, Any] | None:
+    """The card beside the classifier's model (``card.json``, written by ``emoaugnet release``), or None."""
+    if classifier.path is None:
+        return None
+    try:
+        return card_mod.read(classifier.path)
+    except card_mod.CardError:
+        return None
+
+
 def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: str = "model",
                runtime: str = "") -> Starlette:
     """The service for ``classifier`` (loaded once by the caller)."""
     pool = anyio.CapacityLimiter(limits.workers)
+    card = model_card(classifier)
     schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "EmoAugNet", "version": "1"}})
 
     async def predict(request: Request) -> JSONResponse:
@@ -141,10 +157,15 @@ def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: st
         """
         summary: The model this service runs and its limits
         responses:
-          200: {description: "model (folder name), classes, backend, runtime, limits"}
+          200: {description: "model (folder name), classes, backend, runtime, limits, card figures, calibration"}
         """
         return JSONResponse({"status": "ok", "model": model_name, "classes": list(classifier.classes),
                              "backend": classifier.backend, "runtime": runtime,
+                             "card": None if card is None else {"name": card.get("name"),
+                                                                 **(card_mod.unseen_speakers(card) or {})},
+                             "about": card_mod.summary_line(card),
+                             "calibration": {"calibrated": classifier.model.calibration.fitted,
+                                             "said": classifier.model.calibration.describe()},
                              "limits": {"max_upload_bytes": limits.max_upload_bytes,
                                         "max_seconds": limits.max_seconds, "workers": limits.workers}})
 
@@ -154,9 +175,13 @@ def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: st
     async def page(request: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    async def card_html(request: Request) -> HTMLResponse:
+        return HTMLResponse(card_page.page(card, model_name))
+
     routes = [Route("/", page, include_in_schema=False),
               Route("/api/predict", predict, methods=["POST"]),
               Route("/api/health", health, methods=["GET"]),
+              Route("/card", card_html, methods=["GET"], include_in_schema=False),
               Route("/api/openapi.json", openapi, include_in_schema=False),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     return Starlette(routes=routes)
