@@ -36,6 +36,17 @@ def copies(source: Path, target: Path, times: int) -> Path:
     return target
 
 
+def writing(out: Path, folder: Path, **popen) -> subprocess.Popen:
+    """A 2-worker `predict --output out folder` started, once it has written its first chunk of results."""
+    proc = subprocess.Popen(predict_cmd("--workers", "2", "--output", str(out), str(folder)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **popen)
+    deadline = time.monotonic() + 120
+    while (not out.exists() or out.read_bytes().count(b"\n") < 16) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no result written within 120 s"
+        time.sleep(0.01)
+    return proc
+
+
 @pytest.mark.slow      # three predict runs, one of them killed
 def test_a_run_killed_with_sigkill_resumes_to_the_results_of_an_uninterrupted_run(ravdess_fixture, tmp_path):
     folder = copies(ravdess_fixture, tmp_path / "audio", 3)           # 192 real recordings
@@ -48,12 +59,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_results_of_an_uninterrupted_ru
     assert [json.loads(line) for line in done.stdout.splitlines()] == expected
 
     out = tmp_path / "results.jsonl"
-    proc = subprocess.Popen(predict_cmd("--workers", "2", "--output", str(out), str(folder)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while (not out.exists() or out.read_bytes().count(b"\n") < 16) and proc.poll() is None:
-        assert time.monotonic() < deadline, "no result written within 120 s"
-        time.sleep(0.01)
+    proc = writing(out, folder, start_new_session=True)
     os.killpg(proc.pid, signal.SIGKILL)                                # the parent and its workers
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
@@ -136,12 +142,7 @@ def test_on_a_terminal_the_progress_bar_shows_the_rate_and_the_time_left(ravdess
 def test_a_dead_worker_stops_the_run_with_a_clear_error_and_a_rerun_finishes_it(ravdess_fixture, tmp_path):
     folder = copies(ravdess_fixture, tmp_path / "audio", 2)           # 128 real recordings
     out = tmp_path / "results.jsonl"
-    proc = subprocess.Popen(predict_cmd("--workers", "2", "--output", str(out), str(folder)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while (not out.exists() or out.read_bytes().count(b"\n") < 16) and proc.poll() is None:
-        assert time.monotonic() < deadline, "no result written within 120 s"
-        time.sleep(0.01)
+    proc = writing(out, folder, text=True)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     workers = [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     assert workers, "the run ended before a worker could be killed"
