@@ -35,17 +35,18 @@ from emoaugnet.inference.predictor import MIN_DURATION, PredictParams, Predictor
 BACKENDS = ("auto", "onnx", "keras")
 
 
-def load_model(directory: str | Path, backend: str = "auto") -> Any:
+def load_model(directory: str | Path, backend: str = "auto", threads: int | None = None) -> Any:
     """An :class:`emoaugnet.inference.onnx_model.OnnxModel` or a :class:`emoaugnet.model.bundle.Bundle` from ``directory``
-    as given, or for a folder of model folders (``cv/models``) an :class:`emoaugnet.inference.ensemble.Ensemble`."""
+    as given, or for a folder of model folders (``cv/models``) an :class:`emoaugnet.inference.ensemble.Ensemble`.
+    ``threads``: onnxruntime's threads per session (:func:`emoaugnet.inference.onnx_model.load`)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend is {backend!r}; allowed values: {', '.join(BACKENDS)}")
     directory = Path(directory)
     if ensemble.is_ensemble(directory):
         model_dir.check_distinct(ensemble.member_dirs(directory))
-        return ensemble.load(directory, lambda member: load_model(member, backend))
+        return ensemble.load(directory, lambda member: load_model(member, backend, threads))
     if backend == "onnx" or backend == "auto" and onnx_model.has_onnx(directory):
-        return onnx_model.load(directory)
+        return onnx_model.load(directory, threads)
     if not (directory / bundle.WEIGHTS_FILE).is_file() and onnx_model.has_onnx(directory):
         raise bundle.BundleError(f"{directory}: an ONNX export without Keras weights; use the onnx backend")
     return bundle.load(directory)
