@@ -2,7 +2,7 @@
 
 Model: params.yaml's network with its seeded weights, the fixtures' fitted scaler and the last layer x200
 (:func:`helpers.featurestore.untrained_bundle`, as tests/test_onnx.py), exported to ONNX with the real
-command; no training. The service must answer what ``emoaugnet predict`` prints for the same file, refuse
+command (tests/conftest.py's ``serve_model``); no training. The service must answer what ``emoaugnet predict`` prints for the same file, refuse
 each bad upload with its status and reason, leave no temp file behind and keep serving afterwards.
 """
 
@@ -18,7 +18,7 @@ import pytest
 
 from emoaugnet import cli
 from emoaugnet.serve.upload import TEMP_PREFIX
-from helpers import featurestore, service
+from helpers import service
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,13 +27,9 @@ pytestmark = pytest.mark.slow      # exports a model and starts the service (and
 SHORT = Path("Actor_01") / "03-01-05-01-01-01-01.flac"
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("serve-model")
-    keras_dir = featurestore.untrained_bundle(root / "keras", fitted_scaler=True, logit_scale=200,
-                                              **{"model.input_layout": "frames"})
-    assert cli.main(["export", "--model", str(keras_dir), "--out", str(root / "export")]) == 0
-    return root / "export"
+@pytest.fixture
+def model(serve_model) -> Path:
+    return serve_model                 # tests/conftest.py: exported once for every service test
 
 
 def predict_prints(model: Path, path: Path, capsys) -> dict:
