@@ -32,11 +32,12 @@ class Admission:
             raise ValueError("workers must be >= 1 and queue >= 0")
         self.workers, self.capacity = workers, workers + queue
         self.inside = 0
-        self.seconds = 0.1          # running mean of one admitted request's time, for Retry-After
+        self.seconds = 0.1          # running mean of an admitted request's time, waiting included
 
     def retry_after(self) -> int:
-        """Seconds until the places now taken are likely free again (at least 1)."""
-        return max(1, math.ceil(self.inside * self.seconds / self.workers))
+        """Seconds until the places now taken are likely free again: about the time the last one admitted
+        will take, waiting and classifying, whole and at least 1."""
+        return max(1, math.ceil(self.seconds))
 
     @contextlib.contextmanager
     def admitted(self) -> Iterator[None]:
