@@ -2,13 +2,14 @@
 
 Model: params.yaml's network with its seeded weights, the fixtures' fitted scaler and the last layer x200
 (:func:`helpers.featurestore.untrained_bundle`, as tests/test_onnx.py), exported to ONNX with the real
-command; no training. The service must answer what ``emoaugnet predict`` prints for the same file, refuse
+command (tests/conftest.py's ``serve_model``); no training. The service must answer what ``emoaugnet predict`` prints for the same file, refuse
 each bad upload with its status and reason, leave no temp file behind and keep serving afterwards.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from emoaugnet.inference.api import Classifier
 from emoaugnet.inference.model_dir import SHIPPED
 from emoaugnet.release import card as card_mod
 from emoaugnet.serve.upload import TEMP_PREFIX
-from helpers import featurestore, service
+from helpers import service
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,13 +32,11 @@ SHORT = Path("Actor_01") / "03-01-05-01-01-01-01.flac"
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory, long_recording, ravdess_fixture) -> Path:
+def model(tmp_path_factory, serve_model, long_recording, ravdess_fixture) -> Path:
     """The export, calibrated (T = 1) with a "not sure" threshold between the top probabilities of the
     long recording and SHORT, so one of them is answered and the other is not."""
     root = tmp_path_factory.mktemp("serve-model")
-    keras_dir = featurestore.untrained_bundle(root / "keras", fitted_scaler=True, logit_scale=200,
-                                              **{"model.input_layout": "frames"})
-    assert cli.main(["export", "--model", str(keras_dir), "--out", str(root / "export")]) == 0
+    shutil.copytree(serve_model, root / "export")          # tests/conftest.py: exported once for every service test
     tops = [max(Classifier.from_dir(root / "export").predict_file(f)["probabilities"].values())
             for f in (long_recording, ravdess_fixture / SHORT)]
     assert abs(tops[0] - tops[1]) > 0.01, tops

@@ -6,7 +6,9 @@ answers over HTTP, and the page.
   path); ``?timeline=1`` adds ``timeline_columns`` and ``timeline``, the rows of ``predict --timeline``.
   A file the decoder cannot read: 422 and predict's error object (``"result": "error"`` and the reason);
   audio longer than the limit: 422 naming it; a body over the size limit: 413 (before the body is read
-  when Content-Length says so, else as soon as the bytes counted pass it); no ``file`` field: 400.
+  when Content-Length says so, else as soon as the bytes counted pass it); no ``file`` field: 400; a body
+  not received within ``read_timeout`` seconds: 408; ``workers`` recordings classified and ``queue``
+  waiting already: 503 with ``Retry-After`` (:mod:`emoaugnet.serve.admission`).
 - ``GET /api/health``: the model's folder name, classes, backend, runtime and the limits; ``card``: what
   its card measured on speakers it never heard and chance level (:func:`emoaugnet.release.card.unseen_speakers`,
   ``null`` without a card), ``about``: that in one line; ``calibration``: whether its probabilities are
@@ -17,7 +19,7 @@ answers over HTTP, and the page.
 
 Classification runs on a bounded pool beside the event loop (:class:`anyio.CapacityLimiter`, ``workers``
 threads; onnxruntime and numpy release the GIL), so the loop keeps accepting and refusing requests while
-windows are classified.
+windows are classified; in front of it, the bounded queue of :class:`emoaugnet.serve.admission.Admission`.
 """
 
 from __future__ import annotations
@@ -42,20 +44,26 @@ from emoaugnet.inference.api import Classifier
 from emoaugnet.inference.predictor import error_result
 from emoaugnet.release import card as card_mod
 from emoaugnet.serve import card_page, upload
+from emoaugnet.serve.admission import Admission, Busy
 
 STATIC = Path(str(resources.files("emoaugnet.serve") / "static"))
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one request may send: bytes of upload, seconds of audio; ``workers`` classify at once."""
+    """What one request may send: bytes of upload, seconds of audio, seconds to send them; ``workers``
+    classify at once and ``queue`` more may wait."""
     max_upload_bytes: int = 20 * 2 ** 20
     max_seconds: float = 60.0
     workers: int = 2
+    queue: int = 16
+    read_timeout: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.max_upload_bytes <= 0 or not self.max_seconds > 0 or self.workers < 1:
-            raise ValueError("max upload size and max seconds must be > 0, workers >= 1")
+        if (self.max_upload_bytes <= 0 or not self.max_seconds > 0 or self.workers < 1 or self.queue < 0
+                or not self.read_timeout > 0):
+            raise ValueError("max upload size, max seconds and read timeout must be > 0, workers >= 1, "
+                             "queue >= 0")
 
 
 class Refused(Exception):
@@ -106,6 +114,7 @@ def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: st
     """The service for ``classifier`` (loaded once by the caller)."""
     pool = anyio.CapacityLimiter(limits.workers)
     card = model_card(classifier)
+    admission = Admission(limits.workers, limits.queue)
     schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "EmoAugNet", "version": "1"}})
 
     async def predict(request: Request) -> JSONResponse:
@@ -123,15 +132,18 @@ def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: st
           200: {description: "predict's JSON object; path is the upload's name"}
           400: {description: "no `file` field in a multipart form"}
           413: {description: "upload over the size limit"}
+          408: {description: "body not received within the read timeout"}
           422: {description: "not decodable audio (predict's error object) or longer than the limit"}
+          503: {description: "workers and queue full; Retry-After says when to try again"}
         """
         form = None
         try:
             upload.check_content_length(request.headers, limits.max_upload_bytes)
             limited = Request(request.scope, upload.limited(request.receive, limits.max_upload_bytes))
             try:
-                form = await limited.form(max_files=1, max_fields=8)
-            except upload.TooLarge:
+                with anyio.fail_after(limits.read_timeout):
+                    form = await limited.form(max_files=1, max_fields=8)
+            except (upload.TooLarge, TimeoutError):
                 raise
             except Exception as exc:  # not multipart, a malformed body, too many parts
                 raise Refused(400, f"expected a multipart/form-data body with the audio in field `file` "
@@ -139,10 +151,17 @@ def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: st
             item = form.get("file")
             if not isinstance(item, UploadFile):
                 raise Refused(400, "expected a multipart/form-data body with the audio in field `file`")
-            result = await anyio.to_thread.run_sync(classify_upload, classifier, item.file, item.filename,
-                                                    limits, limiter=pool)
+            with admission.admitted():
+                result = await anyio.to_thread.run_sync(classify_upload, classifier, item.file, item.filename,
+                                                        limits, limiter=pool)
         except upload.TooLarge as exc:
             return JSONResponse({"error": str(exc)}, status_code=413, headers={"Connection": "close"})
+        except TimeoutError:
+            return JSONResponse({"error": f"request body not received within {limits.read_timeout:g} s "
+                                          f"(serve --read-timeout)"}, status_code=408, headers={"Connection": "close"})
+        except Busy as exc:
+            return JSONResponse({"error": str(exc), "retry_after": exc.retry_after}, status_code=503,
+                                headers={"Retry-After": str(exc.retry_after)})
         except Refused as exc:
             return JSONResponse(exc.body, status_code=exc.status)
         finally:
@@ -167,7 +186,8 @@ def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: st
                              "calibration": {"calibrated": classifier.model.calibration.fitted,
                                              "said": classifier.model.calibration.describe()},
                              "limits": {"max_upload_bytes": limits.max_upload_bytes,
-                                        "max_seconds": limits.max_seconds, "workers": limits.workers}})
+                                        "max_seconds": limits.max_seconds, "workers": limits.workers,
+                                        "queue": limits.queue, "read_timeout": limits.read_timeout}})
 
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(schemas.get_schema(routes=request.app.routes))
