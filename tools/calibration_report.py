@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             title = f"{runs[0].name}; temperature and thresholds from its validation speakers"
         elif args.cross_fit:
             runs = report.cross_fitted(args.cv)
-            title = f"{len(runs)} cross-validation test folds ({args.cv}); {report.CROSS_FITTED}"
+            title = f"{len(runs)} cross-validation test folds ({args.cv.name});\n{report.CROSS_FITTED}"
         else:
             runs = report.read_runs(args.cv)
             title = (f"{len(runs)} cross-validation test folds ({args.cv}); each fold's temperature and "
