@@ -7,7 +7,8 @@
 ``emoaugnet/data/corpora/``; labels from its file names, mapped to the classes by params.yaml's
 ``corpora.<corpus>.label_map``; unmapped labels dropped). ``--model``: a model folder (default: the model
 shipped in the package, as ``Classifier()`` with nothing named). Each recording is classified on its own
-(single file); then, per speaker and per N of ``--recordings``, N of the speaker's recordings drawn at
+(single file), its UA taken on the model's leading class (a "not sure" answer's first candidate; how many
+were answered, and how many of those right, beside it); then, per speaker and per N of ``--recordings``, N of the speaker's recordings drawn at
 random (no labels) are given as the speaker's (``Classifier.open(speaker=...)``, what
 ``emoaugnet predict --speaker-norm`` does), and every recording of the speaker is classified; the model
 that answers is the one the package's rule picks (``emoaugnet/inference/model_dir.py``: the shipped
@@ -43,11 +44,24 @@ def labelled(corpus: str, folder: Path, params: Path) -> list[tuple[str, str, st
     return sorted(r for r in rows if r[2] is not None)
 
 
+def top(result: dict) -> str | None:
+    """The model's leading class for a result (a "not sure" one included), None for an error or silence."""
+    probs = result.get("probabilities")
+    return max(probs, key=probs.get) if probs else None
+
+
 def ua(rows: list[tuple[str, str, str]], answers: dict[str, str | None], classes: tuple[str, ...]) -> float:
     truth = np.array([classes.index(c) for _, _, c in rows])
     # an error or a too-short file counts as wrong: -1 is no class
     guess = np.array([classes.index(answers[p]) if answers.get(p) in classes else -1 for p, _, _ in rows])
     return scores(truth, guess, classes)["unweighted_accuracy"]
+
+
+def not_sure(rows: list[tuple[str, str, str]], results: dict[str, dict]) -> dict[str, float | None]:
+    """Share of recordings answered (not "not sure") and the accuracy on those."""
+    kept = [(results[p].get("emotion"), c) for p, _, c in rows if results[p].get("result") != "uncertain"]
+    return {"answered": round(len(kept) / len(rows), 4),
+            "accuracy_answered": round(float(np.mean([e == c for e, c in kept])), 4) if kept else None}
 
 
 def recall(rows: list[tuple[str, str, str]], answers: dict[str, str | None], classes: tuple[str, ...]) -> dict[str, float]:
@@ -72,10 +86,12 @@ def main() -> None:
     single = Classifier.open(args.model)
     classes = single.classes
     start = time.perf_counter()
-    answers = {r["path"]: r.get("emotion") for r in single.predict_files([p for p, _, _ in rows])}
+    results = {r["path"]: r for r in single.predict_files([p for p, _, _ in rows])}
+    answers = {p: top(r) for p, r in results.items()}
     out = {"corpus": args.corpus, "recordings": len(rows), "speakers": sorted({s for _, s, _ in rows}),
            "model": single.label, "single_file": ua(rows, answers, classes),
-           "single_file_recall": recall(rows, answers, classes), "adapted": {},
+           "single_file_recall": recall(rows, answers, classes), "single_file_not_sure": not_sure(rows, results),
+           "adapted": {},
            "seconds_single_file": round(time.perf_counter() - start, 1),
            "machine": f"{cpu_model()}, {platform.machine()}"}
     rng = np.random.default_rng(args.seed)
@@ -88,7 +104,7 @@ def main() -> None:
                 given = mine if n == "all" else list(rng.choice(mine, size=min(int(n), len(mine)), replace=False))
                 clf = Classifier.open(args.model, speaker=given)
                 used.add(clf.label)
-                answers.update((r["path"], r.get("emotion")) for r in clf.predict_files(mine))
+                answers.update((r["path"], top(r)) for r in clf.predict_files(mine))
             values.append(ua(rows, answers, classes))
         out["adapted"][n] = {"unweighted_accuracy": round(float(np.mean(values)), 4), "draws": len(values),
                              "answered_by": sorted(used)}
