@@ -129,9 +129,18 @@ def _stack(ax: Any, result: dict[str, Any], classes: Sequence[str], colours: lis
             ax.axvspan(w["start_s"], w["end_s"], color="0.92", zorder=2, linewidth=0)
 
 
+def _doubt_names(seg: dict[str, Any]) -> tuple[str, ...]:
+    """A "not sure" segment's names, longest first: both candidates, then abbreviated ("sad/fea?"), then
+    the leading one ("sad?"), then "?"."""
+    lead = [c["emotion"] for c in seg.get("candidates") or []][:2]
+    if len(lead) < 2:
+        return ("not sure", "?")
+    return (f"not sure: {lead[0]} or {lead[1]}", f"{lead[0][:3]}/{lead[1][:3]}?", f"{lead[0][:3]}?", "?")
+
+
 def _strip(ax: Any, result: dict[str, Any], classes: Sequence[str], colours: list[Any], span: float) -> None:
-    """The segments as coloured blocks, each named (or abbreviated: three letters, "?" when not sure) when
-    the name fits."""
+    """The segments as coloured blocks, each named (or abbreviated: three letters; a "not sure" one by its
+    candidates, "sad/fea?" or "sad?") when the name fits."""
     width_px = ax.get_position().width * ax.figure.get_figwidth() * 100
     for seg in result.get("segments") or []:
         start, stop, label = seg["start_s"], seg["end_s"], seg["label"]
@@ -140,7 +149,7 @@ def _strip(ax: Any, result: dict[str, Any], classes: Sequence[str], colours: lis
         else:
             ax.axvspan(start, stop, facecolor="0.85" if label == "uncertain" else "0.92",
                        hatch="///" if label == "uncertain" else None, edgecolor="0.5", linewidth=0)
-        names = ("not sure", "?") if label == "uncertain" else (label, label[:3])
+        names = _doubt_names(seg) if label == "uncertain" else (label, label[:3])
         room = (stop - start) / span * width_px           # pixels available
         for candidate in names:
             if label != "silence" and room > 7.5 * len(candidate) + 6:

@@ -120,8 +120,8 @@ function drawTimeline(result) {
   [line, strip, axis].forEach((e) => e.replaceChildren());
   if (windows.length < 2) return;
   const span = Math.max(result.duration_s, ...windows.map((w) => w.end_s));
-  // Segments: a block each, named in full when the name fits, else by its first three letters ("?" when
-  // not sure), else only by colour (legend) and hover text; never clipped.
+  // Segments: a block each, named in full when the name fits, else by its first three letters (not sure:
+  // "sad/fea?", "sad?", "?"), else only by colour (legend) and hover text; never clipped.
   for (const seg of segments) {
     const cell = document.createElement("div");
     cell.className = `segment ${seg.label === "silence" ? "silent" : seg.label === "uncertain" ? "uncertain" : ""}`;
@@ -136,7 +136,9 @@ function drawTimeline(result) {
     const text = document.createElement("span");
     cell.append(text);
     line.append(cell);
-    const names = seg.label === "uncertain" ? [words, "not sure", "?", ""] : [seg.label, seg.label.slice(0, 3), ""];
+    const lead = (seg.candidates || []).map((c) => c.emotion.slice(0, 3));
+    const names = seg.label !== "uncertain" ? [seg.label, seg.label.slice(0, 3), ""] :
+      lead.length > 1 ? [words, `${lead[0]}/${lead[1]}?`, `${lead[0]}?`, "?", ""] : [words, "not sure", "?", ""];
     for (const candidate of names) {
       text.textContent = candidate;
       if (text.scrollWidth <= cell.clientWidth - 4) break;
