@@ -1,19 +1,23 @@
 """Benchmark: ``emoaugnet serve`` under concurrent clients on 127.0.0.1, against predict without HTTP.
 
-    python bench/bench_serve.py                            # 8 clients x 50 requests, then 1 client x 50
+    python bench/bench_serve.py                            # 8 clients x 50 requests, 2 rounds; 1 client x 50
     python bench/bench_serve.py --clients 8 --requests 50 --rounds 2
+    python bench/bench_serve.py --soak 10000               # then 10,000 requests from 8 clients
 
 Model: params.yaml's network (its ``flat`` layout) with initial weights, exported to ONNX in a temporary
 folder (latency does not depend on the weights; bench_predict.make_models). Input: the first 3.0 s of a
 22,050 Hz mono fixture FLAC (bench_predict.make_inputs). The server is the real command
-(``python -m emoaugnet serve``, default workers) in a subprocess; the clients are aiohttp tasks in this
-process, each sending its requests one after another (multipart upload, as the page does).
+(``python -m emoaugnet serve``, default workers and queue) in a subprocess; the clients are aiohttp tasks in
+this process, each sending its requests one after another (multipart upload, as the page does).
 
-Printed: the CPU (:func:`emoaugnet.model.backend.cpu_model`) and load; per round, throughput (requests/s over
-the round's wall time), p50 / p95 latency, errors (any status but 200, or a failed connection), the
-server's RSS after the round and its peak (VmHWM); then one client alone (HTTP cost without queueing) and
-the baseline in the same run: ``Classifier.predict_file`` on the same file in this process, repeated
-(median), and the ratio of one client's median HTTP latency to it.
+Printed: the CPU (:func:`emoaugnet.model.backend.cpu_model`) and load average before and after; the
+baseline first, in the same run: ``Classifier.predict_file`` on the same file in this process, repeated
+(median), and the ceiling it implies, its rate times min(workers, CPUs) (what the server's worker threads
+could do with no HTTP at all); per round, throughput (requests/s over the round's wall time) and its ratio
+to that ceiling, p50 / p95 latency, errors (any status but 200, or a failed connection), the server's RSS
+after the round and its peak (VmHWM); then one client alone (HTTP cost without queueing) and the ratio of
+its median latency to the baseline. ``--soak N``: N more requests from ``--clients`` clients, the server's
+RSS every 1,000, errors, and the temp files the server left.
 """
 
 from __future__ import annotations
@@ -42,15 +46,19 @@ def memory_kib(pid: int) -> dict[str, int]:
     return out
 
 
-async def drive(url: str, data: bytes, clients: int, requests: int) -> tuple[float, list[float], int]:
-    """``clients`` tasks x ``requests`` sequential uploads; (wall s, latencies s, errors)."""
+async def drive(url: str, data: bytes, clients: int, total: int,
+                every: int = 0, report=None) -> tuple[float, list[float], int]:
+    """``clients`` tasks sending ``total`` uploads between them, each one after another; (wall s, latencies
+    s, errors). With ``every``, ``report(done, errors)`` is called after each ``every`` requests."""
     import aiohttp
     latencies: list[float] = []
     errors = 0
+    sent = 0
 
     async def client(session: aiohttp.ClientSession) -> None:
-        nonlocal errors
-        for _ in range(requests):
+        nonlocal errors, sent
+        while sent < total:
+            sent += 1
             form = aiohttp.FormData()
             form.add_field("file", data, filename="clip.flac", content_type="audio/flac")
             start = time.perf_counter()
@@ -62,12 +70,32 @@ async def drive(url: str, data: bytes, clients: int, requests: int) -> tuple[flo
                 ok = False
             latencies.append(time.perf_counter() - start)
             errors += not ok
+            if every and len(latencies) % every == 0:
+                report(len(latencies), errors)
 
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
         start = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(clients)))
         return time.perf_counter() - start, latencies, errors
+
+
+def baseline(model: Path, clip: Path, repeats: int) -> float:
+    """Median seconds of ``Classifier.predict_file(clip)`` on one thread, after 3 warm-up calls."""
+    from emoaugnet.inference.api import Classifier
+    classifier = Classifier.from_dir(model)
+    for _ in range(3):
+        classifier.predict_file(clip)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        classifier.predict_file(clip)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -80,50 +108,58 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50, help="requests per client per round")
     parser.add_argument("--rounds", type=int, default=2, help="rounds at --clients (memory should stay flat)")
     parser.add_argument("--baseline-repeats", type=int, default=50)
+    parser.add_argument("--soak", type=int, default=0, metavar="N",
+                        help="then N requests from --clients clients, RSS every 1,000 (e.g. 10000)")
     args = parser.parse_args()
 
     from bench_predict import make_inputs, make_models
 
-    from emoaugnet.inference.api import Classifier
     from emoaugnet.model.backend import cpu_model
     from helpers import service
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; load average before: "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; load average before: {load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp_name:
         tmp = Path(tmp_name)
         clip = make_inputs(tmp)["22k mono flac"]
         model = make_models(tmp / "models")["flat", "onnx"]
         data = clip.read_bytes()
+        direct = baseline(model, clip, args.baseline_repeats)
         with service.process(model, tmp / "tmp") as (url, proc):
-            asyncio.run(drive(url, data, 2, 5))      # warm-up: imports, first calls
+            health = service.get(url + "/api/health")
+            workers = health["limits"]["workers"]
+            ceiling = min(workers, os.cpu_count() or 1) / direct
+            print(f"baseline, Classifier.predict_file without HTTP, same file, median of {args.baseline_repeats}: "
+                  f"{1000 * direct:.1f} ms ({1 / direct:.1f} per second on one thread); ceiling for {workers} "
+                  f"workers on {os.cpu_count()} CPUs: {ceiling:.1f} requests/s", flush=True)
+            asyncio.run(drive(url, data, 2, 10))      # warm-up: imports, first calls
             mem = memory_kib(proc.pid)
-            print(f"server: {url}, RSS after warm-up {mem['VmRSS'] / 1024:.0f} MiB", flush=True)
+            print(f"server: {url}, {workers} workers, queue {health['limits']['queue']}; RSS after warm-up "
+                  f"{mem['VmRSS'] / 1024:.0f} MiB", flush=True)
             for r in range(1, args.rounds + 1):
-                wall, lat, errors = asyncio.run(drive(url, data, args.clients, args.requests))
+                wall, lat, errors = asyncio.run(drive(url, data, args.clients, args.clients * args.requests))
                 mem = memory_kib(proc.pid)
-                print(f"round {r}: {args.clients} clients x {args.requests} requests of a 3 s clip: "
-                      f"{len(lat) / wall:.1f} requests/s, p50 {1000 * statistics.median(lat):.0f} ms, "
-                      f"p95 {1000 * percentile(lat, 95):.0f} ms, errors {errors}; server RSS "
-                      f"{mem['VmRSS'] / 1024:.0f} MiB, peak {mem['VmHWM'] / 1024:.0f} MiB", flush=True)
+                print(f"run {r}: {args.clients} clients x {args.requests} requests of a 3 s clip: "
+                      f"{len(lat) / wall:.1f} requests/s ({len(lat) / wall / ceiling:.2f} of the ceiling), "
+                      f"p50 {1000 * statistics.median(lat):.0f} ms, p95 {1000 * percentile(lat, 95):.0f} ms, "
+                      f"errors {errors}; server RSS {mem['VmRSS'] / 1024:.0f} MiB, peak {mem['VmHWM'] / 1024:.0f} "
+                      f"MiB; load average {load()}", flush=True)
             wall, lat, errors = asyncio.run(drive(url, data, 1, args.requests))
             http_median = statistics.median(lat)
             print(f"1 client x {args.requests}: {len(lat) / wall:.1f} requests/s, p50 {1000 * http_median:.1f} ms, "
-                  f"p95 {1000 * percentile(lat, 95):.1f} ms, errors {errors}", flush=True)
+                  f"p95 {1000 * percentile(lat, 95):.1f} ms, errors {errors}; its median / the baseline: "
+                  f"{http_median / direct:.2f}", flush=True)
+            if args.soak:
+                def report(done: int, errors: int) -> None:
+                    rss = memory_kib(proc.pid)["VmRSS"] / 1024
+                    print(f"soak: {done} requests, errors {errors}, server RSS {rss:.0f} MiB, load average "
+                          f"{load()}", flush=True)
+                wall, lat, errors = asyncio.run(drive(url, data, args.clients, args.soak, 1000, report))
+                mem = memory_kib(proc.pid)
+                print(f"soak: {len(lat)} requests from {args.clients} clients in {wall:.0f} s: "
+                      f"{len(lat) / wall:.1f} requests/s, p95 {1000 * percentile(lat, 95):.0f} ms, errors {errors}; "
+                      f"server RSS {mem['VmRSS'] / 1024:.0f} MiB, peak {mem['VmHWM'] / 1024:.0f} MiB", flush=True)
             leftover = sorted((tmp / "tmp").rglob("emoaugnet-upload-*"))
             print(f"temp files left by the server: {len(leftover)}")
-        classifier = Classifier.from_dir(model)
-        for _ in range(3):
-            classifier.predict_file(clip)
-        times = []
-        for _ in range(args.baseline_repeats):
-            start = time.perf_counter()
-            classifier.predict_file(clip)
-            times.append(time.perf_counter() - start)
-        direct = statistics.median(times)
-        print(f"baseline, Classifier.predict_file without HTTP, same file, median of {args.baseline_repeats}: "
-              f"{1000 * direct:.1f} ms ({1 / direct:.0f} per second on one thread); one client's HTTP median / "
-              f"it: {http_median / direct:.2f}")
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":

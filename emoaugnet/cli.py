@@ -1,20 +1,23 @@
 """The ``emoaugnet`` command (``python -m emoaugnet``): what a user runs outside the DVC pipeline.
 
 - ``emoaugnet predict [--model DIR] [--backend auto|onnx|keras] FILE_OR_FOLDER...``: one JSON object
-  (``--csv``: one row; ``--timeline``: a table of windows) per file, ``--plot FILE.png`` draws the windows'
-  probabilities; windows and silence as described in :mod:`emoaugnet.inference.predictor`. With an ONNX export
+  (``--csv``: one row; ``--timeline``: a table of windows; ``--segments``: the answer and its segments) per
+  file, ``--plot FILE.png`` draws the segments and the smoothed probabilities; windows and silence as
+  described in :mod:`emoaugnet.inference.predictor`. With an ONNX export
   (``model.onnx`` in the folder) it runs on onnxruntime and never imports Keras or TensorFlow.
   Exit status: 0 every file classified (or silent), 1 some file could not be read, 2 bad model or arguments.
   Its first line on stderr names what runs the model: the Keras backend, device and precision
-  (:func:`emoaugnet.model.backend.describe`), or onnxruntime.
+  (:func:`emoaugnet.model.backend.describe`), or onnxruntime. ``--workers N`` (default: the CPUs) classifies
+  on worker processes (:mod:`emoaugnet.inference.workers`); ``--output FILE.jsonl`` appends each result as it
+  is known and a rerun resumes (:mod:`emoaugnet.inference.results_file`).
 - ``emoaugnet export [--model DIR] [--out DIR]``: a Keras bundle -> an ONNX export (:mod:`emoaugnet.inference.onnx_export`);
   a folder of bundles (``cv/models``) -> one export per bundle.
 - ``predict --model`` may name a folder of models (``cv/models``, ``cv/export``): their probabilities are
   averaged (:mod:`emoaugnet.inference.ensemble`).
 - ``emoaugnet serve [--model DIR] [--host 127.0.0.1] [--port 8000]``: an HTTP service and a page on the
   same inference code (:mod:`emoaugnet.serve`; docs/serving.md).
-- ``emoaugnet release [--export DIR] [--to emoaugnet/shipped]``: a fresh export into the package, with its
-  card (:mod:`emoaugnet.release.release`); ``emoaugnet info [--model DIR] [--json]``: print a released model's card
+- ``emoaugnet release [--export DIR] [--to emoaugnet/shipped] [--speaker-export DIR ...]``: a fresh export
+  (and its speaker-adapted member) into the package, with its card (:mod:`emoaugnet.release.release`); ``emoaugnet info [--model DIR] [--json]``: print a released model's card
   (the shipped model's by default; :mod:`emoaugnet.release.card`, no numpy or onnxruntime import).
 - ``emoaugnet summary``: the layer table of the network params.yaml describes (Table I).
 - ``emoaugnet show-augment [--shard FILE] [--utterance ID] [-o PNG]``: one utterance's original and
@@ -49,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
                         description="Classify the emotion of audio files with a trained model (one JSON "
                                     "object per file).",
                         epilog="Windows and silence: see emoaugnet/inference/predictor.py. Exit status: 0 all files "
-                               "classified (or silent), 1 some file could not be read, 2 bad model or arguments.")
+                               "classified (or silent), 1 some file could not be read (or a worker process "
+                               "died), 2 bad model or arguments.")
     pr.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
                     help="audio files, or folders searched recursively for audio files")
     pr.add_argument("--model", default=None,
@@ -64,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--csv", action="store_true", help="write a CSV table instead of JSON lines")
     out.add_argument("--timeline", action="store_true",
                      help="print a table per file: one row per window (start, end, emotion, probabilities)")
+    out.add_argument("--segments", action="store_true",
+                     help="print each file's answer and its segments: runs of windows with one emotion (or "
+                          "not sure, or silence), after smoothing, with their mean probability")
     pr.add_argument("--plot", metavar="FILE.png", default=None,
                     help="also draw each file's window probabilities over time into this image (matplotlib)")
     add_window_options(pr)
@@ -75,7 +82,14 @@ def _parser() -> argparse.ArgumentParser:
                          "are one speaker's, and their features are standardised by that speaker's statistics "
                          "(read from these files, unlabelled) before the model sees them")
     pr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                    help="progress bar on stderr (default: when stderr is a terminal)")
+                    help="progress bar on stderr, with rate and time left (default: when stderr is a terminal)")
+    pr.add_argument("--output", metavar="FILE.jsonl", default=None,
+                    help="append the JSON lines to this file, each as soon as it is known (with workers: when its "
+                         "chunk of 16 files is done); a rerun skips the files already in it (a torn last line left "
+                         "by a kill is cut off), so an interrupted run resumes where it stopped")
+    pr.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+                    help="worker processes, each with its own copy of the model (default: the number of CPUs, "
+                         "%(default)s here; ONNX models only: a Keras model runs in one process)")
     ex = sub.add_parser("export", help="export a trained model bundle to ONNX (for predict without Keras)",
                         description="Write model.onnx, features.npz and model.json into --out: the model as "
                                     "ONNX plus everything the features need, checked against Keras.")
@@ -114,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
                     help="release even when the git tree has uncommitted changes to tracked files (refused "
                          "otherwise: the card's commit would not be what the model was made from); the card "
                          "records it and the files that differed")
+    rl.add_argument("--speaker-export", default=None, metavar="DIR",
+                    help="also release this ONNX export, trained with model.feature_norm: speaker, as the "
+                         "speaker-adapted member (used for several recordings of one speaker)")
+    rl.add_argument("--speaker-models", default=None, metavar="DIR", help="the bundle --speaker-export was made from")
+    rl.add_argument("--adaptation", default=None, metavar="FILE",
+                    help="tools/adaptation_curve.py's JSON for --speaker-export's configuration: its figures and "
+                         "from how many recordings it beats the single-file model")
     inf = sub.add_parser("info", help="print a released model's card (the shipped model's by default)",
                          description="Print the card of the model shipped in the package (or of --model DIR).")
     inf.add_argument("--model", default=None, help="a released model folder holding card.json "
@@ -133,6 +154,12 @@ def predict(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"predict: {as_flags(exc)}", file=sys.stderr)
         return 2
+    if args.workers < 1:
+        print(f"predict: --workers must be >= 1; got {args.workers}", file=sys.stderr)
+        return 2
+    if args.output and (args.csv or args.timeline or args.segments):
+        print("predict: --output writes JSON lines; leave out --csv / --timeline / --segments", file=sys.stderr)
+        return 2
     clf = open_classifier("predict", args, pp, args.paths if args.speaker_norm else None)
     if clf is None:
         return 2
@@ -144,18 +171,46 @@ def predict(args: argparse.Namespace) -> int:
         print(f"predict: model: {clf.label}", file=sys.stderr, flush=True)
     items = expand(args.paths)
     classes = model.classes
+    output = None
+    if args.output:
+        from emoaugnet.inference.results_file import ResultsFileError, open_results
+        try:
+            output = open_results(args.output)
+        except ResultsFileError as exc:
+            print(f"predict: --output {exc}", file=sys.stderr)
+            return 2
+        if output.dropped:
+            print(f"predict: {args.output}: cut off an incomplete last line ({output.dropped} bytes, left by "
+                  "an interrupted run); its file is classified again", file=sys.stderr)
+        todo = [item for item in items if item[0] not in output.done]
+        if len(todo) < len(items):
+            print(f"predict: {args.output}: {len(items) - len(todo)} of {len(items)} files already there, "
+                  f"{len(todo)} to go", file=sys.stderr)
+        items = todo
     writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
     if writer:
         from emoaugnet.inference.predictor import csv_header
         writer.writerow(csv_header(classes))
     results: list[dict[str, Any]] | None = [] if args.plot else None
+    from emoaugnet.inference.workers import WorkerError
     try:
-        failed = _write(clf, items, classes, writer, args.progress, args.timeline, results)
+        failed = _write(clf, items, classes, writer, args.progress, args.timeline, results, args.segments,
+                        args.workers, output)
     except BrokenPipeError:           # e.g. piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except WorkerError as exc:
+        print(f"predict: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if output:
+            output.close()
+    if output:                        # the errors of earlier runs count too: they are in the same file
+        failed += output.errors
+        print(f"predict: {args.output}: {len(output.done) + len(items)} results", file=sys.stderr)
     if failed:
-        print(f"predict: {failed} of {len(items)} files could not be classified", file=sys.stderr)
+        print(f"predict: {failed} of {len(items) + (len(output.done) if output else 0)} files could not be "
+              "classified", file=sys.stderr)
     if args.plot:
         from emoaugnet.inference import timeline
         try:
@@ -168,17 +223,19 @@ def predict(args: argparse.Namespace) -> int:
 
 def _write(clf: Any, items: list[tuple[str, str | None]], classes: Sequence[str],
            writer: Any, progress: bool | None, timeline: bool = False,
-           results: list[dict[str, Any]] | None = None) -> int:
-    """Print one JSON line (CSV row, timeline table) per result, keeping them in ``results`` when given;
+           results: list[dict[str, Any]] | None = None, segments: bool = False, workers: int = 1,
+           output: Any = None) -> int:
+    """Print one JSON line (CSV row, timeline table, segment list) per result, or append it to ``output``
+    (a :class:`emoaugnet.inference.results_file.ResultsFile`), keeping them in ``results`` when given;
     returns how many files failed."""
     from tqdm import tqdm
 
-    from emoaugnet.inference import timeline as timeline_mod
+    from emoaugnet.inference import segments as segments_mod, timeline as timeline_mod, workers as workers_mod
     from emoaugnet.inference.predictor import csv_row
     failed = 0
     disable = None if progress is None else not progress   # None: only on a terminal
     with tqdm(total=len(items), unit="file", desc="predict", file=sys.stderr, disable=disable, leave=False) as bar:
-        for result in clf.classify(items):
+        for result in workers_mod.classify(clf, items, workers, ordered=output is None):
             bar.update(1)
             if result["result"] == "error":
                 failed += 1
@@ -187,10 +244,15 @@ def _write(clf: Any, items: list[tuple[str, str | None]], classes: Sequence[str]
                 tqdm.write(f"predict: {result['path']}: {result['warning']}", file=sys.stderr)
             if results is not None:
                 results.append(result)
+            if output:
+                output.write(result)
+                continue
             if writer:
                 writer.writerow(csv_row(result, classes))
             elif timeline:
                 print("\n".join(timeline_mod.table(result, classes)))
+            elif segments:
+                print("\n".join(segments_mod.lines(result)))
             else:
                 print(json.dumps(result))
             sys.stdout.flush()
@@ -270,12 +332,15 @@ def release(args: argparse.Namespace) -> int:
     from emoaugnet.release.release import ReleaseError, release as release_model
     try:
         card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params,
+                             args.speaker_export, args.speaker_models, args.adaptation,
                              allow_dirty=args.allow_dirty)
     except (ReleaseError, LicenceError, BundleError, ParamsError, CardError, OSError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2
     print(f"release: {card['name']} from {args.export} into {args.to} (model.onnx, features.npz, model.json, "
           f"card.json) and {args.card}; {len(card['figures'])} measured figures"
+          + (f"; speaker-adapted member from {args.speaker_export} (from {card['speaker_model']['min_recordings']} "
+             "recordings of a speaker)" if "speaker_model" in card else "")
           + ("; warning: the git tree had uncommitted changes (--allow-dirty; the card says so)" if card["dirty"]
              else ""))
     return 0

@@ -204,6 +204,7 @@ class Params:
     cv_summary: tuple[str, ...] = knob(key="cv.summary", choices=("all",), default=())   # read by dvc.yaml
     loco_corpora: tuple[str, ...] = knob(key="loco.corpora", default=())
     loco_summary: tuple[str, ...] = knob(key="loco.summary", choices=("all",), default=())   # read by dvc.yaml
+    scheduler: str = knob(key="store.scheduler", default="local")     # scheduler_target() reads it
     corpora: dict[str, CorpusParams] = field(default_factory=dict)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -220,6 +221,27 @@ class Params:
         if name not in self.corpora:
             raise ParamsError(f"params: unknown corpus {name!r}; allowed values: {', '.join(self.corpora)}")
         return self.corpora[name]
+
+
+SCHEDULERS = ("local (a process pool here: augment.workers / features.workers)",
+              "local-cluster:N (a Dask LocalCluster of N worker processes here)",
+              "a Dask scheduler's address (tcp://HOST:PORT)")
+
+
+def scheduler_target(value: str) -> tuple[str, Any]:
+    """Where ``store.scheduler`` runs the augment and features jobs: ``("local", None)``,
+    ``("local-cluster", N)`` or ``("address", "tcp://HOST:PORT")`` (tcp, tls, ws, wss, inproc);
+    :class:`ParamsError` naming the allowed forms otherwise."""
+    text = str(value).strip()
+    if text == "local":
+        return "local", None
+    head, _, count = text.partition(":")
+    if head == "local-cluster" and count.isdigit() and int(count) >= 1:
+        return "local-cluster", int(count)
+    scheme, sep, rest = text.partition("://")
+    if sep and scheme in ("tcp", "tls", "ws", "wss", "inproc") and rest:
+        return "address", text
+    raise ParamsError(f"params: `store.scheduler` is {value!r}; allowed values: {'; '.join(SCHEDULERS)}")
 
 
 def from_dict(tree: Mapping[str, Any]) -> Params:
@@ -239,6 +261,7 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
     _check_loco(p)
     corpora = {str(name): _corpus(section, name, p.classes) for name, section in corpora_tree.items()}
     _check_augment(tree, p.augment)
+    scheduler_target(p.scheduler)
     if p.model.speaker_norm and p.model.feature_norm not in ("none", "speaker"):
         raise ParamsError(f"params: `model.speaker_norm: true` and `model.feature_norm: {p.model.feature_norm}` "
                           "ask for two normalisations; set model.speaker_norm: false")
@@ -256,8 +279,8 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
         if fold is not None and (fold >= sp.folds or p.cv_folds.count(fold) > 1 and role != "split.fold"):
             raise ParamsError(f"params: `{role}` is {fold}; folds are 0..{sp.folds - 1} (`split.folds`), each once")
     if sp.protocol == "speaker" and sp.fold is None:
-        if not sp.test_speakers:
-            raise ParamsError("params: `split.test_speakers` is empty; the speaker protocol needs at least one")
+        # test_speakers: [] is the release split: every speaker but the validation ones trains (no test set;
+        # evaluate refuses, the configuration's figures come from cross-validation: docs/release.md)
         overlap = set(sp.test_speakers) & set(sp.val_speakers)
         if overlap:
             raise ParamsError(f"params: speakers {sorted(overlap)} are in both `split.test_speakers` "

@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                      workers=args.workers)
         return (f"augment {args.corpus}: {report['samples']} samples from {report['augmented']} utterances "
                 f"in {report['shards']} shards; {len(report['bad'])} bad files, {len(report['truncated'])} "
-                "truncated (used as far as they decode; listed in the report)")
+                "truncated (used as far as they decode; listed in the report)"
+                + ("" if params.scheduler == "local" else f"; on Dask ({params.scheduler})"))
 
     return run_stage("augment", body)
 

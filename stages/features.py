@@ -23,8 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     def body(params: Params) -> str:
         params.corpus(args.corpus)
         summary = feature_shards.run(args.corpus, params.features, in_dir=Path(params.paths.augmented) / args.corpus,
-                                     out_dir=Path(params.paths.features) / args.corpus, workers=args.workers)
-        return f"features {args.corpus}: {summary['samples']} samples in {summary['shards']} shards"
+                                     out_dir=Path(params.paths.features) / args.corpus, workers=args.workers,
+                                     scheduler=params.scheduler)
+        return (f"features {args.corpus}: {summary['samples']} samples in {summary['shards']} shards"
+                + ("" if params.scheduler == "local" else f" on Dask ({params.scheduler})"))
 
     return run_stage("features", body)
 

@@ -38,3 +38,17 @@ def long_recording(tmp_path_factory, ravdess_fixture) -> Path:
     path = tmp_path_factory.mktemp("long") / "long.wav"
     sf.write(path, np.concatenate(parts), sr, subtype="PCM_16")
     return path
+
+
+@pytest.fixture(scope="session")
+def serve_model(tmp_path_factory) -> Path:
+    """params.yaml's network with its seeded weights, the fixtures' fitted scaler and the last layer x200
+    (helpers.featurestore.untrained_bundle), exported to ONNX with the real command: the model the service
+    tests serve, exported once for all of them."""
+    from emoaugnet import cli
+    from helpers import featurestore
+    root = tmp_path_factory.mktemp("serve-model")
+    keras_dir = featurestore.untrained_bundle(root / "keras", fitted_scaler=True, logit_scale=200,
+                                              **{"model.input_layout": "frames"})
+    assert cli.main(["export", "--model", str(keras_dir), "--out", str(root / "export")]) == 0
+    return root / "export"

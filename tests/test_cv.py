@@ -98,3 +98,69 @@ def test_summary_arithmetic_matches_the_fold_reports(project):
     assert summary["pooled"]["weighted_accuracy"] == pytest.approx(correct / 28, abs=1e-6)
     shown = run(["dvc", "metrics", "show"], repo)
     assert "reports/cv/metrics.json" in shown and "mean.unweighted_accuracy" in shown
+
+
+def test_each_fold_is_calibrated_on_its_validation_speaker_and_the_report_pools_its_test_folds(project, tmp_path):
+    """train_fold fits the temperature on the fold's validation speaker (7 recordings), evaluate_fold records it
+    with its test ECE, cv_summary pools them, and tools/calibration_report.py draws the reliability diagram."""
+    import subprocess
+    import sys
+
+    from emoaugnet.evaluation import calibration_report
+    from emoaugnet.model import calibration
+    repo = project[0]
+    for fold in range(3):
+        model = json.loads((repo / f"cv/models/fold_{fold}/model.json").read_text())
+        fitted = calibration.Calibration.from_config(model["calibration"])
+        assert fitted.fitted and fitted.fit["samples"] == model["split"]["counts"]["val"] == 7
+        assert calibration.T_RANGE[0] <= fitted.temperature <= calibration.T_RANGE[1]
+        recorded = json.loads((repo / f"cv/reports/fold_{fold}/metrics.json").read_text())["calibration"]
+        assert recorded["temperature"] == fitted.temperature
+        assert recorded["test"]["samples"] == len(rows(repo / f"cv/reports/fold_{fold}/predictions.csv"))
+    summary = json.loads((repo / "reports/cv/metrics.json").read_text())
+    pooled = calibration_report.pooled(calibration_report.read_runs(repo / "cv"))["pooled"]
+    assert summary["calibration"] == pooled and pooled["samples"] == 28
+    png = tmp_path / "calibration.png"
+    done = subprocess.run([sys.executable, "tools/calibration_report.py", "--cv", str(repo / "cv"), "--png", str(png)],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert [line.split(" | ")[0] for line in table[1:]] == ["| fold_0", "| fold_1", "| fold_2",
+                                                           "| all folds pooled (28 recordings)"]
+    assert f"| {pooled['ece_before']:.3f} | {pooled['ece_after']:.3f} |" in table[-1]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cross_fitted_calibration_scores_each_fold_with_the_others_and_writes_the_pooled_one(project, tmp_path):
+    """tools/calibration_report.py --cross-fit: fold K's calibration is fitted on the other folds' test
+    predictions only; --write puts the one fitted on every fold into a bundle, which loads with it."""
+    import shutil
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from emoaugnet.evaluation import calibration_report
+    from emoaugnet.model import bundle, calibration
+    repo = project[0]
+    folds = {d.name: calibration_report.read_predictions(d) for d in calibration_report.fold_folders(repo / "cv")}
+    for run_ in calibration_report.cross_fitted(repo / "cv"):
+        others = [v for k, v in folds.items() if k != run_.name]
+        alone = calibration.fit(np.concatenate([o[0] for o in others]), np.concatenate([o[1] for o in others]))
+        assert run_.calibration.temperature == alone.temperature
+        assert run_.calibration.fit["samples"] == sum(len(o[1]) for o in others) < 28
+    target = tmp_path / "bundle"
+    shutil.copytree(repo / "cv/models/fold_0", target)
+    done = subprocess.run([sys.executable, "tools/calibration_report.py", "--cv", str(repo / "cv"), "--cross-fit",
+                           "--png", str(tmp_path / "c.png"), "--write", str(target)],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    pooled = calibration.fit(np.concatenate([v[0] for v in folds.values()]), np.concatenate([v[1] for v in folds.values()]))
+    written = bundle.read_config(target)["calibration"]
+    assert written["temperature"] == pooled.temperature and written["fit"]["samples"] == 28
+    assert "cross-validation test folds" in written["fit"]["on"]
+    assert bundle.describe(target, bundle.read_config(target)).calibration.temperature == pooled.temperature
+    refused = subprocess.run([sys.executable, "tools/calibration_report.py", "--cv", str(repo / "cv"), "--cross-fit",
+                              "--png", str(tmp_path / "c.png"), "--write", str(tmp_path)],
+                             cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "no Keras bundle" in refused.stderr

@@ -1,5 +1,5 @@
 """The layout is what dvc.yaml says: each stage's code deps are exactly the files it runs, and a setting
-that changes no output (a worker count) is not a params dep, so changing it reruns nothing."""
+that changes no output (a worker count, `store.scheduler`) is not a params dep, so changing it reruns nothing."""
 
 from __future__ import annotations
 
@@ -69,9 +69,10 @@ def test_stages_folder_holds_only_stage_scripts():
 
 
 @pytest.mark.parametrize("name", STAGES)
-def test_worker_counts_are_not_params_deps(name):
+def test_worker_counts_and_the_scheduler_are_not_params_deps(name):
     params = [p if isinstance(p, str) else next(iter(p)) for p in stage_body(name).get("params", [])]
-    assert not any(p.endswith("workers") or p in ("augment", "features") for p in params), params
+    assert not any(p.endswith("workers") or p in ("augment", "features", "store") or p.startswith("store.")
+                   for p in params), params
 
 
 def test_paths_in_dvc_yaml_come_from_params():

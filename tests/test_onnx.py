@@ -162,9 +162,9 @@ def test_plot_draws_the_probabilities_into_a_png(models, long_recording, ravdess
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     pixels = image.imread(png)[..., :3]
-    assert pixels.shape[0] > 400 and pixels.shape[1] == 1000              # two panels, 10 inches at 100 dpi
+    assert pixels.shape[0] > 600 and pixels.shape[1] == 1200              # two panels, 12 inches at 100 dpi
     colours = np.unique((pixels.reshape(-1, 3) * 255).astype(np.uint8), axis=0)
-    assert pixels.std() > 0.05 and len(colours) > 50                      # curves, labels, a grey band: not blank
+    assert pixels.std() > 0.05 and len(colours) > 50                      # areas, labels, a grey band: not blank
     assert not list(tmp_path.glob(".tmp-*"))
     assert cli.main(["predict", "--model", str(models["flat"]["onnx"]), "--plot", str(tmp_path / "x.png"),
                      str(tmp_path / "missing.wav")]) == 1
@@ -225,6 +225,34 @@ from emoaugnet.inference.api import Classifier
 result = Classifier.from_dir(sys.argv[1]).predict_file(sys.argv[2])
 print(json.dumps({"probabilities": result["probabilities"], "scipy": "scipy" in sys.modules}))
 """
+
+
+def test_the_exported_temperature_is_applied_as_keras_evaluation_applies_it(ravdess_fixture, tmp_path):
+    """A bundle's calibration travels into its export's model.json, and ONNX predict gives what the Keras
+    bundle's network gives (evaluate's predictions.csv) with that temperature applied, p ** (1 / T)."""
+    from emoaugnet.inference.predictor import PredictParams, read_windows
+    from emoaugnet.model import calibration, normalisation
+    # last layer x20: probabilities spread out but none underflows to 0 (at x200 the float32 tails of Keras
+    # and onnxruntime differ, and any temperature magnifies them)
+    keras_dir = featurestore.untrained_bundle(tmp_path / "keras", fitted_scaler=True, logit_scale=20,
+                                              **{"model.input_layout": "frames"})
+    config = json.loads((keras_dir / "model.json").read_text())
+    config["calibration"] = {"temperature": 2.5, "min_probability": 0.4, "min_margin": 0.1, "fitted": True,
+                             "fit": {"on": "validation speakers", "samples": 10}}
+    (keras_dir / "model.json").write_text(json.dumps(config))
+    assert cli.main(["export", "--model", str(keras_dir), "--out", str(tmp_path / "onnx")]) == 0
+    assert json.loads((tmp_path / "onnx" / "model.json").read_text())["calibration"] == config["calibration"]
+    b = bundle.load(keras_dir)
+    files = sorted(ravdess_fixture.glob("Actor_0*/*.flac"))[::6]
+    clips = np.stack([read_windows(f, b.audio_params, PredictParams()).windows[0].samples for f in files])
+    frames = normalisation.for_predict(b.extract(clips), b.model_params.normalisation, None)
+    network = b.predict_frames(frames)                                      # what evaluate writes
+    want = calibration.scale(network, 2.5)
+    got = Classifier.from_dir(tmp_path / "onnx").predict_files(files)
+    assert all(r["combined"] == "single window" and r["calibrated"] for r in got)
+    q = np.array([[r["probabilities"][c] for c in b.classes] for r in got])
+    np.testing.assert_allclose(q, want, atol=1e-4, rtol=0)
+    assert np.abs(want - network).max() > 0.05                               # the temperature did change them
 
 
 def test_an_export_with_mfcc_deltas_predicts_like_keras_without_scipy(tmp_path, ravdess_fixture):

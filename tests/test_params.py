@@ -46,7 +46,6 @@ def test_project_params_give_the_papers_shapes(tree):
     ("run.corpora", ["crema"], "`run.corpora` names 'crema'; allowed values: ravdess, iemocap, tess, cremad"),
     ("evaluate.cross_corpora", ["ravdess"], "names ['ravdess'], which `run.corpora` trains on"),
     ("evaluate.cross_corpora", ["tess", "emodb"], "missing ['tess', 'emodb']: set data.corpora=[ravdess,tess,emodb]"),
-    ("split.test_speakers", [], "`split.test_speakers` is empty"),
     ("train.epochs", 0, "`train.epochs` is 0; must be >= 1"),
     ("augment.workers", 1.5, "`augment.workers` is 1.5; expected an integer"),
     ("audio.duration", 0.05, "`features.frame_length` (2048 samples) is longer than the analysis window"),
@@ -67,6 +66,11 @@ def test_unknown_transform_in_a_chain_is_named(tree):
     bad = _with(tree, "augment.variants", [["noise"], ["echo"]])
     with pytest.raises(P.ParamsError, match=r"`augment.variants\[1\]` names 'echo'"):
         P.from_dict(bad)
+
+
+def test_no_test_speakers_is_the_release_split(tree):
+    p = P.from_dict(_with(_with(tree, "split.test_speakers", []), "split.val_speakers", []))
+    assert p.split.protocol == "speaker" and p.split.test_speakers == () and p.split.val_speakers == ()
 
 
 def test_test_and_validation_speakers_must_not_overlap(tree):

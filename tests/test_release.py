@@ -24,6 +24,7 @@ from emoaugnet.data import licences
 from emoaugnet.inference import model_dir
 from emoaugnet.inference.api import Classifier
 from helpers import tiny_project
+from helpers.answers import answered
 
 CLIP = tiny_project.FIXTURE / "Actor_01" / "03-01-05-01-01-01-01.flac"
 
@@ -212,3 +213,88 @@ def test_a_tree_with_uncommitted_changes_is_refused_unless_allowed_and_the_card_
     assert card["dirty"] is True and card["allow_dirty"] is True and card["uncommitted"] == [".dvcignore"]
     assert "(the tree had uncommitted changes: released with --allow-dirty; changed: .dvcignore)" in \
         (tmp_path / "MODEL_CARD.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def speaker_project(tmp_path_factory) -> Path:
+    """The tiny project's configuration with per-speaker normalisation, trained on every speaker but the
+    validation one (the release split: ``split.test_speakers: []``) and exported."""
+    repo = tiny_project.build(tmp_path_factory.mktemp("tiny-speaker"),
+                              **{"model.feature_norm": "speaker", "split.test_speakers": []})
+    tiny_project.run(["dvc", "repro", "export"], repo)
+    return repo
+
+
+def test_the_release_split_trains_on_every_speaker_and_evaluate_refuses_to_score_it(speaker_project):
+    split = json.loads((speaker_project / "models" / "model.json").read_text())["split"]
+    assert split["test_speakers"] == [] and split["val_speakers"] == ["3"]
+    assert set(split["counts"]) == {"train", "val"} and split["test_fingerprint"] is None
+    trained = json.loads((speaker_project / "export" / "model.json").read_text())
+    assert trained["model"]["feature_norm"] == "speaker"
+    done = subprocess.run([*tiny_project.DVC, "repro", "evaluate"], cwd=speaker_project, env=tiny_project.env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "(split.test_speakers: [], the release split), so it has no test set to score" in done.stdout + done.stderr
+
+
+def curve(tmp_path: Path) -> tuple[Path, Path]:
+    """An adaptation curve (tools/adaptation_curve.py's format) and a cross-validation summary for the rule
+    that picks min_recordings: the fewest recordings whose mean UA beats the single-file model's (0.5)."""
+    adaptation = tmp_path / "adaptation.json"
+    adaptation.write_text(json.dumps({"recordings_per_speaker": {
+        "1": [0.30, 0.40], "3": [0.48, 0.50], "5": [0.50, 0.54], "10": [0.58, 0.60], "all": [0.60, 0.62]}}))
+    cv = tmp_path / "cv.json"
+    cv.write_text(json.dumps({"mean": {"unweighted_accuracy": 0.5, "weighted_accuracy": 0.5},
+                              "sd": {"unweighted_accuracy": 0.05}, "folds_run": 5}))
+    return adaptation, cv
+
+
+def test_a_speaker_adapted_member_is_released_beside_the_model_and_answers_for_enough_recordings(
+        project, speaker_project, tmp_path, capsys, monkeypatch):
+    adaptation, cv = curve(tmp_path)
+    to = tmp_path / "package" / "shipped"
+    member = ["--speaker-export", str(speaker_project / "export"), "--speaker-models",
+              str(speaker_project / "models"), "--adaptation", str(adaptation), "--cv", str(cv)]
+    done = release(project, to, *member)
+    assert done.returncode == 0, done.stderr
+    assert "speaker-adapted member from" in done.stdout and "(from 5 recordings of a speaker)" in done.stdout
+    for name in ("model.onnx", "features.npz", "model.json"):
+        assert (to / "speaker" / name).read_bytes() == (speaker_project / "export" / name).read_bytes(), name
+    card = card_mod.read(to)
+    section = card["speaker_model"]
+    assert section["min_recordings"] == 5 and section["feature_norm"] == "speaker"   # 3: 0.49 does not beat 0.5
+    assert section["adaptation"]["recordings"]["5"]["unweighted_accuracy"] == 0.52
+    assert section["trained_by"] == ("dvc exp run -S 'data.corpora=[ravdess]' -S 'run.corpora=[ravdess]' -S "
+                                     "'split.test_speakers=[]' -S 'split.val_speakers=[3]' -S "
+                                     "model.feature_norm=speaker export")
+    assert section["corpora"] == [{"name": "ravdess", "speakers": {"train": ["1", "2", "4"], "val": ["3"], "test": []}}]
+    md = (to.parent / "MODEL_CARD.md").read_text()
+    assert md == card_mod.render(card) and "## Speaker adaptation" in md and "Given at least 5 recordings" in md
+
+    monkeypatch.setattr(model_dir, "SHIPPED", to)
+    monkeypatch.chdir(tmp_path)                                # no export/ or models/ here: the shipped model
+    five = sorted((tiny_project.FIXTURE / "Actor_02").glob("*.flac"))[:5]
+    adapted = Classifier.open(speaker=five)
+    assert adapted.path == to / "speaker" and "its speaker-adapted member" in adapted.label and not adapted.warning
+    assert adapted.predictor.speaker_stats is not None
+    results = adapted.predict_files(five)
+    assert all(answered(r, card["classes"]) for r in results)
+    assert results != Classifier.open().predict_files(five)     # the member, not the single-file model
+    two = Classifier.open(speaker=five[:2])
+    assert two.path == to and "2 recordings of the speaker" in two.warning and "needs at least 5" in two.warning
+    assert two.predict_files(five[:2]) == Classifier.open().predict_files(five[:2])
+    assert cli.main(["predict", "--speaker-norm", *map(str, five)]) == 0
+    err = capsys.readouterr().err
+    assert "its speaker-adapted member" in err
+
+    plain = release(project, to, "--cv", str(cv))                # released again without it: the member goes
+    assert plain.returncode == 0 and not (to / "speaker").exists() and "speaker_model" not in card_mod.read(to)
+
+
+def test_a_speaker_member_that_is_not_speaker_normalised_is_refused(project, tmp_path):
+    adaptation, cv = curve(tmp_path)
+    done = release(project, tmp_path / "shipped", "--speaker-export", str(project / "export"), "--speaker-models",
+                   str(project / "models"), "--adaptation", str(adaptation))
+    assert done.returncode == 2
+    assert "the speaker-adapted member is a model trained with model.feature_norm: speaker" in done.stderr
+    assert not (tmp_path / "shipped").exists()

@@ -2,13 +2,14 @@
 
 Model: params.yaml's network with its seeded weights, the fixtures' fitted scaler and the last layer x200
 (:func:`helpers.featurestore.untrained_bundle`, as tests/test_onnx.py), exported to ONNX with the real
-command; no training. The service must answer what ``emoaugnet predict`` prints for the same file, refuse
+command (tests/conftest.py's ``serve_model``); no training. The service must answer what ``emoaugnet predict`` prints for the same file, refuse
 each bad upload with its status and reason, leave no temp file behind and keep serving afterwards.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,8 +20,11 @@ from pathlib import Path
 import pytest
 
 from emoaugnet import cli
+from emoaugnet.inference.api import Classifier
+from emoaugnet.inference.model_dir import SHIPPED
+from emoaugnet.release import card as card_mod
 from emoaugnet.serve.upload import TEMP_PREFIX
-from helpers import featurestore, service
+from helpers import service
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,12 +34,29 @@ SHORT = Path("Actor_01") / "03-01-05-01-01-01-01.flac"
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
+def model(tmp_path_factory, serve_model, long_recording, ravdess_fixture) -> Path:
+    """The export, calibrated (T = 1) with a "not sure" threshold between the top probabilities of the
+    long recording and SHORT, so one of them is answered and the other is not."""
     root = tmp_path_factory.mktemp("serve-model")
-    keras_dir = featurestore.untrained_bundle(root / "keras", fitted_scaler=True, logit_scale=200,
-                                              **{"model.input_layout": "frames"})
-    assert cli.main(["export", "--model", str(keras_dir), "--out", str(root / "export")]) == 0
+    shutil.copytree(serve_model, root / "export")          # tests/conftest.py: exported once for every service test
+    tops = [max(Classifier.from_dir(root / "export").predict_file(f)["probabilities"].values())
+            for f in (long_recording, ravdess_fixture / SHORT)]
+    assert abs(tops[0] - tops[1]) > 0.01, tops
+    config = json.loads((root / "export" / "model.json").read_text())
+    config["calibration"] = {"temperature": 1.0, "min_probability": round(sum(tops) / 2, 6), "min_margin": 0.0,
+                             "fitted": True, "fit": {"on": "validation speakers", "samples": 7}}
+    (root / "export" / "model.json").write_text(json.dumps(config))
     return root / "export"
+
+
+def get_text(url: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
 
 
 def predict_prints(model: Path, path: Path, capsys) -> dict:
@@ -54,6 +75,11 @@ def test_uploads_get_what_predict_prints(model, long_recording, ravdess_fixture,
         health = service.get(url + "/api/health")
         assert health["model"] == "export" and health["backend"] == "onnx"
         assert health["classes"] == list(json.loads((model / "model.json").read_text())["classes"])
+        # an export made by a training run has no card: the service says so, on the page and at /card
+        assert health["card"] is None and health["about"] == card_mod.summary_line(None)
+        assert health["calibration"]["calibrated"] is True and "not sure" in health["calibration"]["said"]
+        status, page = get_text(url + "/card")
+        assert status == 200 and "export: no model card</h1>" in page and "no card" in page
         for path in files:
             expected = predict_prints(model, path, capsys)
             status, got = service.post_file(url + "/api/predict", path.read_bytes(), path.name)
@@ -73,6 +99,21 @@ def test_uploads_get_what_predict_prints(model, long_recording, ravdess_fixture,
         schema = service.get(url + "/api/openapi.json")
         assert set(schema["paths"]) == {"/api/predict", "/api/health"}
         assert leftovers(tmp_path / "tmp") == []
+
+
+def test_the_service_says_what_the_shipped_model_is_and_serves_its_card(tmp_path):
+    card = card_mod.read(SHIPPED)
+    unseen = card_mod.unseen_speakers(card)
+    with service.running(SHIPPED, tmp_path / "tmp") as url:
+        health = service.get(url + "/api/health")
+        status, page = get_text(url + "/card")
+    assert health["card"] == {"name": card["name"], **unseen} and unseen["chance"] == pytest.approx(1 / 7, abs=1e-6)
+    assert health["about"] == card_mod.summary_line(card)
+    assert f"{100 * unseen['unweighted_accuracy']:.1f}%" in health["about"] and "chance: 14.3%" in health["about"]
+    # /card: the card's own text (emoaugnet info's) as HTML: headings, the figures' table, no markdown left
+    assert status == 200 and f"<h1>Model card: {card['name']}</h1>" in page
+    assert "<h2>Measured figures</h2>" in page and page.count("<table>") >= 2
+    assert all(f"<td>{fig['what']}</td>" in page for fig in card["figures"]) and "| " not in page
 
 
 def raw_exchange(port: int, head: bytes, body_parts: list[bytes]) -> tuple[int, dict]:
@@ -203,15 +244,44 @@ def test_page_uploads_and_records_offline_in_headless_chromium(model, long_recor
             driver.find_element(By.ID, "file").send_keys(str(long_recording))
             wait.until(lambda d: d.find_element(By.ID, "result").is_displayed())
             assert driver.find_element(By.ID, "name").text == long_recording.name
-            assert driver.find_element(By.ID, "emotion").text.lower() == expected["emotion"]
+            assert "no card" in driver.find_element(By.ID, "about").text
+            assert driver.find_element(By.ID, "about").find_element(By.TAG_NAME, "a").get_attribute("href") == url + "/card"
+            said = driver.find_element(By.ID, "emotion").text
+            assert said[0].isupper() and said.lower() == expected["answer"]
             bars = driver.find_elements(By.CSS_SELECTOR, "#bars .bar")
             assert [b.get_attribute("data-emotion") for b in bars] == classes
             widths = [float(b.find_element(By.CSS_SELECTOR, ".fill").value_of_css_property("width")[:-2])
                       for b in bars]
-            top = classes.index(expected["emotion"])
-            assert widths[top] == max(widths) > 0
-            cells = driver.find_elements(By.CSS_SELECTOR, "#timeline .window")
-            assert [c.text for c in cells] == [w.get("emotion", "silence") for w in expected["windows"]]
+            top = max(expected["probabilities"], key=expected["probabilities"].get)
+            assert widths[classes.index(top)] == max(widths) > 0
+            # segments: named in full, by three letters or only by colour (legend, hover), never clipped
+            cells = driver.find_elements(By.CSS_SELECTOR, "#timeline .segment")
+            assert [c.get_attribute("data-label") for c in cells] == [s["label"] for s in expected["segments"]]
+            for cell, seg in zip(cells, expected["segments"]):
+                if seg["label"] == "uncertain":
+                    lead = [c["emotion"] for c in seg["candidates"]]
+                    names = [f"not sure: {lead[0]} or {lead[1]}", f"{lead[0][:3]}/{lead[1][:3]}?", f"{lead[0][:3]}?",
+                             "?", ""]
+                else:
+                    names = [seg["label"], seg["label"][:3], ""]
+                assert cell.text in names
+                assert driver.execute_script("const t = arguments[0].firstChild; "
+                                             "return t.scrollWidth <= arguments[0].clientWidth", cell)
+                if seg["probabilities"]:
+                    best = max(seg["probabilities"], key=seg["probabilities"].get)
+                    assert f"{best} {seg['probabilities'][best]:.3f}" in cell.get_attribute("title")
+            assert any(c.text for c in cells)
+            legend = driver.find_element(By.ID, "legend").text.split("\n")
+            assert legend == [*classes, "not sure", "silence"]
+            strip = driver.find_elements(By.CSS_SELECTOR, "#windows .window")
+            assert len(strip) == len(expected["windows"])
+            ticks = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#axis .tick")]
+            assert ticks[0] == "0 s" and len(ticks) >= 5                   # every 2 s of 13 s
+            # the other upload is answered the other way: one of the two is "not sure: a or b"
+            driver.find_element(By.ID, "file").send_keys(str(ravdess_fixture / SHORT))
+            wait.until(lambda d: d.find_element(By.ID, "name").text == SHORT.name)
+            other = driver.find_element(By.ID, "emotion").text.lower()
+            assert sorted(x.startswith("not sure: ") for x in (said.lower(), other)) == [False, True]
             png = tmp_path / "page.png"            # never the tracked docs/figures/serve.png
             driver.save_screenshot(str(png))
             assert browser.colourful(__import__("matplotlib.image", fromlist=["imread"]).imread(png)[..., :3]) > 0.01
@@ -223,7 +293,8 @@ def test_page_uploads_and_records_offline_in_headless_chromium(model, long_recor
             wait.until(lambda d: d.find_element(By.ID, "name").text == "recording.webm"
                        and d.find_element(By.ID, "result").is_displayed())
             assert driver.find_element(By.ID, "status").text == ""
-            assert driver.find_element(By.ID, "emotion").text.lower() in classes
+            heard = driver.find_element(By.ID, "emotion").text.lower()
+            assert heard in classes or heard.startswith("not sure: ")
         finally:
             driver.quit()
     assert leftovers(tmp_path / "tmp") == []

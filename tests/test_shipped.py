@@ -20,6 +20,7 @@ import yaml
 from emoaugnet.release import card as card_mod
 from emoaugnet.inference import model_dir
 from emoaugnet.release import release
+from helpers.answers import answered
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "tests" / "fixtures" / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.flac"
@@ -44,9 +45,23 @@ def test_the_shipped_model_is_whole_speaker_independent_and_fits_the_wheel():
         data = (model_dir.SHIPPED / name).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (recorded["bytes"], recorded["sha256"]), name
         total += len(data)
+    member = card.get("speaker_model")
+    if member is not None:                  # the speaker-adapted member, whole and as its card says
+        folder = model_dir.SHIPPED / member["folder"]
+        assert model_dir.is_export(folder)
+        for name, recorded in member["files"].items():
+            data = (folder / name).read_bytes()
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (recorded["bytes"], recorded["sha256"]), name
+            total += len(data)
+        assert json.loads((folder / "model.json").read_text())["model"]["feature_norm"] == "speaker"
+        assert member["min_recordings"] == model_dir.speaker_min_recordings()
     assert total <= release.MAX_BYTES
     assert card["input"]["feature_norm"] in ("none", "utterance")
     assert not any(c["derived_works"] == "forbidden" for c in card["corpora"])
+    # the card's params name the data it was trained on, as its corpora table does
+    assert card["params"]["run"]["corpora"] == [c["name"] for c in card["corpora"]]
+    tested = [s for c in card["corpora"] for s in c["speakers"]["test"]]
+    assert [str(s) for s in card["params"]["split"]["test_speakers"]] == tested
 
 
 PREDICT = """
@@ -68,3 +83,38 @@ def test_predict_in_an_empty_folder_uses_the_shipped_model_and_only_the_core_run
     assert result["emotion"] in card["classes"] and abs(sum(result["probabilities"].values()) - 1) < 1e-3
     imported = set(json.loads(done.stderr.strip().splitlines()[-1]))
     assert "onnxruntime" in imported and not HEAVY & imported, sorted(HEAVY & imported)
+
+
+ADAPTED = """
+import json, sys
+from emoaugnet import cli
+code = cli.main(["predict", "--speaker-norm", *sys.argv[1:]])
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})), file=sys.stderr)
+raise SystemExit(code)
+"""
+
+
+def test_recordings_of_one_speaker_get_the_speaker_adapted_member_from_its_minimum_and_only_the_core_runtime(tmp_path):
+    card = card_mod.read(model_dir.SHIPPED)
+    assert "speaker_model" in card, "the shipped model has no speaker-adapted member (docs/release.md)"
+    needed = card["speaker_model"]["min_recordings"]
+    files = sorted(str(p) for p in (CLIP.parent).glob("*.flac"))
+    assert len(files) > needed
+
+    def predict(paths: list[str]) -> tuple[list[dict], str, set[str]]:
+        done = subprocess.run([sys.executable, "-c", ADAPTED, *paths], cwd=tmp_path, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return ([json.loads(line) for line in done.stdout.splitlines()], done.stderr,
+                set(json.loads(done.stderr.strip().splitlines()[-1])))
+    results, err, imported = predict(files[:needed])
+    assert f"predict: model: the shipped model {card['name']}, its speaker-adapted member" in err
+    assert all(answered(r, card["classes"]) for r in results) and len(results) == needed
+    assert "onnxruntime" in imported and not HEAVY & imported, sorted(HEAVY & imported)
+    fewer, err, _ = predict(files[:needed - 1])
+    assert f"{needed - 1} recording" in err and f"needs at least {needed}" in err
+    assert f"predict: model: the shipped model {card['name']} (see" in err
+    plain = subprocess.run([sys.executable, "-c", PREDICT.replace('["predict", sys.argv[1]]', '["predict", *sys.argv[1:]]'),
+                            *files[:needed - 1]], cwd=tmp_path, capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert [json.loads(line) for line in plain.stdout.splitlines()] == fewer   # fewer: the single-file model's answers

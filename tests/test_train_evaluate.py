@@ -60,7 +60,12 @@ def test_train_then_evaluate_stages_on_the_speaker_protocol(tmp_path, monkeypatc
     assert config["training"]["parameters"] == 1_176_391
     assert metrics["epochs_run"] == 2
     assert set(metrics) == {"protocol", "weighted_accuracy", "unweighted_accuracy", "macro_f1", "samples",
-                            "leakage", "epochs_run", "best_epoch", "model"}   # a screenful for `dvc metrics show`
+                            "leakage", "epochs_run", "best_epoch", "model",
+                            "calibration"}   # a screenful for `dvc metrics show`
+    # the temperature fitted on the 14 validation recordings, and what it does on the 14 test ones
+    assert config["calibration"]["fitted"] and config["calibration"]["fit"]["samples"] == 14
+    assert {k: metrics["calibration"][k] for k in config["calibration"]} == config["calibration"]
+    assert metrics["calibration"]["test"]["samples"] == 14
     assert metrics["model"] == "frames conv-elu dense-elu float32"
     per_class = read_csv(Path("reports/per_class.csv"))
     assert [r["class"] for r in per_class] == list(config["classes"])

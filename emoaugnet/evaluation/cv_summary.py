@@ -3,7 +3,8 @@
 :func:`summarise` reads each fold's ``metrics.json`` and ``predictions.csv`` (``<paths.cv>/reports/fold_K``,
 see :mod:`emoaugnet.training.folds`) and gives per-fold weighted / unweighted accuracy and macro F1, their mean and
 sample standard deviation (ddof 1) over the folds, and the same figures on all folds' test recordings
-pooled; it refuses folds whose test speakers overlap. :func:`write_summary` writes ``metrics.json`` (for
+pooled; it refuses folds whose test speakers overlap. When every fold's model is calibrated, ``calibration``
+adds the pooled ECE before / after and the "not sure" coverage (:mod:`emoaugnet.evaluation.calibration_report`). :func:`write_summary` writes ``metrics.json`` (for
 ``dvc metrics show``) and the pooled ``confusion.csv`` (``actual,predicted``, a DVC confusion plot).
 """
 
@@ -16,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from emoaugnet.evaluation import scoring as evaluation
+from emoaugnet.evaluation import calibration_report, scoring as evaluation
 from emoaugnet.training import folds
 from emoaugnet.atomic import atomic_path, write_text
 from emoaugnet.params import Params
@@ -85,6 +86,13 @@ def summarise(report_dirs: dict[int, Path], classes: Sequence[str], num_folds: i
     if not report_dirs:
         raise CVError("cv.folds is empty: no fold to summarise")
     runs = summarise_runs({str(k): report_dirs[k] for k in sorted(report_dirs)}, classes, "folds")
+    try:
+        calibrated = calibration_report.pooled([calibration_report.read_run(str(k), report_dirs[k], classes)
+                                                for k in sorted(report_dirs)])["pooled"]
+    except calibration_report.CalibrationReportError:     # a fold trained before calibration existed
+        calibrated = None
+    if calibrated is not None:
+        runs["calibration"] = calibrated
     per_fold = runs.pop("per_run")
     for fold in per_fold.values():
         fold.pop("corpus", None), fold.pop("trained_on", None)

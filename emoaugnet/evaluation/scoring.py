@@ -7,7 +7,10 @@
 - :func:`write_reports`: ``metrics.json`` (the headline figures ``dvc metrics show`` prints),
   ``per_class.csv`` (a DVC plot), ``confusion.csv`` (``actual,predicted``; DVC's confusion template) and
   ``predictions.csv`` (one row per test sample with every class's probability);
-- :func:`evaluate` also draws the PNG figures of :mod:`emoaugnet.evaluation.figures` beside them.
+- :func:`evaluate` also draws the PNG figures of :mod:`emoaugnet.evaluation.figures` beside them, and for a
+  calibrated model records its calibration and the test set's ECE before / after and "not sure" coverage
+  (:func:`emoaugnet.evaluation.calibration_report.record`) in ``metrics.json``. ``predictions.csv`` keeps the
+  network's own probabilities (the temperature does not change which class is predicted).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
 from emoaugnet.model import bundle as bundle_mod
-from emoaugnet.evaluation import figures
+from emoaugnet.evaluation import calibration_report, figures
 from emoaugnet.model import normalisation
 from emoaugnet.training import splits
 from emoaugnet.atomic import atomic_path, write_text
@@ -55,6 +58,10 @@ def test_set(b: bundle_mod.Bundle, p: Params, features_dir: str | Path | None = 
     if tuple(b.classes) != p.classes:
         raise ParamsError(f"the model was trained on classes {list(b.classes)}, params.yaml `classes` is "
                           f"{list(p.classes)}; run `dvc repro train` first")
+    if b.split.get("protocol") == "speaker" and not b.split.get("test_speakers"):
+        raise ParamsError("the model was trained on every speaker but the validation ones (split.test_speakers: "
+                          "[], the release split), so it has no test set to score; the figures of its "
+                          "configuration come from cross-validation and leave-one-corpus-out (docs/release.md)")
     split = splits.from_params(p, features_dir, parts=("test",),
                                normalise_speakers=normalisation.method(b))
     recorded = b.split.get("test_fingerprint")
@@ -92,7 +99,8 @@ def report(b: bundle_mod.Bundle, split: splits.Split, probs: np.ndarray) -> dict
 def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     """What ``metrics.json`` holds: a screenful for ``dvc metrics show`` (per-class figures go elsewhere)."""
     head = {k: metrics[k] for k in ("protocol", "corpus", "trained_on", "weighted_accuracy", "unweighted_accuracy",
-                                    "macro_f1", "samples", "leakage", "epochs_run", "best_epoch", "chosen") if k in metrics}
+                                    "macro_f1", "samples", "leakage", "epochs_run", "best_epoch", "chosen",
+                                    "calibration") if k in metrics}
     m = metrics["model"]     # a network's facts, or a description (the eGeMAPS + SVM baseline)
     head["model"] = m if isinstance(m, str) else \
         f"{m['layout']} conv-{m['conv_activation']} dense-{m['dense_activation']} {m['precision']}"
@@ -139,6 +147,8 @@ def evaluate(p: Params, models_dir: str | Path, features_dir: str | Path, out_di
     split = test_set(b, p, features_dir)
     probs = b.predict_frames(split.test.features)
     metrics = report(b, split, probs)
+    if b.calibration.fitted:
+        metrics["calibration"] = calibration_report.record(b.calibration, probs, split.test.label)
     write_reports(out_dir, metrics, split, probs, b.classes)
     figures.write_report_figures(out_dir, split.test.label, probs.argmax(axis=1), b.classes, b.training,
                                  title=f"{split.protocol} protocol, {headline(metrics)['model']}")

@@ -5,7 +5,8 @@
     clf = Classifier()                           # export/ or models/ here, else the model shipped in the
                                                  # package (`emoaugnet info` prints its card)
                                                  # (or a folder of them, e.g. cv/models: their average)
-    clf.predict("speech.wav")["emotion"]         # the same dict `emoaugnet predict` prints
+    clf.predict("speech.wav")["answer"]          # the same dict `emoaugnet predict` prints: "sad", or
+                                                 # "not sure: sad or disgust" (emotion None, candidates)
     clf.predict(["a.wav", "folder/"])            # a list of paths: a list of dicts, folders walked
     clf.predict(samples, 16000)                  # (samples,) or (samples, channels) at any rate
     clf.predict(librosa.load("speech.wav"))      # or a (samples, rate) pair
@@ -44,17 +45,18 @@ from emoaugnet.inference.predictor import MIN_DURATION, PredictParams, Predictor
 BACKENDS = ("auto", "onnx", "keras")
 
 
-def load_model(directory: str | Path, backend: str = "auto") -> Any:
+def load_model(directory: str | Path, backend: str = "auto", threads: int | None = None) -> Any:
     """An :class:`emoaugnet.inference.onnx_model.OnnxModel` or a :class:`emoaugnet.model.bundle.Bundle` from ``directory``
-    as given, or for a folder of model folders (``cv/models``) an :class:`emoaugnet.inference.ensemble.Ensemble`."""
+    as given, or for a folder of model folders (``cv/models``) an :class:`emoaugnet.inference.ensemble.Ensemble`.
+    ``threads``: onnxruntime's threads per session (:func:`emoaugnet.inference.onnx_model.load`)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend is {backend!r}; allowed values: {', '.join(BACKENDS)}")
     directory = Path(directory)
     if ensemble.is_ensemble(directory):
         model_dir.check_distinct(ensemble.member_dirs(directory))
-        return ensemble.load(directory, lambda member: load_model(member, backend))
+        return ensemble.load(directory, lambda member: load_model(member, backend, threads))
     if backend == "onnx" or backend == "auto" and onnx_model.has_onnx(directory):
-        return onnx_model.load(directory)
+        return onnx_model.load(directory, threads)
     if not (directory / bundle.WEIGHTS_FILE).is_file() and onnx_model.has_onnx(directory):
         raise bundle.BundleError(f"{directory}: an ONNX export without Keras weights; use the onnx backend")
     return bundle.load(directory)
@@ -64,6 +66,15 @@ def backend_name(model: Any) -> str:
     if isinstance(model, ensemble.Ensemble):
         model = model.members[0]
     return "onnx" if isinstance(model, onnx_model.OnnxModel) else "keras"
+
+
+def choose(directory: str | Path | None, backend: str, speaker: Any) -> tuple[model_dir.Choice, Any]:
+    """The model folder (:func:`emoaugnet.inference.model_dir.resolve`) and the speaker recordings it takes:
+    given one speaker's recordings, the shipped model answers with its speaker-adapted member when there
+    are enough of them, else with the single-file model, which takes none (the choice's warning says why)."""
+    files = None if speaker is None else expand(api_inputs.paths(speaker))
+    choice = model_dir.resolve(directory, backend, None if files is None else sum(e is None for _, e in files))
+    return choice, (None if choice.shipped and not choice.speaker_member else speaker)
 
 
 class Classifier:
@@ -91,7 +102,8 @@ class Classifier:
              speaker: Any = None) -> "Classifier":
         """:meth:`from_dir` without warnings: a stale export beside the bundle is in :attr:`warning`."""
         params = params or PredictParams()
-        return cls.open_choice(model_dir.resolve(directory, backend), backend, params, speaker)
+        choice, speaker = choose(directory, backend, speaker)
+        return cls.open_choice(choice, backend, params, speaker)
 
     @classmethod
     def open_choice(cls, choice: model_dir.Choice, backend: str = "auto", params: PredictParams | None = None,

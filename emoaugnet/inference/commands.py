@@ -55,10 +55,10 @@ def open_classifier(command: str, args: argparse.Namespace, pp: Any, speaker: An
     """The :class:`emoaugnet.inference.api.Classifier` that ``--model`` / ``--backend`` name (model_dir's rule), or
     None after printing why not (``<command>: ...`` on stderr): the one way predict and serve open a model.
     Its warning (a stale export passed over) and, with nothing named, which model was picked, go to stderr."""
-    from emoaugnet.inference.api import Classifier
-    from emoaugnet.inference.model_dir import NoModel, resolve
+    from emoaugnet.inference.api import Classifier, choose
+    from emoaugnet.inference.model_dir import NoModel
     try:
-        choice = resolve(args.model, args.backend)   # no model: said before anything heavy is imported
+        choice, speaker = choose(args.model, args.backend, speaker)   # no model: said before loading one
     except (NoModel, ValueError) as exc:
         print(f"{command}: {as_flags(exc)}", file=sys.stderr)
         return None

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from emoaugnet.model import bundle
+from emoaugnet.model.calibration import NONE, Calibration
 from emoaugnet.data.manifest import speaker_order
 
 SHARED = ("classes", "audio_params", "feature_params", "num_frames", "num_channels")
@@ -59,6 +60,23 @@ class Ensemble:
         """The members' class probabilities for ``(n, frames, channels)`` features, averaged."""
         probs = [m.predict_frames(frames, batch_size=batch_size) for m in self.members]
         return np.mean(probs, axis=0).astype(np.float32)
+
+    def probabilities(self, frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """The members' calibrated probabilities (each with its own temperature), averaged."""
+        probs = [m.probabilities(frames, batch_size=batch_size) for m in self.members]
+        return np.mean(probs, axis=0).astype(np.float32)
+
+    @property
+    def calibration(self) -> Calibration:
+        """When the average is "not sure": the members' mean thresholds (their temperatures are already
+        applied by :meth:`probabilities`); uncalibrated unless every member is calibrated."""
+        cals = [m.calibration for m in self.members]
+        if not all(c.fitted for c in cals):
+            return NONE
+        return Calibration(1.0, float(np.mean([c.min_probability for c in cals])),
+                           float(np.mean([c.min_margin for c in cals])), True,
+                           {"on": "each member's validation speakers (temperature per member, before averaging)",
+                            "samples": sum(int(c.fit.get("samples", 0)) for c in cals)})
 
 
 def check(members: list[Any], names: list[str]) -> None:

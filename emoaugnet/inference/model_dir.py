@@ -13,6 +13,10 @@ or onnxruntime import):
   model (a bundle and its own export, say);
 * nothing named, and the current folder holds no ``export/`` or ``models/``: the model shipped inside the
   package (:data:`SHIPPED`, ``emoaugnet/shipped/``, put there by ``emoaugnet release``), when it is there;
+  given recordings of one speaker (``--speaker-norm``, ``speaker=``), its speaker-adapted member
+  (its folder :data:`SPEAKER_FOLDER`) when there are at least as many as its card says it needs
+  (:func:`speaker_min_recordings`: below that the single-file model scored as well, so it answers, and the
+  choice's warning says why);
 * anything else: :class:`NoModel`, with a hint that works here (``dvc pull`` only when the project has a
   DVC remote).
 
@@ -38,6 +42,9 @@ EXPORT, MODELS = "export", "models"
 #: The model inside the package (an ONNX export plus its card, ``card.json``; docs/release.md).
 SHIPPED = Path(__file__).resolve().parents[1] / "shipped"
 CARD_FILE = "card.json"
+#: The folder, inside a released model's, of its speaker-adapted member: a model trained with per-speaker
+#: normalisation, used when the recordings of one speaker are given (``emoaugnet release --speaker-export``).
+SPEAKER_FOLDER = "speaker"
 
 
 class NoModel(ValueError):
@@ -49,22 +56,42 @@ class Choice:
     path: Path                      # the model folder (or folder of model folders) to load
     warning: str | None = None      # why another folder beside it was not used
     shipped: bool = False           # the model inside the package (nothing named, no project here)
+    speaker_member: bool = False    # its speaker-adapted member (recordings of one speaker were given)
 
     @property
     def label(self) -> str:
         """Which model this is, in words: the folder, or the shipped model's name from its card."""
         if not self.shipped:
             return str(self.path)
+        if self.speaker_member:
+            return f"the shipped model {shipped_name(self.path.parent)}, its speaker-adapted member (see `emoaugnet info`)"
         return f"the shipped model {shipped_name(self.path)} (see `emoaugnet info`)"
+
+
+def _card_value(directory: str | Path, *keys: str) -> object:
+    """``card.json[keys[0]][keys[1]]...`` of a released model (``None`` when absent or unreadable)."""
+    try:
+        value = json.loads((Path(directory) / CARD_FILE).read_text())
+        for key in keys:
+            value = value.get(key)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value
 
 
 def shipped_name(directory: str | Path = SHIPPED) -> str:
     """The ``name`` in a released model's ``card.json`` (``"(no card)"`` when it has none)."""
-    try:
-        name = json.loads((Path(directory) / CARD_FILE).read_text()).get("name")
-    except (OSError, ValueError, AttributeError):
-        name = None
+    name = _card_value(directory, "name")
     return name if isinstance(name, str) else "(no card)"
+
+
+def speaker_min_recordings(directory: str | Path = SHIPPED) -> int | None:
+    """How many recordings of one speaker the released speaker-adapted member needs to beat the
+    single-file model (``card.json``'s ``speaker_model.min_recordings``; ``None``: no such member)."""
+    if not is_export(Path(directory) / SPEAKER_FOLDER):
+        return None
+    value = _card_value(directory, "speaker_model", "min_recordings")
+    return value if isinstance(value, int) and value >= 1 else 1
 
 
 def has_model(directory: str | Path) -> bool:
@@ -115,9 +142,11 @@ def stale_export(export_dir: Path, models_dir: Path) -> str | None:
     return None
 
 
-def resolve(directory: str | Path | None = None, backend: str = "auto") -> Choice:
+def resolve(directory: str | Path | None = None, backend: str = "auto", speaker_files: int | None = None) -> Choice:
     """The model folder ``directory`` means (``None``: the current folder as a project root, else the
-    shipped model); see the module doc. Raises :class:`NoModel` with a hint, or ValueError for an ensemble of one model twice."""
+    shipped model); see the module doc. ``speaker_files``: how many recordings of one speaker were given
+    (``None``: none), which picks the shipped model's member. Raises :class:`NoModel` with a hint, or
+    ValueError for an ensemble of one model twice."""
     given = directory is not None
     directory = Path(directory if given else ".")
     if has_model(directory):
@@ -130,11 +159,27 @@ def resolve(directory: str | Path | None = None, backend: str = "auto") -> Choic
         check_distinct(ensemble.member_dirs(directory))
         return Choice(directory)
     if not given and is_export(SHIPPED):
-        return Choice(SHIPPED, shipped=True)
+        return _shipped_choice(speaker_files)
     where = (f"{directory}: model bundle not found (no {CONFIG_FILE}, and no model folders in it)" if given else
              f"model bundle not found: neither {EXPORT}/ nor {MODELS}/ in {Path.cwd()} holds one ({CONFIG_FILE}), "
              f"and no model is shipped in {SHIPPED} (`emoaugnet release` puts one there)")
     raise NoModel(f"{where}; {how_to_get(directory)}")
+
+
+def _shipped_choice(speaker_files: int | None) -> Choice:
+    """The shipped single-file model, or its speaker-adapted member for enough recordings of one speaker."""
+    if speaker_files is None:
+        return Choice(SHIPPED, shipped=True)
+    needed = speaker_min_recordings(SHIPPED)
+    if needed is None:
+        return Choice(SHIPPED, "the shipped model has no speaker-adapted member; each file is classified "
+                               "on its own", shipped=True)
+    if speaker_files < needed:
+        return Choice(SHIPPED, f"{speaker_files} recording{'s' if speaker_files != 1 else ''} of the speaker; "
+                               f"the shipped speaker-adapted model needs at least {needed} to do better than "
+                               "the single-file model (its card), so each file is classified on its own",
+                      shipped=True)
+    return Choice(SHIPPED / SPEAKER_FOLDER, shipped=True, speaker_member=True)
 
 
 def _project_choice(export: Path, models: Path, backend: str) -> Choice:

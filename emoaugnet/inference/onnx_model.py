@@ -45,8 +45,10 @@ class OnnxModel(bundle.Description):
         return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
 
 
-def load(directory: str | Path) -> OnnxModel:
-    """The exported model in ``directory``; :class:`emoaugnet.model.bundle.BundleError` names what is wrong."""
+def load(directory: str | Path, threads: int | None = None) -> OnnxModel:
+    """The exported model in ``directory``; :class:`emoaugnet.model.bundle.BundleError` names what is wrong.
+    ``threads``: onnxruntime's intra-op threads (``None``: its default, one per core; a worker process
+    among several takes 1)."""
     directory = Path(directory)
     config = bundle.read_config(directory)
     onnx_path, const_path = directory / ONNX_FILE, directory / FEATURES_FILE
@@ -76,6 +78,8 @@ def load(directory: str | Path) -> OnnxModel:
     # Worker threads sleep between calls instead of spinning: predict computes features (numpy) between
     # model calls, and spinning threads take the cores those need.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads:
+        options.intra_op_num_threads = options.inter_op_num_threads = threads
     try:
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:    # onnxruntime raises its own Fail / InvalidGraph / ... types

@@ -20,9 +20,14 @@ Windows (``window`` = the model's ``audio.duration``, 2.5 s; ``offset`` = ``audi
   recording is decoded whole (88 kB per second at 22,050 Hz) and its windows classified together.
 
 A window whose RMS (over its real samples, not the padding) is below :attr:`PredictParams.silence_rms`
-is reported as silent and not classified. The file's probabilities are the mean of its non-silent
-windows' probabilities; a file whose windows are all silent gets ``"result": "silence"`` and no emotion.
-A file that cannot be read gets ``{"path": ..., "result": "error", "error": ...}``.
+is reported as silent and not classified. The probabilities are the model's calibrated ones (its
+temperature applied: :mod:`emoaugnet.model.calibration`); the file's are the mean of its non-silent
+windows'. When the model is not sure of that mean (its top probability or lead under the thresholds the
+model carries), the file gets ``"result": "uncertain"``, ``"emotion": null`` and its two leading
+``candidates``; ``answer`` says the result in words either way. ``segments`` are the recording's runs of
+windows (:mod:`emoaugnet.inference.segments`). A file whose windows are all silent gets
+``"result": "silence"`` and no emotion. A file that cannot be read gets
+``{"path": ..., "result": "error", "error": ...}``.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from emoaugnet.data import audio
+from emoaugnet.inference import segments as segments_mod
 from emoaugnet.model import normalisation
+from emoaugnet.model.calibration import NONE as UNCALIBRATED, Calibration
 from emoaugnet.params import AudioParams
 
 #: Extensions collected from folders: those decoded (libsndfile, or FFmpeg through PyAV; emoaugnet.data.audio).
@@ -221,10 +228,17 @@ def too_short(rec: Recording, pp: PredictParams) -> bool:
     return rec.duration < pp.min_duration
 
 
+def answer(result: dict[str, Any]) -> str:
+    """The result in words: ``sad``, ``not sure: sad or disgust``, ``silence``, ``too short``, ``error``."""
+    if result["result"] == "uncertain":
+        return "not sure: " + " or ".join(c["emotion"] for c in result["candidates"])
+    return result["result"].replace("_", " ")
+
+
 def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequence[str],
-                pp: PredictParams) -> dict[str, Any]:
+                pp: PredictParams, calibration: Calibration = UNCALIBRATED) -> dict[str, Any]:
     """The JSON object of one recording from its windows' probabilities (``None`` for a silent window or
-    a recording too short to classify)."""
+    a recording too short to classify), answered by ``calibration``'s rule."""
     silence_rms = pp.silence_rms
     voiced = [p for p in probs if p is not None]
     windows = []
@@ -238,8 +252,11 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
     out: dict[str, Any] = {"path": rec.path}
     if voiced:
         mean = np.mean(np.stack(voiced).astype(np.float64), axis=0)
-        out.update(result=classes[int(np.argmax(mean))], emotion=classes[int(np.argmax(mean))],
-                   probabilities=_probs(classes, mean))
+        emotion, candidates = calibration.verdict(mean, classes)
+        out.update(result=emotion or "uncertain", emotion=emotion, probabilities=_probs(classes, mean),
+                   uncertain=emotion is None)
+        if candidates:
+            out["candidates"] = candidates
         skipped = len(probs) - len(voiced)
         out["combined"] = ("single window" if len(probs) == 1 else
                            f"mean of {len(voiced)} non-silent windows' probabilities"
@@ -252,10 +269,13 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
         out.update(result="silence", emotion=None, probabilities=None,
                    combined=("the only window is" if len(probs) == 1 else f"all {len(probs)} windows are")
                    + f" silent (RMS < {silence_rms})")
+    out["answer"] = answer(out)
+    out["calibrated"] = calibration.fitted
     if rec.warning:
         out["warning"] = rec.warning
     out.update(duration_s=round(rec.duration, 3), sample_rate=rec.sample_rate, channels=rec.channels,
-               windows=windows)
+               windows=windows,
+               segments=[] if too_short(rec, pp) else segments_mod.segments(rec.windows, probs, classes, calibration))
     return out
 
 
@@ -276,12 +296,12 @@ class Predictor:
                              f"its model expects {bundle.num_frames} x {bundle.num_channels}")
 
     def window_probabilities(self, clips: np.ndarray) -> np.ndarray:
-        """``(n, classes)`` probabilities for ``(n, num_samples)`` windows, :attr:`batch_windows` at a time."""
+        """``(n, classes)`` calibrated probabilities for ``(n, num_samples)`` windows, :attr:`batch_windows` at a time."""
         out = []
         for i in range(0, len(clips), self.batch_windows):
             frames = self.bundle.extract(clips[i:i + self.batch_windows])
             frames = normalisation.for_predict(frames, self.bundle.model_params.normalisation, self.speaker_stats)
-            out.append(self.bundle.predict_frames(frames, batch_size=self.batch_windows))
+            out.append(self.bundle.probabilities(frames, batch_size=self.batch_windows))
         return np.concatenate(out) if out else np.zeros((0, len(self.bundle.classes)), np.float32)
 
     def classify_recording(self, rec: Recording) -> dict[str, Any]:
@@ -298,7 +318,7 @@ class Predictor:
             else:
                 skip = too_short(rec, self.pp)
                 yield file_result(rec, [None if w.silent or skip else next(probs) for w in rec.windows],
-                                  self.bundle.classes, self.pp)
+                                  self.bundle.classes, self.pp, self.bundle.calibration)
         pending.clear()
 
     def classify(self, items: Iterable[tuple[str, str | None]]) -> Iterator[dict[str, Any]]:

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from emoaugnet.model import scaler
+from emoaugnet.model.calibration import NONE as UNCALIBRATED, Calibration
 from emoaugnet.atomic import atomic_path, write_text
 from emoaugnet.errors import EmoAugNetError
 from emoaugnet.params import ACTIVATIONS, LAYOUTS, AudioParams, FeatureParams, ModelParams, recorded
@@ -48,6 +49,7 @@ class Description:
     precision: str                  # the precision it was trained with
     split: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
+    calibration: Calibration = UNCALIBRATED     # model.json's ``calibration`` (absent: T = 1, not calibrated)
 
     @property
     def layout(self) -> str:
@@ -65,6 +67,11 @@ class Description:
         """``(n, frames, channels)`` features of ``(n, num_samples)`` windows, as training computed them."""
         from emoaugnet.store import features
         return features.extract(clips, self.audio_params.sample_rate, self.feature_params)
+
+    def probabilities(self, frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """The answer's class probabilities: the network's (``predict_frames``, which subclasses define)
+        with this model's temperature applied (:mod:`emoaugnet.model.calibration`)."""
+        return self.calibration.apply(self.predict_frames(frames, batch_size=batch_size))
 
 
 @dataclass
@@ -86,8 +93,9 @@ class Bundle(Description):
 def save(directory: str | Path, model: Any, mean: np.ndarray, scale: np.ndarray, classes: tuple[str, ...],
          model_params: ModelParams, feature_params: FeatureParams, audio_params: AudioParams,
          num_frames: int, num_channels: int, precision: str, split: Mapping[str, Any] | None = None,
-         training: Mapping[str, Any] | None = None) -> None:
-    """Write ``model.weights.h5`` and ``model.json`` into ``directory`` (each atomically)."""
+         training: Mapping[str, Any] | None = None, calibration: Calibration | None = None) -> None:
+    """Write ``model.weights.h5`` and ``model.json`` into ``directory`` (each atomically); ``calibration``
+    (fitted on the validation speakers) is recorded when given."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if len(mean) != num_frames * num_channels or len(scale) != len(mean):
@@ -106,6 +114,7 @@ def save(directory: str | Path, model: Any, mean: np.ndarray, scale: np.ndarray,
                    "scale": [float(v) for v in np.asarray(scale, np.float32)]},
         "split": dict(split or {}),
         "training": dict(training or {}),
+        **({"calibration": calibration.to_config()} if calibration is not None else {}),
     }
     # model.json is written last and marks a complete bundle: remove the old one first, so a run killed
     # between the two files leaves "no bundle", never new weights under an old description.
@@ -159,6 +168,7 @@ def describe(directory: str | Path, config: Mapping[str, Any] | None = None) -> 
         classes = tuple(config["classes"])
         num_frames = int(config["input"]["num_frames"])
         num_channels = int(config["input"]["num_channels"])
+        calibration = Calibration.from_config(config.get("calibration"))
         mean = np.asarray(config["scaler"]["mean"], np.float32)
         scale = np.asarray(config["scaler"]["scale"], np.float32)
         for key, value, allowed in (("input_layout", model_params.input_layout, LAYOUTS),
@@ -174,7 +184,8 @@ def describe(directory: str | Path, config: Mapping[str, Any] | None = None) -> 
     return Description(mean=mean, scale=scale, classes=classes, model_params=model_params,
                        feature_params=feature_params, audio_params=audio_params, num_frames=num_frames,
                        num_channels=num_channels, precision=str(config.get("precision", "float32")),
-                       split=dict(config.get("split", {})), training=dict(config.get("training", {})))
+                       split=dict(config.get("split", {})), training=dict(config.get("training", {})),
+                       calibration=calibration)
 
 
 def load(directory: str | Path) -> Bundle:

@@ -7,23 +7,24 @@ What it checks before writing anything (each refusal a :class:`ReleaseError` nam
   statistics (:func:`emoaugnet.model.normalisation.needs_group_stats`);
 * params.yaml still describes it: the export's ``model.json`` records the model, audio, feature and split
   params and the epochs, batch size and learning rate it was trained with, and they must equal params.yaml's
-  (so the card's params, copied from params.yaml, are the ones it was trained with);
+  (so the card's params, copied from params.yaml, are the ones it was trained with; the corpora and speakers
+  it trained on are the card's own, :data:`emoaugnet.release.card.DATA_KEYS`);
 * no training corpus's licence forbids derived works (:func:`emoaugnet.data.licences.check_releasable`);
 * the model files fit the wheel (:data:`MAX_BYTES`);
 * the git tree has no uncommitted changes to tracked files, so the card's commit is the code and params the
   model was made from (:func:`emoaugnet.release.provenance.check_clean`); ``allow_dirty`` releases anyway, and the
   card records that and the files that differed.
+* with ``--speaker-export``, the speaker-adapted member's checks (:mod:`emoaugnet.release.member`).
 
 Then it writes ``model.onnx``, ``features.npz``, ``card.json`` and ``model.json`` (last: it marks a complete
 model) into ``--to``, each atomically, and MODEL_CARD.md from the card (:func:`emoaugnet.release.card.render`).
 The card (:mod:`emoaugnet.release.card`) holds the params sections that decide the model, the git commit, the
 corpora with their speakers and licences, the measured figures found under ``--reports`` with the commands
-that produce them, the classes, intended use and known limits.
+that produce them (:mod:`emoaugnet.release.provenance`), the classes, intended use and known limits.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from datetime import datetime, timezone
@@ -33,28 +34,18 @@ from typing import Any
 import yaml
 
 from emoaugnet.model import bundle, normalisation
-from emoaugnet.release import card, provenance
+from emoaugnet.release import card, member as member_mod, provenance
 from emoaugnet.data import licences
 from emoaugnet.inference import model_dir
 from emoaugnet.atomic import atomic_path, write_text
 from emoaugnet.inference.onnx_model import FEATURES_FILE, ONNX_FILE
 from emoaugnet.params import from_dict, recorded
+from emoaugnet.release.provenance import (  # noqa: F401  (ReleaseError: the command catches it here)
+    ReleaseError, figures, files, speakers, training_command)
 
-#: The most the shipped model's files may take in the wheel (10 MB).
-MAX_BYTES = 10 * 10 ** 6
-CV = "dvc exp run -S 'cv.folds=[0,1,2,3,4]' -S 'cv.summary=[all]'"
-LOCO = ("dvc exp run -S 'data.corpora=[ravdess,tess,emodb]' -S 'loco.corpora=[ravdess,tess,emodb]' "
-        "-S 'loco.summary=[all]'")
-#: Figures a card carries when their file is under --reports: (path, what it measures, the command).
-FIGURES = (
-    ("metrics.json", "held-out test speakers (split.test_speakers), this model", "dvc repro evaluate"),
-    ("cv/metrics.json", "5-fold speaker cross-validation, this configuration (mean +- sd over folds)", CV),
-    ("cv/baseline/metrics.json", "eGeMAPS + SVM baseline, the same folds",
-     CV + " -S 'baseline.corpora=[ravdess]' -S 'baseline.cv=[all]'"),
-    ("loco/metrics.json", "leave-one-corpus-out (mean +- sd over held-out corpora)", LOCO),
-    ("loco/baseline/metrics.json", "eGeMAPS + SVM baseline, leave-one-corpus-out",
-     LOCO + " -S 'baseline.corpora=[ravdess,tess,emodb]' -S 'baseline.loco=[all]'"),
-)
+#: The most the shipped models' files (the single-file model and its speaker-adapted member) may take in
+#: the wheel (30 MB).
+MAX_BYTES = 30 * 10 ** 6
 INTENDED_USE = ("Research and demonstration: estimating the emotion expressed in short recordings of acted "
                 "speech, and a baseline to compare speech emotion recognition methods with.")
 LIMITS = (
@@ -68,20 +59,9 @@ LIMITS = (
 )
 
 
-class ReleaseError(ValueError):
-    """A model that cannot be released; ``str()`` names the folder and the reason."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_export(export: Path, models: Path) -> dict[str, Any]:
-    """The fresh export's ``model.json``, or :class:`ReleaseError`."""
+def check_export(export: Path, models: Path, group: bool = False) -> dict[str, Any]:
+    """The fresh export's ``model.json``, or :class:`ReleaseError`. ``group``: the speaker-adapted member,
+    which must need a speaker's statistics (the single-file model must not)."""
     if not model_dir.is_export(export):
         raise ReleaseError(f"{export}: no ONNX export ({model_dir.CONFIG_FILE} and {ONNX_FILE}); make one with "
                            "`dvc repro export` (or `emoaugnet export`)")
@@ -93,7 +73,10 @@ def check_export(export: Path, models: Path) -> dict[str, Any]:
         raise ReleaseError(f"{why}; re-export it (`dvc repro export`) before releasing")
     config = bundle.read_config(export)
     desc = bundle.describe(export, config)
-    if normalisation.needs_group_stats(desc):
+    if group and normalisation.method(desc) != "speaker":
+        raise ReleaseError(f"{export}: trained with model.feature_norm: {normalisation.method(desc)}; the "
+                           "speaker-adapted member is a model trained with model.feature_norm: speaker")
+    if not group and normalisation.needs_group_stats(desc):
         raise ReleaseError(f"{export}: trained with model.feature_norm: {normalisation.method(desc)}, so it needs "
                            "the statistics of a group of one speaker's recordings and cannot classify a single "
                            "file of an unknown speaker; release a model with feature_norm none or utterance")
@@ -101,17 +84,19 @@ def check_export(export: Path, models: Path) -> dict[str, Any]:
 
 
 def check_params(config: dict[str, Any], tree: dict[str, Any], where: str) -> None:
-    """Refuse when params.yaml (``tree``) no longer describes the model its ``model.json`` records."""
+    """Refuse when params.yaml (``tree``) no longer describes the model its ``model.json`` records. Which
+    corpora and speakers it trained on are not compared (:data:`emoaugnet.release.card.DATA_KEYS`): a release
+    trains the configuration on every shippable speaker (:func:`training_command`), the card lists them."""
     p = from_dict(tree)
     split = config.get("split", {})
     now = {"classes": list(p.classes), "model": recorded(p.model), "audio": recorded(p.audio),
            "features": recorded(p.features, exclude=("workers",)),
-           "split": {"protocol": p.split.protocol, "seed": p.seed, "corpora": list(p.corpora_to_run)},
+           "split": {"protocol": p.split.protocol, "seed": p.seed},
            "training": {"max_epochs": p.train.epochs, "batch_size": p.train.batch_size,
                         "learning_rate": p.train.learning_rate}}
     then = {"classes": config.get("classes"), "model": config.get("model"), "audio": config.get("audio"),
             "features": config.get("features"),
-            "split": {k: split.get(k) for k in ("protocol", "seed", "corpora")},
+            "split": {k: split.get(k) for k in ("protocol", "seed")},
             "training": {k: config.get("training", {}).get(k) for k in ("max_epochs", "batch_size", "learning_rate")}}
     current = card.flatten(now)
     differ = [f"{k}: model {json.dumps(v)}, params.yaml {json.dumps(current.get(k))}"
@@ -121,67 +106,15 @@ def check_params(config: dict[str, Any], tree: dict[str, Any], where: str) -> No
                            "retrain and export at these params (`dvc repro`) or restore them")
 
 
-def speakers(split: dict[str, Any], corpus: str, manifests: Path) -> dict[str, list[str] | None]:
-    """Training, validation and test speakers of ``corpus`` (training: from its manifest, when present)."""
-    single = len(split.get("corpora", [])) == 1
-
-    def mine(ids: list[str]) -> list[str]:
-        return [s if single else s.split(":", 1)[1] for s in map(str, ids) if single or s.startswith(corpus + ":")]
-    test, val = mine(split.get("test_speakers", [])), mine(split.get("val_speakers", []))
-    train = None
-    manifest = manifests / f"{corpus}.csv"
-    if manifest.is_file():
-        from emoaugnet.data import manifest as manifest_mod
-        present = {u.speaker for u in manifest_mod.read(manifest, kept_only=True)}
-        held = set(test) | set(val) if split.get("protocol") == "speaker" else set()
-        train = sorted(present - held, key=lambda s: (len(s), s))
-    return {"train": train, "val": val, "test": test}
-
-
-def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
-    if isinstance(metrics.get("mean"), dict):            # a summary over folds or corpora
-        return {"unweighted_accuracy": metrics["mean"].get("unweighted_accuracy"),
-                "weighted_accuracy": metrics["mean"].get("weighted_accuracy"),
-                "sd": (metrics.get("sd") or {}).get("unweighted_accuracy"), "runs": metrics.get("folds_run")}
-    return {"unweighted_accuracy": metrics.get("unweighted_accuracy"),
-            "weighted_accuracy": metrics.get("weighted_accuracy"), "protocol": metrics.get("protocol")}
-
-
-def _speakers_scored(metrics: Path) -> str:
-    """`` (speakers A, B)``: the speakers in the ``predictions.csv`` beside ``metrics``, so a figure on a
-    corpus says which of its speakers it measured ("" when the file is not there)."""
-    import csv
-    predictions = metrics.parent / "predictions.csv"
-    if not predictions.is_file():
-        return ""
-    with open(predictions, newline="") as f:
-        speakers = sorted({row["speaker"] for row in csv.DictReader(f) if row.get("speaker")},
-                          key=lambda s: (len(s), s))
-    return f" (speaker{'s' if len(speakers) > 1 else ''} {', '.join(speakers)})" if speakers else ""
-
-
-def figures(reports: Path, cv: Path | None = None) -> list[dict[str, Any]]:
-    """The measured figures found under ``reports`` (``cv``: the cross-validation summary, if elsewhere)."""
-    found: list[tuple[Path, str, str]] = [((cv if cv is not None and rel == "cv/metrics.json" else reports / rel),
-                                           what, command) for rel, what, command in FIGURES]
-    for path in sorted(reports.glob("cross/*/metrics.json")):
-        corpus = path.parent.name
-        found.append((path, f"cross-corpus: every recording of {corpus}{_speakers_scored(path)}, never seen in "
-                            "training", f"dvc repro cross_evaluate@{corpus} (with evaluate.cross_corpora=[{corpus}])"))
-    for path in sorted(reports.glob("cross/baseline/*/metrics.json")):
-        corpus = path.parent.name
-        found.append((path, f"eGeMAPS + SVM baseline, cross-corpus on {corpus}{_speakers_scored(path)}",
-                      f"dvc repro baseline_cross@{corpus} (with baseline.cross_corpora=[{corpus}])"))
-    out = []
-    for path, what, command in found:
-        if not path.is_file():
-            continue
-        try:
-            metrics = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ReleaseError(f"{path}: not a readable metrics file ({exc})") from None
-        out.append({"what": what, "file": str(path), "command": command, **_headline(metrics)})
-    return out
+def trained_on(params: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
+    """The card's params with the data the model was trained on (:data:`emoaugnet.release.card.DATA_KEYS`:
+    corpora, test and validation speakers) as its ``model.json`` records them, where params.yaml's differ."""
+    for section, key, recorded_as in (("run", "corpora", "corpora"), ("split", "test_speakers", "test_speakers"),
+                                      ("split", "val_speakers", "val_speakers")):
+        value = split.get(recorded_as)
+        if value is not None and [str(v) for v in params[section][key]] != [str(v) for v in value]:
+            params[section][key] = list(value)
+    return params
 
 
 def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], reports: Path, cv: Path | None,
@@ -207,11 +140,13 @@ def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], repor
         "classes": list(desc.classes),
         "input": {"sample_rate": ap.sample_rate, "window_seconds": ap.duration, "layout": desc.layout,
                   "feature_norm": normalisation.method(desc)},
-        "params": card.model_sections(tree),
+        "params": trained_on(card.model_sections(tree), split),
         "corpora": [{"name": c, "language": licences.licence(c).language, "licence": licences.licence(c).name,
                      "derived_works": licences.licence(c).derived_works,
                      "speakers": speakers(split, c, manifests)} for c in corpora],
         "split": {k: split.get(k) for k in ("protocol", "fold", "counts", "leakage")},
+        "trained_by": training_command(split),
+        "calibration": config.get("calibration"),
         "training": {k: training.get(k) for k in ("epochs_run", "best_epoch", "parameters", "precision")},
         "weights_licence": licences.weights_licence(corpora),
         "figures": figures(reports, cv),
@@ -219,32 +154,63 @@ def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], repor
         "limits": [limit.format(languages=", ".join(languages), window=ap.duration, n=len(desc.classes))
                    for limit in LIMITS],
         "bundle_sha256": config.get("onnx", {}).get("bundle_sha256"),
-        "files": {name: {"bytes": (export / name).stat().st_size, "sha256": _sha256(export / name)}
-                  for name in (ONNX_FILE, FEATURES_FILE)},
+        "files": files(export),
     }
+
+
+def _copy_model(export: Path, to: Path) -> None:
+    """``model.onnx``, ``features.npz``, then ``model.json`` (it marks a complete model), each atomically."""
+    to.mkdir(parents=True, exist_ok=True)
+    (to / model_dir.CONFIG_FILE).unlink(missing_ok=True)
+    for name in (ONNX_FILE, FEATURES_FILE):
+        with atomic_path(to / name) as tmp:
+            shutil.copyfile(export / name, tmp)
+    with atomic_path(to / model_dir.CONFIG_FILE) as tmp:
+        shutil.copyfile(export / model_dir.CONFIG_FILE, tmp)
 
 
 def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped", models: str | Path = "models",
             reports: str | Path = "reports", cv: str | Path | None = None, card_md: str | Path = "MODEL_CARD.md",
-            params_file: str | Path = "params.yaml", allow_dirty: bool = False) -> dict[str, Any]:
+            params_file: str | Path = "params.yaml", speaker_export: str | Path | None = None,
+            speaker_models: str | Path | None = None, adaptation: str | Path | None = None,
+            allow_dirty: bool = False) -> dict[str, Any]:
     """Check and copy ``export`` into ``to`` with ``card.json``; write ``card_md``. Returns the card.
-    ``allow_dirty``: release from a tree with uncommitted changes (the card records it)."""
+    ``speaker_export`` (made from ``speaker_models``), with ``adaptation`` (tools/adaptation_curve.py's JSON
+    for its configuration): the speaker-adapted member, copied into ``to/speaker``; without it, a member
+    released before is removed (it would describe another model). ``allow_dirty``: release from a tree with
+    uncommitted changes (the card records it)."""
     export, to, params_file = Path(export), Path(to), Path(params_file)
     config = check_export(export, Path(models))
+    member = None
+    if speaker_export is not None:
+        if speaker_models is None or adaptation is None:
+            raise ReleaseError("--speaker-export needs --speaker-models (its bundle) and --adaptation (its "
+                               "tools/adaptation_curve.py figures)")
+        member = check_export(Path(speaker_export), Path(speaker_models), group=True)
+        member_mod.check_member(member, config, Path(speaker_export))
     try:
         tree = yaml.safe_load(params_file.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise ReleaseError(f"{params_file}: cannot read the params ({exc})") from None
     check_params(config, tree, str(params_file))
-    size = sum((export / name).stat().st_size for name in (ONNX_FILE, FEATURES_FILE))
+    exports = [export] + ([Path(speaker_export)] if member is not None else [])
+    size = sum((e / name).stat().st_size for e in exports for name in (ONNX_FILE, FEATURES_FILE))
     if size > MAX_BYTES:
-        raise ReleaseError(f"{export}: {size} bytes of model files; the package holds at most {MAX_BYTES}")
+        raise ReleaseError(f"{', '.join(map(str, exports))}: {size} bytes of model files; the package holds at "
+                           f"most {MAX_BYTES}")
     root = params_file.resolve().parent
     the_card = build_card(export, config, tree, Path(reports), None if cv is None else Path(cv), root, allow_dirty)
+    if member is not None:
+        the_card["speaker_model"] = member_mod.speaker_section(Path(speaker_export), member, Path(adaptation), the_card,
+                                                    root / from_dict(tree).paths.manifests)
     text = json.dumps(the_card, indent=1, sort_keys=True) + "\n"
     the_card = json.loads(text)            # as card.read gives it back: MODEL_CARD.md is rendered from this
-    to.mkdir(parents=True, exist_ok=True)
     (to / model_dir.CONFIG_FILE).unlink(missing_ok=True)      # model.json marks a complete model: last
+    if member is not None:
+        _copy_model(Path(speaker_export), to / model_dir.SPEAKER_FOLDER)
+    elif (to / model_dir.SPEAKER_FOLDER).exists():
+        shutil.rmtree(to / model_dir.SPEAKER_FOLDER)
+    to.mkdir(parents=True, exist_ok=True)
     for name in (ONNX_FILE, FEATURES_FILE):
         with atomic_path(to / name) as tmp:
             shutil.copyfile(export / name, tmp)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -31,6 +32,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--workers", type=int, default=None,
                     help="recordings classified at once, on threads beside the event loop "
                          "(default: the number of CPUs, at most 4; 1 for a Keras model)")
+    sv.add_argument("--queue", type=int, default=16,
+                    help="recordings that may wait for a worker; past workers + queue, requests get 503 with "
+                         "Retry-After at once (default: 16)")
+    sv.add_argument("--read-timeout", type=float, default=30.0,
+                    help="seconds a client has to send a request's head, and again its body; a slower one is "
+                         "cut (connection closed, or 408) (default: 30)")
     add_window_options(sv)
 
 
@@ -41,6 +48,7 @@ def serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from emoaugnet.serve.app import Limits, create_app
+        from emoaugnet.serve.deadlines import h11_protocol
     except ModuleNotFoundError as exc:
         print(f"serve: {exc.name} is not installed: the service needs the serve extra "
               f"(pip install 'emoaugnet[serve]')", file=sys.stderr)
@@ -57,13 +65,24 @@ def serve(args: argparse.Namespace) -> int:
     if classifier is None:
         return 2
     workers = args.workers or (1 if classifier.backend == "keras" else min(4, os.cpu_count() or 1))
-    limits = Limits(int(args.max_upload_mb * 2 ** 20), args.max_seconds, workers)
+    try:
+        limits = Limits(int(args.max_upload_mb * 2 ** 20), args.max_seconds, workers, args.queue, args.read_timeout)
+    except ValueError as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        return 2
     folder = classifier.path
     runtime = runtime_line(classifier.model)
     app = create_app(classifier, limits, Path(folder).resolve().name, runtime)
-    print(f"serve: {classifier.label}: {runtime}; {workers} worker(s); http://{args.host}:{args.port}/",
-          file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=5)
+    print(f"serve: {classifier.label}: {runtime}; {workers} worker(s), queue {limits.queue}; "
+          f"http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    # On SIGTERM uvicorn stops accepting, lets the requests in flight finish (a body still arriving has
+    # read_timeout, then its classification: the grace below covers both), then raises the signal again
+    # with the handler it found: this one, so the command returns 0 instead of dying by the signal.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                    http=h11_protocol(limits.read_timeout), timeout_graceful_shutdown=limits.read_timeout + 30)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 

@@ -28,7 +28,8 @@ A file that cannot be decoded, is silent, or holds less than one analysis frame
 (``features.frame_length`` samples) after the offset is reported by name and reason and left out; the stage
 fails when the bad share exceeds ``quality.max_bad_fraction``. A WAV/AIFF cut short mid-data is used as far as
 it decodes and listed under ``truncated`` (expected vs decoded length, in predict's wording). Speakers are
-processed on ``augment.workers`` processes; each holds one utterance's variants at a time, whatever the
+processed on ``augment.workers`` processes (or on a Dask cluster: ``store.scheduler``,
+:mod:`emoaugnet.store.pool`); each holds one utterance's variants at a time, whatever the
 speaker's size (an IEMOCAP speaker is a session half: hundreds of utterances).
 """
 
@@ -189,11 +190,11 @@ def run(corpus: str, rows: list[Utterance], params: Params, out_dir: str | Path,
         raise AugmentError(f"{corpus}: the manifest has no kept utterances")
     groups = group_by_speaker(rows)
     jobs = list(groups.values())
-    for leftover in out_dir.glob(".tmp-speaker_*"):     # left by a killed run (SIGKILL skips cleanup)
-        leftover.unlink()
+    shards.remove_leftovers(out_dir)
     results = list(run_jobs(_SpeakerJob(params, out_dir), jobs, [len(j) for j in jobs],
                             workers or params.augment.workers, desc=f"augment {corpus}",
-                            unit="utt", progress=progress))
+                            unit="utt", progress=progress, scheduler=params.scheduler))
+    shards.remove_leftovers(out_dir)
     results.sort(key=lambda r: r.speaker)
     written = {r.path.name for r in results if r.path is not None}
     for stale in out_dir.glob("speaker_*.h5"):

@@ -70,8 +70,9 @@ class _FeatureJob:
 
 
 def run(corpus: str, fp: FeatureParams, in_dir: str | Path, out_dir: str | Path,
-        workers: int | None = None, progress: bool = True) -> dict:
-    """Feature shards for every augmented shard in ``in_dir``; stale shards in ``out_dir`` are removed."""
+        workers: int | None = None, progress: bool = True, scheduler: str = "local") -> dict:
+    """Feature shards for every augmented shard in ``in_dir``; stale shards in ``out_dir`` are removed.
+    ``scheduler``: ``store.scheduler`` (the local pool of ``workers`` processes, or a Dask cluster)."""
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     sources = sorted(in_dir.glob("speaker_*.h5"))
     if not sources:
@@ -83,10 +84,10 @@ def run(corpus: str, fp: FeatureParams, in_dir: str | Path, out_dir: str | Path,
                 sizes.append(len(f["waveform"]))
         except (OSError, KeyError) as exc:
             raise shards.StoreError(f"{source}: not an augmented shard ({exc})") from None
-    for leftover in out_dir.glob(".tmp-speaker_*"):     # left by a killed run (SIGKILL skips cleanup)
-        leftover.unlink()
+    shards.remove_leftovers(out_dir)
     results = list(run_jobs(_FeatureJob(out_dir, fp), sources, sizes, workers or fp.workers,
-                            desc=f"features {corpus}", unit="clip", progress=progress))
+                            desc=f"features {corpus}", unit="clip", progress=progress, scheduler=scheduler))
+    shards.remove_leftovers(out_dir)
     written = {path.name for path, _ in results}
     for stale in out_dir.glob("speaker_*.h5"):
         if stale.name not in written:

@@ -2,6 +2,8 @@
 
 Each worker (and the calling process when ``workers == 1``) is limited to one BLAS thread, so the
 workers do not fight over the cores, and a matrix product gives the same bits whatever the pool size.
+With ``store.scheduler`` other than ``local`` the jobs run on a Dask cluster instead
+(:mod:`emoaugnet.store.dask_jobs`, one BLAS thread per job there too), with the same results.
 """
 
 from __future__ import annotations
@@ -18,11 +20,18 @@ def _init_worker() -> None:
 
 
 def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], weights: Sequence[int], workers: int,
-             desc: str, unit: str, progress: bool = True) -> Iterator[Any]:
-    """Yield ``fn(job)`` for every job (in completion order), advancing the bar by the job's weight."""
+             desc: str, unit: str, progress: bool = True, scheduler: str = "local") -> Iterator[Any]:
+    """Yield ``fn(job)`` for every job (in completion order), advancing the bar by the job's weight;
+    ``scheduler``: ``store.scheduler`` (``local``: ``workers`` processes here; else a Dask cluster)."""
     workers = max(1, min(workers, len(jobs)))
     bar = tqdm(total=sum(weights), desc=desc, unit=unit, disable=not progress, dynamic_ncols=True)
     try:
+        if scheduler != "local":
+            from emoaugnet.store.dask_jobs import run_on_dask
+            for index, result in run_on_dask(fn, jobs, scheduler, desc.replace(" ", "-")):
+                yield result
+                bar.update(weights[index])
+            return
         if workers == 1:
             with threadpool_limits(1):
                 for job, weight in zip(jobs, weights):

@@ -69,6 +69,14 @@ def shard_writer(path: str | Path) -> Iterator[h5py.File]:
             yield f
 
 
+def remove_leftovers(out_dir: str | Path) -> None:
+    """Remove the ``.tmp-speaker_*`` files a killed job left in ``out_dir`` (SIGKILL skips the cleanup of
+    :func:`shard_writer`): before a stage's jobs start, and after they end (a job rerun elsewhere after its
+    worker died leaves the dead attempt's file)."""
+    for leftover in Path(out_dir).glob(".tmp-speaker_*"):
+        leftover.unlink(missing_ok=True)
+
+
 def create_dataset(f: h5py.File, name: str, shape: tuple[int, ...], dtype: Any) -> h5py.Dataset:
     """An empty dataset laid out as :func:`write_datasets` lays out one created from data."""
     return f.create_dataset(name, shape=shape, dtype=dtype, track_times=False)

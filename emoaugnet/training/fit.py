@@ -4,8 +4,9 @@
 with ``train.weight_decay``), the on-the-fly regularisation of :mod:`emoaugnet.training.batches` when it is on,
 ReduceLROnPlateau and EarlyStopping (best weights restored) on validation accuracy (training accuracy
 when the split has no validation part). It runs on whichever Keras backend is active
-(:mod:`emoaugnet.model.backend`). :func:`train_and_save` adds the feature-store check, DVCLive logging and the
-model bundle (:mod:`emoaugnet.model.bundle`); the train stage (:mod:`stages.train`) calls it.
+(:mod:`emoaugnet.model.backend`). :func:`train_and_save` adds the feature-store check, DVCLive logging, the
+calibration fitted on the validation speakers (:func:`calibrate`) and the model bundle
+(:mod:`emoaugnet.model.bundle`); the train stage (:mod:`stages.train`) calls it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from emoaugnet.model import backend, bundle, scaler
+from emoaugnet.model import backend, bundle, calibration, scaler
 from emoaugnet.training import balance, batches, splits
 from emoaugnet.model import network as model_mod
 from emoaugnet.params import Params, ParamsError
@@ -142,8 +143,20 @@ def split_record(p: Params, split: splits.Split) -> dict[str, Any]:
             "test_speakers": list(split.test_speakers or p.split.test_speakers),
             "val_speakers": list(split.val_speakers or p.split.val_speakers), "fold": p.split.fold,
             "test_fraction": p.split.test_fraction, "val_fraction": p.split.val_fraction,
-            "counts": split.counts(), "overlap": splits.overlap(split), "leakage": split.leakage,
-            "test_fingerprint": splits.fingerprint(split.test)}
+            "counts": split.counts(), "leakage": split.leakage,
+            # the release split (no test speakers) has no test set to measure overlap with or to fingerprint
+            "overlap": splits.overlap(split) if split.test is not None else None,
+            "test_fingerprint": splits.fingerprint(split.test) if split.test is not None else None}
+
+
+def calibrate(net: keras.Model, trained: Trained, split: splits.Split, layout: str) -> calibration.Calibration | None:
+    """The temperature and "not sure" thresholds fitted on the validation part's predictions
+    (:func:`emoaugnet.model.calibration.fit`); ``None`` when the split has no validation part."""
+    if split.val is None or len(split.val) == 0:
+        return None
+    x = scaler.to_inputs(split.val.features, trained.mean, trained.scale, layout)
+    probs = np.concatenate([np.asarray(net.predict_on_batch(x[i:i + 256]), np.float32) for i in range(0, len(x), 256)])
+    return calibration.fit(probs, split.val.label)
 
 
 def train_and_save(p: Params, features_dir: str | Path, models_dir: str | Path,
@@ -170,11 +183,17 @@ def train_and_save(p: Params, features_dir: str | Path, models_dir: str | Path,
     # Save the weights only (no optimizer state: the bundle is for inference), from a float32 twin.
     export = model_mod.build(p.model, len(p.classes), num_frames, num_channels, "float32")
     export.set_weights(trained.model.get_weights())
+    fitted = calibrate(export, trained, split, p.model.input_layout)
+    if fitted is not None:
+        print(f"train: calibration on {len(split.val)} validation recordings: temperature {fitted.temperature:g}, "
+              f"ECE {fitted.fit['ece_before']:.3f} -> {fitted.fit['ece_after']:.3f}; \"not sure\" under "
+              f"{fitted.min_probability:g} top probability or {fitted.min_margin:g} lead", flush=True)
     bundle.save(models_dir, export, trained.mean, trained.scale, p.classes, p.model, p.features, p.audio,
                 num_frames, num_channels, trained.precision, split=split_record(p, split),
                 training={**trained.summary, "batch_size": p.train.batch_size, "max_epochs": p.train.epochs,
                           "balance": p.train.balance, "class_weight": p.train.class_weight,
                           "learning_rate": p.train.learning_rate,
                           "parameters": int(trained.model.count_params()),
-                          "history": {k: [round(v, 6) for v in vals] for k, vals in trained.history.items()}})
+                          "history": {k: [round(v, 6) for v in vals] for k, vals in trained.history.items()}},
+                calibration=fitted)
     return trained

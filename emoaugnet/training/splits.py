@@ -142,7 +142,8 @@ def _speaker(sp: SplitParams, seed: int, corpora: tuple[str, ...], root: Path,
     if not any(train_of.values()):
         raise SplitError(f"split: every speaker in {root} is held out; no speaker left to train on")
 
-    test = _load(root, test_of, variants=[0]) if "test" in parts else None
+    # no test speakers (split.test_speakers: []): the release split, every other speaker trains; no test part
+    test = _load(root, test_of, variants=[0]) if "test" in parts and any(test_of.values()) else None
     train = val = None
     if sp.val_speakers:
         if "val" in parts:
