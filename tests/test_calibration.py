@@ -170,10 +170,10 @@ def test_an_ensemble_averages_its_members_calibrated_probabilities(plain, tmp_pa
 
 
 def test_the_card_says_how_calibrated_the_cross_validation_found_it():
-    from emoaugnet.release import card as card_mod
+    from emoaugnet.release import card as card_mod, card_lines
     card = card_mod.read(SHIPPED)
     bare = [{k: v for k, v in f.items() if k != "calibration"} for f in card["figures"]]
-    assert card_mod.calibration_lines({**card, "figures": bare}) == []
+    assert card_lines.calibration_lines({**card, "figures": bare}) == []
     figures = [{**f, "calibration": {"samples": 1040, "ece_before": 0.183, "ece_after": 0.041, "answered": 0.62,
                                      "accuracy_answered": 0.7, "accuracy_all": 0.52}}
                if f["file"] == "reports/cv/metrics.json" else f for f in bare]

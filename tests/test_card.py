@@ -53,11 +53,16 @@ def test_the_card_gives_chance_levels_from_its_classes(shipped):
 def test_the_card_says_whether_the_probabilities_are_calibrated(shipped):
     plain = {k: v for k, v in shipped.items() if k != "calibration"}
     assert "**Probabilities:** not calibrated." in section(card_mod.render(plain), "Measured figures")
-    fitted = {**plain, "calibration": {"method": "temperature scaling", "temperature": 1.7, "ece_before": 0.12,
-                                       "ece_after": 0.03}}
+    unfitted = {**plain, "calibration": {"temperature": 1.0, "min_probability": 0.0, "min_margin": 0.0,
+                                         "fitted": False, "fit": {}}}
+    assert "**Probabilities:** not calibrated." in section(card_mod.render(unfitted), "Measured figures")
+    fitted = {**plain, "calibration": {"temperature": 1.7, "min_probability": 0.4, "min_margin": 0.1, "fitted": True,
+                                       "fit": {"on": "validation speakers", "samples": 50, "ece_before": 0.12,
+                                               "ece_after": 0.03}}}
     line = [x for x in card_mod.render(fitted).splitlines() if x.startswith("**Probabilities:**")]
-    assert line == ["**Probabilities:** calibrated (temperature scaling; ece after 0.03, ece before 0.12, "
-                    "temperature 1.7)."]
+    assert line == ["**Probabilities:** calibrated: temperature 1.7, fitted on validation speakers (50 recordings; "
+                    "expected calibration error there 0.120 before, 0.030 after); \"not sure\" under a top "
+                    "probability of 0.4 or a lead of 0.1 over the second."]
 
 
 def test_the_provenance_says_how_a_dirty_tree_was_released(shipped):

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from emoaugnet.inference.model_dir import CARD_FILE, SHIPPED
 from emoaugnet.params import OFF_VALUES
+from emoaugnet.release import card_lines
 
 FORMAT = 1
 #: params.yaml sections copied whole into a card (``augment`` is cut to the variants and the transforms
@@ -113,128 +114,8 @@ def summary_line(card: Mapping[str, Any] | None) -> str:
         return f"{card.get('name', 'This model')}: its card records no accuracy on speakers it never heard."
     sd = f" +- {100 * unseen['sd']:.1f}" if unseen.get("sd") else ""
     return (f"{card.get('name', 'This model')}, measured on speakers it never heard: "
-            f"{_percent(unseen['unweighted_accuracy'])}{sd} unweighted accuracy ({unseen['what'].split(',')[0]}); "
-            f"chance: {_percent(unseen['chance'])} ({unseen['classes']} classes).")
-
-
-def calibration_lines(card: Mapping[str, Any]) -> list[str]:
-    """The card's paragraph on calibration and "not sure", from the figures that measured it (the
-    cross-validation summary's pooled test folds); nothing when no figure did."""
-    out = []
-    for fig in card.get("figures", []):
-        c = fig.get("calibration")
-        if not c:
-            continue
-        how = c.get("fitted_on", "each fold's temperature and \"not sure\" thresholds fitted on its own "
-                                 "validation speakers")
-        out += ["", f"Calibration ({fig['what'].split(',')[0]}, {c['samples']} test recordings, {how}): expected "
-                f"calibration error (10 bins) {c['ece_before']:.3f} before the temperature, {c['ece_after']:.3f} "
-                f"after; answered {_percent(c['answered'])} of the recordings (the rest: not sure), "
-                f"{_percent(c['accuracy_answered'])} of those right ({_percent(c['accuracy_all'])} of all). "
-                "Reliability diagram and trade-off: `python tools/calibration_report.py`."]
-    return out
-
-
-def calibrated_line(c: Mapping[str, Any] | None) -> str:
-    """Whether a released model's probabilities are calibrated, from its ``model.json`` ``calibration``."""
-    if not c or not c.get("fitted"):
-        return "Its probabilities are not calibrated (no temperature fitted)."
-    fit = c.get("fit", {})
-    return (f"Its probabilities are calibrated: temperature {c['temperature']:.3g}, fitted on {fit.get('on')} "
-            f"({fit.get('samples')} recordings; expected calibration error there {fit.get('ece_before', 0):.3f} "
-            f"before, {fit.get('ece_after', 0):.3f} after); \"not sure\" under a top probability of "
-            f"{c['min_probability']:g} or a lead of {c['min_margin']:g} over the second.")
-
-
-def _percent(value: Any) -> str:
-    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "-"
-
-
-def _figure_row(fig: Mapping[str, Any]) -> str:
-    ua = _percent(fig.get("unweighted_accuracy"))
-    if fig.get("sd") is not None:
-        ua += f" +- {100 * fig['sd']:.1f}"
-    return (f"| {fig['what']} | {ua} | {_percent(fig.get('weighted_accuracy'))} | `{fig['file']}` | "
-            f"`{fig['command']}` |")
-
-
-def _figures(card: Mapping[str, Any]) -> list[str]:
-    """The measured figures, what chance scores, and whether the probabilities are calibrated."""
-    lines = ["## Measured figures", ""]
-    if card["figures"]:
-        lines += ["Unweighted accuracy (UA, mean recall over classes) and weighted accuracy (WA); each row's "
-                  "command reproduces it.", "",
-                  "| what | UA | WA | file | command |", "|---|---|---|---|---|"]
-        lines += [_figure_row(fig) for fig in card["figures"]]
-    else:
-        lines.append("None were found when this model was released.")
-    return lines + ["", chance(card), "", calibration(card), *calibration_lines(card), ""]
-
-
-def chance(card: Mapping[str, Any]) -> str:
-    """What guessing scores, from the card's classes."""
-    n = len(card["classes"])
-    return (f"**Chance level:** guessing at random among the {n} classes scores a UA of {100 / n:.1f}% (1/{n}) on "
-            f"average, on any test set; always giving the same answer scores 1/k with k classes in the test set ({100 / n:.1f}% with "
-            f"all {n}" + (f", {100 / (n - 1):.1f}% with {n - 1}, as on a corpus without one of them)." if n > 2 else
-                          ")."))
-
-
-def calibration(card: Mapping[str, Any]) -> str:
-    """Whether the probabilities can be read as how often the answer is right: the card's ``calibration``
-    (absent: not calibrated)."""
-    fitted = card.get("calibration")
-    if not fitted or isinstance(fitted, Mapping) and fitted.get("fitted") is False:
-        return ("**Probabilities:** not calibrated. They are the network's softmax outputs: a probability of "
-                "0.9 does not mean that such answers are right 9 times in 10, and on speakers and corpora it "
-                "never heard the model can be wrong with a probability near 1.")
-    if not isinstance(fitted, Mapping):
-        return "**Probabilities:** calibrated."
-    if "temperature" in fitted:                 # a model.json calibration (emoaugnet.model.calibration)
-        return "**Probabilities:** " + calibrated_line(fitted)[len("Its probabilities are "):]
-    how = fitted.get("method", "calibrated")
-    details = [f"{key.replace('_', ' ')} {value:g}" if isinstance(value, (int, float)) else f"{key.replace('_', ' ')} {value}"
-               for key, value in sorted(fitted.items()) if key != "method" and not isinstance(value, (Mapping, list))]
-    return f"**Probabilities:** calibrated ({how}" + (f"; {', '.join(details)}" if details else "") + ")."
-
-
-def _dirty(card: Mapping[str, Any]) -> str:
-    if not card["dirty"]:
-        return ""
-    if not card.get("allow_dirty"):
-        return " (the tree had uncommitted changes)"
-    changed = card.get("uncommitted") or []
-    return (" (the tree had uncommitted changes: released with --allow-dirty"
-            + (f"; changed: {', '.join(changed)}" if changed else "") + ")")
-
-
-def _speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
-    """The card's section on the speaker-adapted member (nothing when the release has none)."""
-    if not member:
-        return []
-    curve = member["adaptation"]
-    rows = sorted(curve["recordings"].items(), key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0))
-    trained = "; ".join(f"{c['name']}: {', '.join(c['speakers']['train'] or []) or 'all'}" for c in member["corpora"])
-    lines = ["", "## Speaker adaptation", "",
-             f"Given at least {member['min_recordings']} recordings of one speaker (`emoaugnet predict "
-             "--speaker-norm FILES`, `Classifier.from_dir(speaker=FILES)`), the package answers with its "
-             f"speaker-adapted member (`{member['folder']}/`): a model trained with per-speaker normalisation, each "
-             "speaker's features standardised by their own recordings' statistics (no labels needed). With fewer, "
-             "the single-file model answers each file on its own.",
-             "", f"Trained on {trained}; by `{member['trained_by']}`.", "",
-             "Its configuration's 5-fold speaker cross-validation UA (RAVDESS; each fold's test speakers' "
-             "statistics from N of their recordings drawn at random, every recording then classified; "
-             f"`{curve['file']}`, made by `tools/adaptation_curve.py`):", "",
-             "| recordings of the speaker | UA (mean +- sd over folds) |", "|---|---|"]
-    for n, fig in rows:
-        sd = f" +- {100 * fig['sd']:.1f}" if fig.get("sd") is not None else ""
-        lines.append(f"| {n} | {_percent(fig['unweighted_accuracy'])}{sd} |")
-    single = curve.get("single_file_unweighted_accuracy")
-    lines.append(f"| none: the single-file model (cross-validation above) | {_percent(single)} |")
-    lines += ["", calibrated_line(member.get("calibration"))]
-    lines.append("")
-    lines += [f"- {name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in member["files"].items()]
-    return lines
+            f"{card_lines.percent(unseen['unweighted_accuracy'])}{sd} unweighted accuracy ({unseen['what'].split(',')[0]}); "
+            f"chance: {card_lines.percent(unseen['chance'])} ({unseen['classes']} classes).")
 
 
 def render(card: Mapping[str, Any]) -> str:
@@ -251,7 +132,7 @@ def render(card: Mapping[str, Any]) -> str:
              f"{inp['feature_norm']} (a single file of an unknown speaker needs nothing else).", "",
              "    pip install .", "    emoaugnet predict recording.wav", "",
              "## Intended use", "", card["intended_use"], ""]
-    lines += _figures(card)
+    lines += card_lines.figures(card)
     lines += ["## Known limits", ""]
     lines += [f"- {limit}" for limit in card["limits"]]
     lines += ["", "## Training data and licences", "",
@@ -270,10 +151,10 @@ def render(card: Mapping[str, Any]) -> str:
     lines += ["", f"Split protocol: {split['protocol']}; samples {counts}."
               + (f" Leakage: {split['leakage']}." if split.get("leakage") else ""), "",
               f"**Weights licence:** {card['weights_licence']}.", ""]
-    member = _speaker_lines(card.get("speaker_model"))
+    member = card_lines.speaker_lines(card.get("speaker_model"))
     lines += member[1:] + [""] if member else []
     lines += ["## Provenance", "",
-              f"- git commit {card['commit']}" + _dirty(card),
+              f"- git commit {card['commit']}" + card_lines.dirty(card),
               f"- released {card['released']}",
               f"- trained: {json.dumps(card.get('training', {}), sort_keys=True)}",
               f"- bundle sha256 {card.get('bundle_sha256')}"]

@@ -1,0 +1,121 @@
+"""The card's sentences and tables (:func:`emoaugnet.release.card.render` puts them together): its measured
+figures, chance level, calibration and "not sure", and the speaker-adapted member. Imports nothing but the
+standard library, as :mod:`emoaugnet.release.card` (``emoaugnet info`` answers without numpy).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+def calibration_lines(card: Mapping[str, Any]) -> list[str]:
+    """The card's paragraph on calibration and "not sure", from the figures that measured it (the
+    cross-validation summary's pooled test folds); nothing when no figure did."""
+    out = []
+    for fig in card.get("figures", []):
+        c = fig.get("calibration")
+        if not c:
+            continue
+        how = c.get("fitted_on", "each fold's temperature and \"not sure\" thresholds fitted on its own "
+                                 "validation speakers")
+        out += ["", f"Calibration ({fig['what'].split(',')[0]}, {c['samples']} test recordings, {how}): expected "
+                f"calibration error (10 bins) {c['ece_before']:.3f} before the temperature, {c['ece_after']:.3f} "
+                f"after; answered {percent(c['answered'])} of the recordings (the rest: not sure), "
+                f"{percent(c['accuracy_answered'])} of those right ({percent(c['accuracy_all'])} of all). "
+                "Reliability diagram and trade-off: `python tools/calibration_report.py`."]
+    return out
+
+
+def calibrated_line(c: Mapping[str, Any] | None) -> str:
+    """Whether a released model's probabilities are calibrated, from its ``model.json`` ``calibration``."""
+    if not c or not c.get("fitted"):
+        return "Its probabilities are not calibrated (no temperature fitted)."
+    fit = c.get("fit", {})
+    return (f"Its probabilities are calibrated: temperature {c['temperature']:.3g}, fitted on {fit.get('on')} "
+            f"({fit.get('samples')} recordings; expected calibration error there {fit.get('ece_before', 0):.3f} "
+            f"before, {fit.get('ece_after', 0):.3f} after); \"not sure\" under a top probability of "
+            f"{c['min_probability']:g} or a lead of {c['min_margin']:g} over the second.")
+
+
+def percent(value: Any) -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "-"
+
+
+def figure_row(fig: Mapping[str, Any]) -> str:
+    ua = percent(fig.get("unweighted_accuracy"))
+    if fig.get("sd") is not None:
+        ua += f" +- {100 * fig['sd']:.1f}"
+    return (f"| {fig['what']} | {ua} | {percent(fig.get('weighted_accuracy'))} | `{fig['file']}` | "
+            f"`{fig['command']}` |")
+
+
+def figures(card: Mapping[str, Any]) -> list[str]:
+    """The measured figures, what chance scores, and whether the probabilities are calibrated."""
+    lines = ["## Measured figures", ""]
+    if card["figures"]:
+        lines += ["Unweighted accuracy (UA, mean recall over classes) and weighted accuracy (WA); each row's "
+                  "command reproduces it.", "",
+                  "| what | UA | WA | file | command |", "|---|---|---|---|---|"]
+        lines += [figure_row(fig) for fig in card["figures"]]
+    else:
+        lines.append("None were found when this model was released.")
+    return lines + ["", chance(card), "", calibration(card), *calibration_lines(card), ""]
+
+
+def chance(card: Mapping[str, Any]) -> str:
+    """What guessing scores, from the card's classes."""
+    n = len(card["classes"])
+    return (f"**Chance level:** guessing at random among the {n} classes scores a UA of {100 / n:.1f}% (1/{n}) on "
+            f"average, on any test set; always giving the same answer scores 1/k with k classes in the test set ({100 / n:.1f}% with "
+            f"all {n}" + (f", {100 / (n - 1):.1f}% with {n - 1}, as on a corpus without one of them)." if n > 2 else
+                          ")."))
+
+
+def calibration(card: Mapping[str, Any]) -> str:
+    """Whether the probabilities can be read as how often the answer is right: the card's ``calibration``
+    (the model's ``model.json`` entry, :mod:`emoaugnet.model.calibration`; absent or not fitted: not calibrated)."""
+    fitted = card.get("calibration")
+    if not isinstance(fitted, Mapping) or not fitted.get("fitted"):
+        return ("**Probabilities:** not calibrated. They are the network's softmax outputs: a probability of "
+                "0.9 does not mean that such answers are right 9 times in 10, and on speakers and corpora it "
+                "never heard the model can be wrong with a probability near 1.")
+    return "**Probabilities:** " + calibrated_line(fitted)[len("Its probabilities are "):]
+
+
+def dirty(card: Mapping[str, Any]) -> str:
+    if not card["dirty"]:
+        return ""
+    if not card.get("allow_dirty"):
+        return " (the tree had uncommitted changes)"
+    changed = card.get("uncommitted") or []
+    return (" (the tree had uncommitted changes: released with --allow-dirty"
+            + (f"; changed: {', '.join(changed)}" if changed else "") + ")")
+
+
+def speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
+    """The card's section on the speaker-adapted member (nothing when the release has none)."""
+    if not member:
+        return []
+    curve = member["adaptation"]
+    rows = sorted(curve["recordings"].items(), key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0))
+    trained = "; ".join(f"{c['name']}: {', '.join(c['speakers']['train'] or []) or 'all'}" for c in member["corpora"])
+    lines = ["", "## Speaker adaptation", "",
+             f"Given at least {member['min_recordings']} recordings of one speaker (`emoaugnet predict "
+             "--speaker-norm FILES`, `Classifier.from_dir(speaker=FILES)`), the package answers with its "
+             f"speaker-adapted member (`{member['folder']}/`): a model trained with per-speaker normalisation, each "
+             "speaker's features standardised by their own recordings' statistics (no labels needed). With fewer, "
+             "the single-file model answers each file on its own.",
+             "", f"Trained on {trained}; by `{member['trained_by']}`.", "",
+             "Its configuration's 5-fold speaker cross-validation UA (RAVDESS; each fold's test speakers' "
+             "statistics from N of their recordings drawn at random, every recording then classified; "
+             f"`{curve['file']}`, made by `tools/adaptation_curve.py`):", "",
+             "| recordings of the speaker | UA (mean +- sd over folds) |", "|---|---|"]
+    for n, fig in rows:
+        sd = f" +- {100 * fig['sd']:.1f}" if fig.get("sd") is not None else ""
+        lines.append(f"| {n} | {percent(fig['unweighted_accuracy'])}{sd} |")
+    single = curve.get("single_file_unweighted_accuracy")
+    lines.append(f"| none: the single-file model (cross-validation above) | {percent(single)} |")
+    lines += ["", calibrated_line(member.get("calibration"))]
+    lines.append("")
+    lines += [f"- {name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in member["files"].items()]
+    return lines
