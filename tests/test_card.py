@@ -61,8 +61,8 @@ def test_the_card_says_whether_the_probabilities_are_calibrated(shipped):
                                                "ece_after": 0.03}}}
     line = [x for x in card_mod.render(fitted).splitlines() if x.startswith("**Probabilities:**")]
     assert line == ["**Probabilities:** calibrated: temperature 1.7, fitted on validation speakers (50 recordings; "
-                    "expected calibration error there 0.120 before, 0.030 after); \"not sure\" under a top "
-                    "probability of 0.4 or a lead of 0.1 over the second."]
+                    "expected calibration error there 0.120 before, 0.030 after); \"not sure\" with a top "
+                    "probability under 0.4 or a lead over the second under 0.1."]
 
 
 def test_the_provenance_says_how_a_dirty_tree_was_released(shipped):

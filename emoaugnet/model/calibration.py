@@ -128,9 +128,12 @@ class Calibration:
         """One line for people: calibrated or not, and when the answer is "not sure"."""
         if not self.fitted:
             return "probabilities not calibrated (no temperature fitted); never answers \"not sure\""
-        return (f"probabilities calibrated (temperature {self.temperature:.3g}, fitted on "
-                f"{self.fit.get('samples', '?')} validation recordings); \"not sure\" when the top probability "
-                f"is under {self.min_probability:g} or its lead over the second under {self.min_margin:g}")
+        on = self.fit.get("on", "validation speakers")
+        rules = ([f"the top probability is under {self.min_probability:g}"] if self.min_probability > 0 else []) + \
+            ([f"its lead over the second is under {self.min_margin:g}"] if self.min_margin > 0 else [])
+        return (f"probabilities calibrated (temperature {self.temperature:.3g}, fitted on {on}, "
+                f"{self.fit.get('samples', '?')} recordings); "
+                + (f"\"not sure\" when {' or '.join(rules)}" if rules else "never answers \"not sure\""))
 
 
 NONE = Calibration()

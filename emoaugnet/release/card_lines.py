@@ -33,8 +33,15 @@ def calibrated_line(c: Mapping[str, Any] | None) -> str:
     fit = c.get("fit", {})
     return (f"Its probabilities are calibrated: temperature {c['temperature']:.3g}, fitted on {fit.get('on')} "
             f"({fit.get('samples')} recordings; expected calibration error there {fit.get('ece_before', 0):.3f} "
-            f"before, {fit.get('ece_after', 0):.3f} after); \"not sure\" under a top probability of "
-            f"{c['min_probability']:g} or a lead of {c['min_margin']:g} over the second.")
+            f"before, {fit.get('ece_after', 0):.3f} after); " + _not_sure(c) + ".")
+
+
+def _not_sure(c: Mapping[str, Any]) -> str:
+    """When a calibrated model answers "not sure" (a threshold of 0 is no rule)."""
+    rules = ([f"a top probability under {c['min_probability']:g}"] if c["min_probability"] > 0 else []) + \
+        ([f"a lead over the second under {c['min_margin']:g}"] if c["min_margin"] > 0 else [])
+    return f"\"not sure\" with {' or '.join(rules)}" if rules else "it never answers \"not sure\""
+
 
 
 def percent(value: Any) -> str:
