@@ -41,6 +41,17 @@ def test_the_figures_come_before_the_limits_that_refer_to_them(shipped):
         assert text.index("## Measured figures") < text.index("the figures above")
 
 
+def test_the_card_gives_per_class_recall_where_a_figure_pooled_it(shipped):
+    recall = {"neutral": 0.4, "surprise": 0.625, "angry": 0.75}
+    figures = [{**f, "per_class_recall": recall} if f["what"].startswith("5-fold") else
+               {k: v for k, v in f.items() if k != "per_class_recall"} for f in shipped["figures"]]
+    text = section(card_mod.render({**shipped, "figures": figures}), "Measured figures")
+    assert ("Per-class recall (5-fold speaker cross-validation, pooled over its test recordings): neutral 40.0%, "
+            "surprise 62.5%, angry 75.0%.") in text
+    bare = [{k: v for k, v in f.items() if k != "per_class_recall"} for f in shipped["figures"]]
+    assert "Per-class recall" not in card_mod.render({**shipped, "figures": bare})
+
+
 def test_the_card_gives_chance_levels_from_its_classes(shipped):
     figures = section(card_mod.render(shipped), "Measured figures")
     n = len(shipped["classes"])

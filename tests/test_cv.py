@@ -96,6 +96,11 @@ def test_summary_arithmetic_matches_the_fold_reports(project):
     assert pooled == summed and sum(pooled.values()) == 28
     correct = sum(n for (a, p), n in pooled.items() if a == p)
     assert summary["pooled"]["weighted_accuracy"] == pytest.approx(correct / 28, abs=1e-6)
+    # each class's recall over all the folds' test recordings, from the pooled confusion matrix
+    for c, recall in summary["per_class_recall"].items():
+        tested = sum(n for (a, _), n in pooled.items() if a == c)
+        assert tested and recall == pytest.approx(pooled[(c, c)] / tested, abs=1e-6)
+    assert set(summary["per_class_recall"]) == {a for a, _ in pooled}
     shown = run(["dvc", "metrics", "show"], repo)
     assert "reports/cv/metrics.json" in shown and "mean.unweighted_accuracy" in shown
 

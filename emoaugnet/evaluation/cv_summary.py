@@ -76,6 +76,8 @@ def summarise_runs(report_dirs: dict[str, Path], classes: Sequence[str], kind: s
         "mean": {k: round(float(v.mean()), 6) for k, v in values.items()},
         "sd": {k: round(float(v.std(ddof=1)) if len(v) > 1 else 0.0, 6) for k, v in values.items()},
         "pooled": {k: pooled[k] for k in HEADLINE},
+        # each class's recall over every run's test recordings together (classes no run's test set has: absent)
+        "per_class_recall": {c: v["recall"] for c, v in pooled["per_class"].items() if v["support"]},
         "model": model,
         "per_run": per_run,
     }

@@ -66,7 +66,18 @@ def figures(card: Mapping[str, Any]) -> list[str]:
         lines += [figure_row(fig) for fig in card["figures"]]
     else:
         lines.append("None were found when this model was released.")
-    return lines + ["", chance(card), "", calibration(card), *calibration_lines(card), ""]
+    return lines + recall_lines(card) + ["", chance(card), "", calibration(card), *calibration_lines(card), ""]
+
+
+def recall_lines(card: Mapping[str, Any]) -> list[str]:
+    """Per-class recall of the figures that pooled it (each class over all their test recordings)."""
+    out = []
+    for fig in card.get("figures", []):
+        recall = fig.get("per_class_recall")
+        if recall:
+            out += ["", f"Per-class recall ({fig['what'].split(',')[0]}, pooled over its test recordings): "
+                        + ", ".join(f"{c} {percent(r)}" for c, r in recall.items()) + "."]
+    return out
 
 
 def chance(card: Mapping[str, Any]) -> str:

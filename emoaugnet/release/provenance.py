@@ -84,7 +84,8 @@ def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
         return {"unweighted_accuracy": metrics["mean"].get("unweighted_accuracy"),
                 "weighted_accuracy": metrics["mean"].get("weighted_accuracy"),
                 "sd": (metrics.get("sd") or {}).get("unweighted_accuracy"), "runs": metrics.get("folds_run"),
-                **({"calibration": metrics["calibration"]} if metrics.get("calibration") else {})}
+                **({"calibration": metrics["calibration"]} if metrics.get("calibration") else {}),
+                **({"per_class_recall": metrics["per_class_recall"]} if metrics.get("per_class_recall") else {})}
     return {"unweighted_accuracy": metrics.get("unweighted_accuracy"),
             "weighted_accuracy": metrics.get("weighted_accuracy"), "protocol": metrics.get("protocol")}
 
