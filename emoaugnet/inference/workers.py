@@ -72,13 +72,17 @@ def classify(clf: Any, items: Sequence[tuple[str, str | None]], workers: int,
     chunks = [list(items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
                                initargs=(str(clf.path), clf.backend, clf.params, clf.predictor.speaker_stats))
+    finished = False
     try:
         yield from _results(pool, chunks, workers * QUEUED, ordered)
+        finished = True
     except BrokenProcessPool:
         raise WorkerError("a worker process died (killed, or out of memory); the results written so far "
                           "are kept: with --output FILE, rerun the same command to classify the rest") from None
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # all done: wait for the idle workers to exit, so none is still being joined while the interpreter
+        # shuts down (its wake-up pipe could be closed under it: "Bad file descriptor"); else do not wait
+        pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def _results(pool: ProcessPoolExecutor, chunks: list[list], queued: int, ordered: bool) -> Iterator[dict]:
