@@ -72,9 +72,11 @@ def choose(directory: str | Path | None, backend: str, speaker: Any) -> tuple[mo
     """The model folder (:func:`emoaugnet.inference.model_dir.resolve`) and the speaker recordings it takes:
     given one speaker's recordings, the shipped model answers with its speaker-adapted member when there
     are enough of them, else with the single-file model, which takes none (the choice's warning says why)."""
-    files = None if speaker is None else expand(api_inputs.paths(speaker))
-    choice = model_dir.resolve(directory, backend, None if files is None else sum(e is None for _, e in files))
-    return choice, (None if choice.shipped and not choice.speaker_member else speaker)
+    if speaker is None:
+        return model_dir.resolve(directory, backend), None
+    files = expand(api_inputs.paths(speaker))                  # folders walked once, here
+    choice = model_dir.resolve(directory, backend, sum(error is None for _, error in files))
+    return choice, (None if choice.shipped and not choice.speaker_member else [path for path, _ in files])
 
 
 class Classifier:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from emoaugnet.atomic import atomic_path
+from emoaugnet.inference.segments import describe
 
 
 def rows(result: dict[str, Any], classes: Sequence[str]) -> list[list[Any]]:
@@ -135,7 +136,7 @@ def _doubt_names(seg: dict[str, Any]) -> tuple[str, ...]:
     lead = [c["emotion"] for c in seg.get("candidates") or []][:2]
     if len(lead) < 2:
         return ("not sure", "?")
-    return (f"not sure: {lead[0]} or {lead[1]}", f"{lead[0][:3]}/{lead[1][:3]}?", f"{lead[0][:3]}?", "?")
+    return (describe(seg), f"{lead[0][:3]}/{lead[1][:3]}?", f"{lead[0][:3]}?", "?")
 
 
 def _strip(ax: Any, result: dict[str, Any], classes: Sequence[str], colours: list[Any], span: float) -> None:

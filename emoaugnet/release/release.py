@@ -158,13 +158,16 @@ def build_card(export: Path, config: dict[str, Any], tree: dict[str, Any], repor
     }
 
 
-def _copy_model(export: Path, to: Path) -> None:
-    """``model.onnx``, ``features.npz``, then ``model.json`` (it marks a complete model), each atomically."""
+def _copy_model(export: Path, to: Path, card_text: str | None = None) -> None:
+    """``model.onnx``, ``features.npz``, ``card.json`` (``card_text``, when given), then ``model.json`` (it marks
+    a complete model), each atomically."""
     to.mkdir(parents=True, exist_ok=True)
     (to / model_dir.CONFIG_FILE).unlink(missing_ok=True)
     for name in (ONNX_FILE, FEATURES_FILE):
         with atomic_path(to / name) as tmp:
             shutil.copyfile(export / name, tmp)
+    if card_text is not None:
+        write_text(to / model_dir.CARD_FILE, card_text)
     with atomic_path(to / model_dir.CONFIG_FILE) as tmp:
         shutil.copyfile(export / model_dir.CONFIG_FILE, tmp)
 
@@ -210,12 +213,6 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
         _copy_model(Path(speaker_export), to / model_dir.SPEAKER_FOLDER)
     elif (to / model_dir.SPEAKER_FOLDER).exists():
         shutil.rmtree(to / model_dir.SPEAKER_FOLDER)
-    to.mkdir(parents=True, exist_ok=True)
-    for name in (ONNX_FILE, FEATURES_FILE):
-        with atomic_path(to / name) as tmp:
-            shutil.copyfile(export / name, tmp)
-    write_text(to / model_dir.CARD_FILE, text)
-    with atomic_path(to / model_dir.CONFIG_FILE) as tmp:
-        shutil.copyfile(export / model_dir.CONFIG_FILE, tmp)
+    _copy_model(export, to, card_text=text)
     write_text(card_md, card.render(the_card))
     return the_card
