@@ -26,6 +26,7 @@ PARAMS_FILE = Path("params.yaml")
 PROTOCOLS = ("speaker", "utterance", "paper")
 ACTIVATIONS = ("relu", "elu")
 LAYOUTS = ("flat", "frames")
+NETWORKS = ("table1", "pooling")    # emoaugnet/model/network.py, emoaugnet/model/pooling.py
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 CLASS_WEIGHTS = ("none", "balanced")
 BALANCES = ("none", "corpus", "corpus_class")
@@ -39,7 +40,7 @@ FEATURE_NORMS = ("none", "utterance", "corpus", "speaker")   # model.feature_nor
 #: New keys whose default is "off": records (shard attributes, model.json) list them only when switched
 #: on, so turning none of them on leaves every output byte-identical to one made before they existed.
 OFF_VALUES = {"window": "fixed", "pad": "zeros", "top_db": 40.0, "loudness_db": None, "feature_norm": "none",
-              "deltas": 0}
+              "deltas": 0, "network": "table1"}
 
 
 def recorded(section: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -146,6 +147,7 @@ class ModelParams:
     dense_dropout: float = knob(low=0, high=0.95)
     speaker_norm: bool = knob(default=False)      # speaker adaptation: emoaugnet/model/speaker_norm.py
     feature_norm: str = knob(choices=FEATURE_NORMS, default="none")   # emoaugnet/model/normalisation.py
+    network: str = knob(choices=NETWORKS, default="table1")   # table1: the paper's Conv1D-LSTM | pooling
 
     @property
     def normalisation(self) -> str:
@@ -265,6 +267,8 @@ def from_dict(tree: Mapping[str, Any]) -> Params:
     if p.model.speaker_norm and p.model.feature_norm not in ("none", "speaker"):
         raise ParamsError(f"params: `model.speaker_norm: true` and `model.feature_norm: {p.model.feature_norm}` "
                           "ask for two normalisations; set model.speaker_norm: false")
+    if p.model.network == "pooling" and p.model.input_layout != "frames":
+        raise ParamsError("params: `model.network: pooling` pools over frames; it needs `model.input_layout: frames`")
     if p.features.frame_length > p.audio.num_samples:
         raise ParamsError(
             f"params: `features.frame_length` ({p.features.frame_length} samples) is longer than the "

@@ -13,6 +13,7 @@ from helpers import featurestore
 from emoaugnet.model import backend, bundle, scaler
 from emoaugnet.store import features
 from emoaugnet.model import network as model_mod
+from emoaugnet.params import ParamsError
 
 TABLE_I = ["InputLayer", "Conv1D", "MaxPooling1D", "BatchNormalization", "Dropout",
            "Conv1D", "BatchNormalization", "MaxPooling1D", "Dropout",
@@ -51,6 +52,36 @@ def test_frames_layout_feeds_the_same_layers_a_108_by_22_sequence():
     assert [type(layer).__name__ for layer in net.layers] == TABLE_I
     # only the first convolution sees 22 input channels instead of 1
     assert net.count_params() == 1_149_511 + 5 * 256 * (22 - 1)
+
+
+def test_pooling_network_pools_statistics_of_the_frames_with_learnt_weights():
+    p = featurestore.params(**{"model.input_layout": "frames", "model.network": "pooling"})
+    net = model_mod.build(p.model, len(p.classes), p.num_frames, p.features.num_channels)
+    assert net.input_shape == (None, 108, 22) and net.output_shape == (None, 7)
+    assert net.count_params() < model_mod.PAPER_PARAMETERS / 5
+    pooling = net.get_layer("pooling")
+    assert pooling.output.shape[-1] == 2 * net.get_layer("conv2").filters       # mean and deviation per channel
+    # the pooling itself: uniform scores give each channel's plain mean and (population) deviation
+    layer = type(pooling)(hidden=4)
+    x = np.random.default_rng(0).normal(2.0, 3.0, size=(3, 50, 6)).astype(np.float32)
+    layer.build(x.shape)
+    layer.score.set_weights([np.zeros_like(w) for w in layer.score.get_weights()])
+    got = np.asarray(layer(x))
+    np.testing.assert_allclose(got[:, :6], x.mean(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(got[:, 6:], x.std(axis=1), rtol=1e-3)
+    # a frame scored far above the others takes all the weight: its values, the deviation at its floor
+    layer.score_hidden.set_weights([np.eye(6, 4, dtype=np.float32), np.zeros(4, np.float32)])   # tanh(channel 0)
+    layer.score.set_weights([np.array([[50.0], [0], [0], [0]], np.float32), np.zeros(1, np.float32)])
+    x[:, :, 0] = -10.0
+    x[:, 7, 0] = 10.0
+    got = np.asarray(layer(x))
+    np.testing.assert_allclose(got[:, :6], x[:, 7], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got[:, 6:], np.sqrt(layer.eps), rtol=1e-2)
+
+
+def test_pooling_needs_the_frames_layout():
+    with pytest.raises(ParamsError, match="model.network: pooling"):
+        featurestore.params(**{"model.input_layout": "flat", "model.network": "pooling"})
 
 
 def test_mixed_precision_keeps_softmax_in_float32():

@@ -271,3 +271,18 @@ def test_an_export_with_mfcc_deltas_predicts_like_keras_without_scipy(tmp_path, 
     assert got["scipy"] is False
     want = Classifier.from_dir(keras_dir).predict_file(str(clip))["probabilities"]
     np.testing.assert_allclose([got["probabilities"][c] for c in want], list(want.values()), atol=2e-3)
+
+
+def test_the_pooling_network_exports_and_predicts_like_keras(tmp_path, ravdess_fixture, ravdess_48k):
+    """model.network: pooling (a custom pooling layer) goes through the same export, and onnxruntime gives
+    Keras's probabilities for every window of real recordings."""
+    keras_dir = featurestore.untrained_bundle(tmp_path / "keras", fitted_scaler=True, logit_scale=200, **{
+        "model.input_layout": "frames", "model.network": "pooling", "model.feature_norm": "utterance"})
+    assert json.loads((keras_dir / "model.json").read_text())["model"]["network"] == "pooling"
+    assert cli.main(["export", "--model", str(keras_dir), "--out", str(tmp_path / "onnx")]) == 0
+    files = sorted(ravdess_fixture.glob("Actor_0*/*.flac"))[::6] + sorted(ravdess_48k.glob("*.wav"))
+    keras_clf, onnx_clf = Classifier.from_dir(keras_dir), Classifier.from_dir(tmp_path / "onnx")
+    want, got = keras_clf.predict_files(files), onnx_clf.predict_files(files)
+    p, q = probabilities(want, keras_clf.classes), probabilities(got, onnx_clf.classes)
+    assert len(p) >= len(files) and p.max() > 0.9
+    np.testing.assert_allclose(q, p, atol=1e-4, rtol=0)

@@ -264,9 +264,10 @@ def test_a_speaker_adapted_member_is_released_beside_the_model_and_answers_for_e
     section = card["speaker_model"]
     assert section["min_recordings"] == 5 and section["feature_norm"] == "speaker"   # 3: 0.49 does not beat 0.5
     assert section["adaptation"]["recordings"]["5"]["unweighted_accuracy"] == 0.52
-    assert section["trained_by"] == ("dvc exp run -S 'data.corpora=[ravdess]' -S 'run.corpora=[ravdess]' -S "
-                                     "'split.test_speakers=[]' -S 'split.val_speakers=[3]' -S "
-                                     "model.feature_norm=speaker export")
+    assert [m["folder"] for m in section["models"]] == ["speaker"]
+    assert section["models"][0]["trained_by"] == ("dvc exp run -S 'data.corpora=[ravdess]' -S 'run.corpora=[ravdess]' -S "
+                                                  "'split.test_speakers=[]' -S 'split.val_speakers=[3]' -S "
+                                                  "model.feature_norm=speaker export")
     assert section["corpora"] == [{"name": "ravdess", "speakers": {"train": ["1", "2", "4"], "val": ["3"], "test": []}}]
     md = (to.parent / "MODEL_CARD.md").read_text()
     assert md == card_mod.render(card) and "## Speaker adaptation" in md and "Given at least 5 recordings" in md
@@ -298,3 +299,55 @@ def test_a_speaker_member_that_is_not_speaker_normalised_is_refused(project, tmp
     assert done.returncode == 2
     assert "the speaker-adapted member is a model trained with model.feature_norm: speaker" in done.stderr
     assert not (tmp_path / "shipped").exists()
+
+
+def test_a_speaker_member_may_be_several_models_averaged(project, speaker_project, tmp_path, monkeypatch):
+    """Two speaker-normalised models trained on the same speakers (Table I, and model.network: pooling in a
+    copy of the project) released as one member: each in its subfolder, the card names both with the line
+    that trains each, and recordings of one speaker get the average of the two."""
+    other = tmp_path / "pooling-project"
+    shutil.copytree(speaker_project, other, symlinks=True)
+    tree = yaml.safe_load((other / "params.yaml").read_text())
+    tree["model"]["network"] = "pooling"
+    (other / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
+    tiny_project.run(["dvc", "repro", "export"], other)
+    exports, bundles = tmp_path / "exports", tmp_path / "bundles"
+    for name, repo in (("table1", speaker_project), ("pooling", other)):
+        shutil.copytree(repo / "export", exports / name)
+        shutil.copytree(repo / "models", bundles / name)
+    adaptation, cv = curve(tmp_path)
+    to = tmp_path / "package" / "shipped"
+    done = release(project, to, "--speaker-export", str(exports), "--speaker-models", str(bundles),
+                   "--adaptation", str(adaptation), "--cv", str(cv))
+    assert done.returncode == 0, done.stderr
+    card = card_mod.read(to)
+    section = card["speaker_model"]
+    assert [m["folder"] for m in section["models"]] == ["speaker/pooling", "speaker/table1"]
+    assert section["models"][0]["trained_by"].endswith("-S model.feature_norm=speaker -S model.network=pooling export")
+    assert section["models"][1]["trained_by"].endswith("-S model.feature_norm=speaker export")
+    for name in ("pooling", "table1"):
+        for file in ("model.onnx", "features.npz", "model.json"):
+            assert (to / "speaker" / name / file).read_bytes() == (exports / name / file).read_bytes(), (name, file)
+    assert sorted(section["files"]) == [f"{n}/{f}" for n in ("pooling", "table1") for f in ("features.npz", "model.onnx")]
+    assert "the average of 2 models" in (to.parent / "MODEL_CARD.md").read_text()
+
+    monkeypatch.setattr(model_dir, "SHIPPED", to)
+    monkeypatch.chdir(tmp_path)
+    five = sorted((tiny_project.FIXTURE / "Actor_02").glob("*.flac"))[:5]
+    adapted = Classifier.open(speaker=five)
+    assert adapted.path == to / "speaker" and adapted.members == ["pooling", "table1"]
+    got = [r["probabilities"] for r in adapted.predict_files(five)]
+    each = [[r["probabilities"] for r in Classifier.from_dir(exports / n, speaker=five).predict_files(five)]
+            for n in ("pooling", "table1")]
+    for i, probs in enumerate(got):
+        for c in card["classes"]:
+            assert abs(probs[c] - (each[0][i][c] + each[1][i][c]) / 2) < 2e-4, (i, c)
+
+    mixed = tmp_path / "mixed"                             # a member trained on other speakers is refused
+    shutil.copytree(exports, mixed)
+    config = json.loads((mixed / "pooling" / "model.json").read_text())
+    config["split"]["val_speakers"] = ["4"]
+    (mixed / "pooling" / "model.json").write_text(json.dumps(config))
+    bad = release(project, tmp_path / "other", "--speaker-export", str(mixed), "--speaker-models", str(bundles),
+                  "--adaptation", str(adaptation), "--cv", str(cv))
+    assert bad.returncode == 2 and "train on the same speakers" in bad.stderr and not (tmp_path / "other").exists()

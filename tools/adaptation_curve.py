@@ -1,6 +1,6 @@
 """Speaker adaptation against the number of a speaker's recordings: from how many does it win?
 
-    python tools/adaptation_curve.py --models cv_sweep/NAME/models --features data/features \\
+    python tools/adaptation_curve.py --models cv_sweep/NAME/models[,cv_sweep/NAME2/models] --features data/features \\
         [--single cv_sweep/OTHER/models] [--recordings 1,3,5,10,20] [--draws 5] [--out curve.json]
 
 ``--models``: the fold models (``fold_K/``) of a cross-validation whose ``model.feature_norm`` is
@@ -9,7 +9,9 @@ of its test speakers (``split.test_speakers`` in its ``model.json``), N of the s
 recordings, drawn at random without their labels, give the per-channel statistics
 (:func:`emoaugnet.model.speaker_norm.statistics`, what ``predict --speaker-norm`` takes from the files it is
 given); every original recording of the speaker is then classified with them, the N included (the
-statistics use no label, as with `predict --speaker-norm`, which takes them from the files it classifies). UA (mean recall over the
+statistics use no label, as with `predict --speaker-norm`, which takes them from the files it classifies).
+Several ``--models`` folders (comma-separated): fold K is the average of their fold-K models (an ensemble,
+as ``predict`` averages a folder of models), which must have been tested on the same speakers. UA (mean recall over the
 classes) per fold, averaged over ``--draws`` draws; the table is the mean and sd over folds. "all" is every
 recording of the speaker, as the cross-validation scored it. ``--single``: fold models that need no
 statistics (per-utterance normalisation), scored on the same recordings, for the row to beat.
@@ -27,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from emoaugnet.evaluation.scoring import scores  # noqa: E402  (the project root on the path first)
+from emoaugnet.inference import ensemble  # noqa: E402
 from emoaugnet.model import bundle, normalisation, speaker_norm  # noqa: E402
 from emoaugnet.store import shards  # noqa: E402
 
@@ -36,6 +39,18 @@ def fold_dirs(models: Path) -> list[Path]:
     if not found:
         raise SystemExit(f"{models}: no fold_K/ model folders")
     return found
+
+
+def fold_model(folders: list[Path], fold: str) -> bundle.Bundle | ensemble.Ensemble:
+    """Fold ``fold``'s model of each folder: the one, or their :class:`~emoaugnet.inference.ensemble.Ensemble`."""
+    members = [bundle.load(folder / fold) for folder in folders]
+    if len(members) == 1:
+        return members[0]
+    names = [str(folder / fold) for folder in folders]
+    ensemble.check(members, names)
+    if len({m.split.get("test_fingerprint") for m in members}) != 1:
+        raise SystemExit(f"{', '.join(names)}: tested on different test sets; they cannot be averaged per fold")
+    return ensemble.Ensemble(members, names)
 
 
 def test_originals(b: bundle.Bundle, features: Path) -> shards.Samples:
@@ -56,10 +71,10 @@ def adapted_ua(b: bundle.Bundle, test: shards.Samples, n: int | None, rng: np.ra
     return scores(test.label, b.predict_frames(z).argmax(axis=1), b.classes)["unweighted_accuracy"]
 
 
-def curve(models: Path, features: Path, counts: list[int], draws: int, seed: int) -> dict[str, list[float]]:
+def curve(models: list[Path], features: Path, counts: list[int], draws: int, seed: int) -> dict[str, list[float]]:
     per_fold: dict[str, list[float]] = {str(n): [] for n in counts} | {"all": []}
-    for fold in fold_dirs(models):
-        b = bundle.load(fold)
+    for fold in fold_dirs(models[0]):
+        b = fold_model(models, fold.name)
         if normalisation.method(b) != "speaker":
             raise SystemExit(f"{fold}: trained with model.feature_norm: {normalisation.method(b)}; this tool "
                              "measures speaker-normalised models (pass those with --single)")
@@ -83,7 +98,8 @@ def single_file(models: Path, features: Path) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", required=True, type=Path, help="fold models of a speaker-normalised CV")
+    parser.add_argument("--models", required=True, help="fold models of a speaker-normalised CV (several, comma-"
+                        "separated: each fold's models averaged)")
     parser.add_argument("--features", required=True, type=Path, help="the feature store they were trained from")
     parser.add_argument("--single", type=Path, help="fold models of a single-file CV, scored alongside")
     parser.add_argument("--recordings", default="1,3,5,10,20", help="numbers of recordings per speaker")
@@ -92,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the per-fold figures here as JSON")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.recordings.split(",")]
-    result = {"recordings_per_speaker": curve(args.models, args.features, counts, args.draws, args.seed)}
+    result = {"recordings_per_speaker": curve([Path(m) for m in args.models.split(",")], args.features, counts, args.draws, args.seed)}
     if args.single:
         result["single_file"] = single_file(args.single, args.features)
     print("| recordings per speaker | UA, mean +- sd over folds | per fold |\n|---|---|---|")

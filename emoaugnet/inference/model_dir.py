@@ -43,7 +43,8 @@ EXPORT, MODELS = "export", "models"
 SHIPPED = Path(__file__).resolve().parents[1] / "shipped"
 CARD_FILE = "card.json"
 #: The folder, inside a released model's, of its speaker-adapted member: a model trained with per-speaker
-#: normalisation, used when the recordings of one speaker are given (``emoaugnet release --speaker-export``).
+#: normalisation, or a folder of such models averaged, used when the recordings of one speaker are given
+#: (``emoaugnet release --speaker-export``).
 SPEAKER_FOLDER = "speaker"
 
 
@@ -88,7 +89,7 @@ def shipped_name(directory: str | Path = SHIPPED) -> str:
 def speaker_min_recordings(directory: str | Path = SHIPPED) -> int | None:
     """How many recordings of one speaker the released speaker-adapted member needs to beat the
     single-file model (``card.json``'s ``speaker_model.min_recordings``; ``None``: no such member)."""
-    if not is_export(Path(directory) / SPEAKER_FOLDER):
+    if not is_exports(Path(directory) / SPEAKER_FOLDER):
         return None
     value = _card_value(directory, "speaker_model", "min_recordings")
     return value if isinstance(value, int) and value >= 1 else 1
@@ -104,6 +105,16 @@ def is_bundle(directory: str | Path) -> bool:
 
 def is_export(directory: str | Path) -> bool:
     return has_model(directory) and (Path(directory) / ONNX_FILE).is_file()
+
+
+def is_exports(directory: str | Path) -> bool:
+    """An ONNX export, or a folder of them (an ensemble, averaged as ``predict`` averages a folder of models):
+    what a released speaker-adapted member may be."""
+    directory = Path(directory)
+    if has_model(directory) or not directory.is_dir():
+        return is_export(directory)
+    members = [d for d in directory.iterdir() if has_model(d)]
+    return bool(members) and all(is_export(d) for d in members)
 
 
 def fingerprint(bundle_dir: str | Path) -> str:

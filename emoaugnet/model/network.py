@@ -34,12 +34,17 @@ def input_shape(layout: str, num_frames: int, num_channels: int) -> tuple[int, i
 
 def build(mp: ModelParams, num_classes: int, num_frames: int, num_channels: int,
           precision: str = "float32") -> keras.Model:
-    """Table I for ``mp`` (layout, activations, dropout rates); ``precision`` is a Keras dtype policy.
+    """Table I for ``mp`` (layout, activations, dropout rates), or with ``model.network: pooling`` the
+    network of :mod:`emoaugnet.model.pooling`; ``precision`` is a Keras dtype policy.
 
     The output layer always computes in float32, so the softmax and the loss stay exact under
     ``mixed_bfloat16``. Layer names are fixed, so weight files do not depend on build order.
     """
     dtype = keras.DTypePolicy(precision)
+    if mp.network == "pooling":                 # statistics over the window's frames (emoaugnet/model/pooling.py)
+        from emoaugnet.model import pooling
+        input_shape(mp.input_layout, num_frames, num_channels)
+        return pooling.build(mp, num_classes, num_frames, num_channels, dtype)
     conv, dense = mp.conv_activation, mp.dense_activation
     inputs = keras.Input(shape=input_shape(mp.input_layout, num_frames, num_channels), name="features")
     x = layers.Conv1D(256, 5, padding="same", activation=conv, dtype=dtype, name="conv1")(inputs)

@@ -117,13 +117,19 @@ def speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
     curve = member["adaptation"]
     rows = sorted(curve["recordings"].items(), key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0))
     trained = "; ".join(f"{c['name']}: {', '.join(c['speakers']['train'] or []) or 'all'}" for c in member["corpora"])
+    models = member.get("models") or [member]     # a card written before members could be several models
+    named = ["" if len(models) == 1 else "`" + m["folder"] + "/` " for m in models]
+    what = ("a model trained with per-speaker normalisation" if len(models) == 1 else
+            f"the average of {len(models)} models trained with per-speaker normalisation "
+            f"({', '.join(n.strip() for n in named)})")
     lines = ["", "## Speaker adaptation", "",
              f"Given at least {member['min_recordings']} recordings of one speaker (`emoaugnet predict "
              "--speaker-norm FILES`, `Classifier.from_dir(speaker=FILES)`), the package answers with its "
-             f"speaker-adapted member (`{member['folder']}/`): a model trained with per-speaker normalisation, each "
+             f"speaker-adapted member (`{member['folder']}/`): {what}, each "
              "speaker's features standardised by their own recordings' statistics (no labels needed). With fewer, "
              "the single-file model answers each file on its own.",
-             "", f"Trained on {trained}; by `{member['trained_by']}`.", "",
+             "", f"Trained on {trained}; " + "; ".join(f"{n}by `{m['trained_by']}`" for n, m in zip(named, models)) + ".",
+             "",
              "Its configuration's 5-fold speaker cross-validation UA (RAVDESS; each fold's test speakers' "
              "statistics from N of their recordings drawn at random, every recording then classified; "
              f"`{curve['file']}`, made by `tools/adaptation_curve.py`):", "",
@@ -133,7 +139,8 @@ def speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
         lines.append(f"| {n} | {percent(fig['unweighted_accuracy'])}{sd} |")
     single = curve.get("single_file_unweighted_accuracy")
     lines.append(f"| none: the single-file model (cross-validation above) | {percent(single)} |")
-    lines += ["", calibrated_line(member.get("calibration"))]
+    lines += [""] + [("" if len(models) == 1 else f"- {n.strip()}: ") + calibrated_line(m.get("calibration"))
+                     for n, m in zip(named, models)]
     lines.append("")
     lines += [f"- {name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in member["files"].items()]
     return lines

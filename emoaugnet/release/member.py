@@ -2,7 +2,9 @@
 
 ``emoaugnet release --speaker-export DIR --speaker-models DIR --adaptation FILE`` ships, beside the single-file
 model, a model trained with per-speaker normalisation (``model.feature_norm: speaker``) in the folder
-:data:`emoaugnet.inference.model_dir.SPEAKER_FOLDER`; :func:`adaptation_curve` reads its configuration's
+:data:`emoaugnet.inference.model_dir.SPEAKER_FOLDER`, or several such models averaged (an ensemble: DIR a folder
+of exports, the ``--speaker-models`` DIR a folder of their bundles under the same names, :func:`pairs`), each
+in a subfolder of it; :func:`adaptation_curve` reads its configuration's
 cross-validation UA against the number of a speaker's recordings (``tools/adaptation_curve.py``) and
 finds ``min_recordings``, from which :mod:`emoaugnet.inference.model_dir` lets it answer.
 """
@@ -39,6 +41,28 @@ def adaptation_curve(path: Path, single_file: float | None) -> dict[str, Any]:
             "single_file_unweighted_accuracy": single_file}
 
 
+def pairs(export: Path, models: Path) -> list[tuple[Path, Path]]:
+    """``(export, bundle)`` of each model of the member: the one, or for a folder of exports (an ensemble)
+    each subfolder with the bundle of the same name under ``models``."""
+    if model_dir.has_model(export) or not export.is_dir():
+        return [(export, models)]
+    members = sorted(d for d in export.iterdir() if model_dir.has_model(d))
+    if not members:
+        raise ReleaseError(f"{export}: neither an ONNX export ({model_dir.CONFIG_FILE}) nor a folder of exports")
+    return [(d, models / d.name) for d in members]
+
+
+def check_same_data(configs: list[dict[str, Any]], exports: list[Path]) -> None:
+    """Refuse an ensemble whose models trained on different corpora or speakers (the card names one set)."""
+    keys = ("corpora", "test_speakers", "val_speakers")
+    first = {k: configs[0].get("split", {}).get(k) for k in keys}
+    for config, export in zip(configs[1:], exports[1:]):
+        now = {k: config.get("split", {}).get(k) for k in keys}
+        if now != first:
+            raise ReleaseError(f"{export}: trained on {json.dumps(now)}, {exports[0]} on {json.dumps(first)}; the "
+                               "models of one speaker-adapted member train on the same speakers")
+
+
 def check_member(config: dict[str, Any], main: dict[str, Any], export: Path) -> None:
     """Refuse a speaker-adapted member whose classes or audio window differ from the single-file model's."""
     for key in ("classes", "audio"):
@@ -47,21 +71,32 @@ def check_member(config: dict[str, Any], main: dict[str, Any], export: Path) -> 
                                f"model's ({json.dumps(main.get(key))}); both members answer the same question")
 
 
-def speaker_section(export: Path, config: dict[str, Any], adaptation: Path, main_card: dict[str, Any],
-                    manifests: Path) -> dict[str, Any]:
-    """The card's ``speaker_model``: what the speaker-adapted member is, how it was trained, its figures."""
+def speaker_section(exports: list[Path], configs: list[dict[str, Any]], adaptation: Path,
+                    main_card: dict[str, Any], manifests: Path) -> dict[str, Any]:
+    """The card's ``speaker_model``: what the speaker-adapted member is (its models, each with how it was
+    trained and its calibration), the data it trained on, its figures and files (paths within its folder)."""
     cv_figure = next((f for f in main_card["figures"] if f["what"] == FIGURES[1][1]), None)   # its CV
     curve = adaptation_curve(adaptation, None if cv_figure is None else cv_figure["unweighted_accuracy"])
-    split, training = config.get("split", {}), config.get("training", {})
+    single = len(exports) == 1
+    split = configs[0].get("split", {})
+    models, found = [], {}
+    for export, config in zip(exports, configs):
+        folder = model_dir.SPEAKER_FOLDER if single else f"{model_dir.SPEAKER_FOLDER}/{export.name}"
+        models.append(_model_entry(folder, config, main_card))
+        found.update({name if single else f"{export.name}/{name}": f for name, f in files(export).items()})
+    return {"folder": model_dir.SPEAKER_FOLDER, "feature_norm": "speaker", "models": models,
+            "corpora": [{"name": c, "speakers": speakers(split, c, manifests)} for c in split.get("corpora", [])],
+            "split": {k: split.get(k) for k in ("protocol", "counts")},
+            "adaptation": curve, "min_recordings": curve["min_recordings"], "files": found}
+
+
+def _model_entry(folder: str, config: dict[str, Any], main_card: dict[str, Any]) -> dict[str, Any]:
+    """One model of the member: where it is, the ``dvc exp run`` line that trains it, its settings."""
+    training = config.get("training", {})
     differs = {f"{section}.{k}": v for section in ("model", "features") for k, v in (config.get(section) or {}).items()
                if v != (main_card["params"].get(section) or {}).get(k)}
     extra = "".join(f" -S {k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in sorted(differs.items()))
-    return {"folder": model_dir.SPEAKER_FOLDER, "feature_norm": "speaker", "trained_by": training_command(split, extra),
+    return {"folder": folder, "trained_by": training_command(config.get("split", {}), extra),
             "model": config.get("model"), "features": config.get("features"),
-            "corpora": [{"name": c, "speakers": speakers(split, c, manifests)} for c in split.get("corpora", [])],
-            "split": {k: split.get(k) for k in ("protocol", "counts")},
             "training": {k: training.get(k) for k in ("epochs_run", "best_epoch", "parameters", "precision")},
-            "adaptation": curve, "min_recordings": curve["min_recordings"], "calibration": config.get("calibration"),
-            "bundle_sha256": config.get("onnx", {}).get("bundle_sha256"), "files": files(export)}
-
-
+            "calibration": config.get("calibration"), "bundle_sha256": config.get("onnx", {}).get("bundle_sha256")}

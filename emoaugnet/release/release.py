@@ -184,19 +184,22 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
     uncommitted changes (the card records it)."""
     export, to, params_file = Path(export), Path(to), Path(params_file)
     config = check_export(export, Path(models))
-    member = None
+    member, member_pairs = None, []
     if speaker_export is not None:
         if speaker_models is None or adaptation is None:
             raise ReleaseError("--speaker-export needs --speaker-models (its bundle) and --adaptation (its "
                                "tools/adaptation_curve.py figures)")
-        member = check_export(Path(speaker_export), Path(speaker_models), group=True)
-        member_mod.check_member(member, config, Path(speaker_export))
+        member_pairs = member_mod.pairs(Path(speaker_export), Path(speaker_models))
+        member = [check_export(e, m, group=True) for e, m in member_pairs]
+        for e, c in zip(member_pairs, member):
+            member_mod.check_member(c, config, e[0])
+        member_mod.check_same_data(member, [e for e, _ in member_pairs])
     try:
         tree = yaml.safe_load(params_file.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise ReleaseError(f"{params_file}: cannot read the params ({exc})") from None
     check_params(config, tree, str(params_file))
-    exports = [export] + ([Path(speaker_export)] if member is not None else [])
+    exports = [export] + ([e for e, _ in member_pairs] if member is not None else [])
     size = sum((e / name).stat().st_size for e in exports for name in (ONNX_FILE, FEATURES_FILE))
     if size > MAX_BYTES:
         raise ReleaseError(f"{', '.join(map(str, exports))}: {size} bytes of model files; the package holds at "
@@ -204,15 +207,16 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
     root = params_file.resolve().parent
     the_card = build_card(export, config, tree, Path(reports), None if cv is None else Path(cv), root, allow_dirty)
     if member is not None:
-        the_card["speaker_model"] = member_mod.speaker_section(Path(speaker_export), member, Path(adaptation), the_card,
-                                                    root / from_dict(tree).paths.manifests)
+        the_card["speaker_model"] = member_mod.speaker_section([e for e, _ in member_pairs], member, Path(adaptation),
+                                                               the_card, root / from_dict(tree).paths.manifests)
     text = json.dumps(the_card, indent=1, sort_keys=True) + "\n"
     the_card = json.loads(text)            # as card.read gives it back: MODEL_CARD.md is rendered from this
     (to / model_dir.CONFIG_FILE).unlink(missing_ok=True)      # model.json marks a complete model: last
-    if member is not None:
-        _copy_model(Path(speaker_export), to / model_dir.SPEAKER_FOLDER)
-    elif (to / model_dir.SPEAKER_FOLDER).exists():
+    if (to / model_dir.SPEAKER_FOLDER).exists():      # a member released before: another model, or none now
         shutil.rmtree(to / model_dir.SPEAKER_FOLDER)
+    if member is not None:
+        for e, _ in member_pairs:
+            _copy_model(e, to / model_dir.SPEAKER_FOLDER / (e.name if len(member_pairs) > 1 else ""))
     _copy_model(export, to, card_text=text)
     write_text(card_md, card.render(the_card))
     return the_card
