@@ -27,10 +27,13 @@ EMODB = {"W": "angry", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N
 
 
 def copy_model(folder: Path, calibration: dict | None = None) -> Path:
+    """The shipped model (the first of the models it averages, when it is several) with ``calibration``."""
+    from emoaugnet.inference import ensemble
+    source = SHIPPED if (SHIPPED / "model.json").is_file() else ensemble.member_dirs(SHIPPED)[0]
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("model.onnx", "features.npz"):
-        shutil.copy(SHIPPED / name, folder / name)
-    config = json.loads((SHIPPED / "model.json").read_text())
+        shutil.copy(source / name, folder / name)
+    config = json.loads((source / "model.json").read_text())
     config.pop("calibration", None)
     if calibration is not None:
         config["calibration"] = calibration

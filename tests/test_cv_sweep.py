@@ -81,7 +81,11 @@ def test_a_rerun_reuses_finished_folds_and_refuses_other_overrides(swept):
     cv_sweep.sweep(base, configs, features, root / "out", workers=1, log=partial.append)
     assert [line for line in partial if " fold " in line][0].startswith("cv_sweep: relu fold 1:")
     assert sum(" fold " in line for line in partial) == 1
-    assert (root / "out" / "results.jsonl").read_text() == listed        # still listed once
+    # still listed once, in place, and its row is the rerun's (not the one summarised before it)
+    after = [json.loads(line) for line in (root / "out" / "results.jsonl").read_text().splitlines()]
+    assert [r["name"] for r in after] == [json.loads(line)["name"] for line in listed.splitlines()]
+    job = json.loads((root / "out" / "relu" / "reports" / "fold_1" / cv_sweep.JOB_FILE).read_text())
+    assert next(r for r in after if r["name"] == "relu")["fold_seconds"][1] == job["seconds"]
     with pytest.raises(ParamsError, match="holds the results of other params"):
         cv_sweep.sweep(base, {"relu": {"train.label_smoothing": 0.1}}, features, root / "out")
     changed = {**base, "seed": 7}                                      # params.yaml changed under the same name

@@ -302,13 +302,14 @@ def test_a_speaker_member_that_is_not_speaker_normalised_is_refused(project, tmp
 
 
 def test_a_speaker_member_may_be_several_models_averaged(project, speaker_project, tmp_path, monkeypatch):
-    """Two speaker-normalised models trained on the same speakers (Table I, and model.network: pooling in a
-    copy of the project) released as one member: each in its subfolder, the card names both with the line
-    that trains each, and recordings of one speaker get the average of the two."""
+    """Two speaker-normalised models trained on the same speakers (Table I, and model.network: pooling with
+    another seed in a copy of the project) released as one member: each in its subfolder, the card names
+    both with the line that trains each, and recordings of one speaker get the average of the two."""
     other = tmp_path / "pooling-project"
     shutil.copytree(speaker_project, other, symlinks=True)
     tree = yaml.safe_load((other / "params.yaml").read_text())
     tree["model"]["network"] = "pooling"
+    tree["seed"] += 1
     (other / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
     tiny_project.run(["dvc", "repro", "export"], other)
     exports, bundles = tmp_path / "exports", tmp_path / "bundles"
@@ -323,7 +324,9 @@ def test_a_speaker_member_may_be_several_models_averaged(project, speaker_projec
     card = card_mod.read(to)
     section = card["speaker_model"]
     assert [m["folder"] for m in section["models"]] == ["speaker/pooling", "speaker/table1"]
-    assert section["models"][0]["trained_by"].endswith("-S model.feature_norm=speaker -S model.network=pooling export")
+    seed = tree["seed"]
+    assert section["models"][0]["trained_by"].endswith(
+        f"-S model.feature_norm=speaker -S model.network=pooling -S seed={seed} export")
     assert section["models"][1]["trained_by"].endswith("-S model.feature_norm=speaker export")
     for name in ("pooling", "table1"):
         for file in ("model.onnx", "features.npz", "model.json"):
@@ -351,3 +354,47 @@ def test_a_speaker_member_may_be_several_models_averaged(project, speaker_projec
     bad = release(project, tmp_path / "other", "--speaker-export", str(mixed), "--speaker-models", str(bundles),
                   "--adaptation", str(adaptation), "--cv", str(cv))
     assert bad.returncode == 2 and "train on the same speakers" in bad.stderr and not (tmp_path / "other").exists()
+
+
+def test_the_model_may_be_several_draws_of_the_configuration_averaged(project, tmp_path, monkeypatch):
+    """The configuration trained again with another seed (a copy of the project) and released with the first
+    as one model: each in its subfolder, the card names the line that trains each, and a file gets the
+    average of the two; released again as one model, the subfolders go."""
+    other = tmp_path / "seed-project"
+    shutil.copytree(project, other, symlinks=True)
+    tree = yaml.safe_load((other / "params.yaml").read_text())
+    tree["seed"] += 1
+    (other / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
+    tiny_project.run(["dvc", "repro", "export"], other)
+    exports, bundles = tmp_path / "exports", tmp_path / "bundles"
+    for name, repo in (("draw_a", project), ("draw_b", other)):
+        shutil.copytree(repo / "export", exports / name)
+        shutil.copytree(repo / "models", bundles / name)
+    to = tmp_path / "package" / "shipped"
+    done = release(project, to, "--export", str(exports), "--models", str(bundles))
+    assert done.returncode == 0, done.stderr
+    card = card_mod.read(to)
+    assert [m["folder"] for m in card["models"]] == ["draw_a", "draw_b"]
+    assert card["models"][1]["trained_by"] == card["models"][0]["trained_by"].replace(
+        " export", f" -S seed={tree['seed']} export")
+    assert not (to / "model.json").exists() and not (to / "model.onnx").exists()
+    for name in ("draw_a", "draw_b"):
+        for file in ("model.onnx", "features.npz", "model.json"):
+            assert (to / name / file).read_bytes() == (exports / name / file).read_bytes(), (name, file)
+    assert sorted(card["files"]) == [f"{n}/{f}" for n in ("draw_a", "draw_b") for f in ("features.npz", "model.onnx")]
+    assert "The average of 2 models" in (to.parent / "MODEL_CARD.md").read_text()
+
+    monkeypatch.setattr(model_dir, "SHIPPED", to)
+    monkeypatch.chdir(tmp_path)
+    clips = sorted((tiny_project.FIXTURE / "Actor_02").glob("*.flac"))[:3]
+    shipped = Classifier.open()
+    assert shipped.path == to and shipped.members == ["draw_a", "draw_b"]
+    got = [r["probabilities"] for r in shipped.predict_files(clips)]
+    each = [[r["probabilities"] for r in Classifier.from_dir(exports / n).predict_files(clips)] for n in ("draw_a", "draw_b")]
+    for i, probs in enumerate(got):
+        for c in card["classes"]:
+            assert abs(probs[c] - (each[0][i][c] + each[1][i][c]) / 2) < 2e-4, (i, c)
+
+    again = release(project, to)                                # one model again: the draws' folders go
+    assert again.returncode == 0, again.stderr
+    assert model_dir.is_export(to) and not (to / "draw_a").exists() and "models" not in card_mod.read(to)

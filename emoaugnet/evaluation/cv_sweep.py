@@ -126,26 +126,30 @@ def read_results(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def listed(out: Path) -> set[str]:
-    """The configurations ``<out>/results.jsonl`` lists."""
-    return {row["name"] for row in read_results(out / "results.jsonl")}
-
-
-def append_row(out: Path, row: dict[str, Any]) -> None:
-    """One line in ``<out>/results.jsonl`` (on a line of its own, after a torn last line too)."""
+def record_row(out: Path, row: dict[str, Any]) -> None:
+    """``row`` in ``<out>/results.jsonl``, in place of the configuration's earlier row (folds rerun after
+    its folder was removed, or a resumed configuration summarised again), else appended; the file is
+    rewritten whole (a torn last line, from a kill, is dropped)."""
     path = out / "results.jsonl"
-    torn = path.is_file() and path.stat().st_size > 0 and not path.read_text().endswith("\n")
-    with open(path, "a") as f:
-        f.write(("\n" if torn else "") + json.dumps(row) + "\n")
+    rows = read_results(path)
+    names = [r["name"] for r in rows]
+    if row["name"] in names:
+        rows[names.index(row["name"])] = row
+    else:
+        rows.append(row)
+    write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def summarise(name: str, overrides: Mapping[str, Any], p: Params, folder: Path,
-              jobs: Iterable[dict[str, Any]]) -> dict[str, Any]:
+              jobs: Iterable[dict[str, Any]], command: str | None = None) -> dict[str, Any]:
+    """The configuration's row; its ``metrics.json`` (what ``emoaugnet release --cv`` reads) records the
+    command that made it (``command``, else the configuration's ``dvc exp run`` line)."""
     dirs = {k: folder / "reports" / f"fold_{k}" for k in range(p.split.folds)}
     summary = cv_summary.summarise(dirs, p.classes, p.split.folds)
-    cv_summary.write_summary(folder, summary, [dirs[k] for k in sorted(dirs)])
+    command = command or dvc_command(overrides, p.split.folds)
+    cv_summary.write_summary(folder, {**summary, "command": command}, [dirs[k] for k in sorted(dirs)])
     jobs = sorted(jobs, key=lambda j: j["fold"])
-    return {"name": name, "overrides": dict(overrides), "command": dvc_command(overrides, p.split.folds),
+    return {"name": name, "overrides": dict(overrides), "command": command,
             "mean": summary["mean"], "sd": summary["sd"], "pooled": summary["pooled"],
             "per_fold_unweighted_accuracy": [summary["per_fold"][str(k)]["unweighted_accuracy"] for k in sorted(dirs)],
             "fold_seconds": [j.get("seconds") for j in jobs], "fold_cpu_seconds": [j.get("cpu_seconds") for j in jobs],
@@ -167,8 +171,7 @@ def sweep(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]], fea
 
     def finish(name: str) -> None:
         row = summarise(name, configs[name], params[name], folders[name], finished[name])
-        if name not in listed(out):           # a configuration resumed with nothing to run is listed already
-            append_row(out, row)
+        record_row(out, row)
         results.append(row)
         log(f"cv_sweep: {name}: UA {100 * row['mean']['unweighted_accuracy']:.1f} +- "
             f"{100 * row['sd']['unweighted_accuracy']:.1f}, WA {100 * row['mean']['weighted_accuracy']:.1f} +- "
@@ -242,10 +245,10 @@ def ensemble_of(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]
         evaluation.write_reports(folder / "reports" / f"fold_{k}", metrics, split, probs, together.classes)
         jobs.append({"fold": k, "seconds": round(time.perf_counter() - start, 1)})
         log(f"cv_sweep: {name} fold {k}: UA {100 * metrics['unweighted_accuracy']:.1f}")
-    row = summarise(name, {"ensemble": list(names)}, p, folder, jobs)
-    row["command"] = f"python tools/cv_sweep.py ensemble {','.join(names)}"
-    if name not in listed(out):
-        append_row(out, row)
+    row = summarise(name, {"ensemble": list(names)}, p, folder, jobs,
+                    " && ".join([f"python tools/cv_sweep.py run --only {','.join(names)}",
+                                 f"python tools/cv_sweep.py ensemble {','.join(names)}"]))
+    record_row(out, row)
     return row
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from emoaugnet.inference import model_dir
 from emoaugnet.model import bundle
 from emoaugnet.model.calibration import NONE, Calibration
 from emoaugnet.data.manifest import speaker_order
@@ -29,11 +30,13 @@ SHARED = ("classes", "audio_params", "feature_params", "num_frames", "num_channe
 
 
 def member_dirs(directory: str | Path) -> list[Path]:
-    """The subfolders of ``directory`` that hold a model (``model.json``), in natural order (fold_2 < fold_10)."""
+    """The subfolders of ``directory`` that hold a model (``model.json``), in natural order (fold_2 < fold_10);
+    in a released model's folder (:func:`emoaugnet.inference.model_dir.released_members`), not its
+    speaker-adapted member."""
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    return sorted((d for d in directory.iterdir() if (d / bundle.CONFIG_FILE).is_file()),
+    return sorted((d for d in model_dir.released_members(directory) if (d / bundle.CONFIG_FILE).is_file()),
                   key=lambda d: speaker_order(d.name))
 
 

@@ -107,13 +107,20 @@ def is_export(directory: str | Path) -> bool:
     return has_model(directory) and (Path(directory) / ONNX_FILE).is_file()
 
 
+def released_members(directory: Path) -> list[Path]:
+    """The subfolders of ``directory`` that may be models it averages: all of them, except in a released
+    model's folder (it has ``card.json``) its speaker-adapted member, :data:`SPEAKER_FOLDER`."""
+    released = (directory / CARD_FILE).is_file()
+    return [d for d in directory.iterdir() if d.is_dir() and not (released and d.name == SPEAKER_FOLDER)]
+
+
 def is_exports(directory: str | Path) -> bool:
     """An ONNX export, or a folder of them (an ensemble, averaged as ``predict`` averages a folder of models):
-    what a released speaker-adapted member may be."""
+    what a released model, and its speaker-adapted member, may be."""
     directory = Path(directory)
     if has_model(directory) or not directory.is_dir():
         return is_export(directory)
-    members = [d for d in directory.iterdir() if has_model(d)]
+    members = [d for d in released_members(directory) if has_model(d)]
     return bool(members) and all(is_export(d) for d in members)
 
 
@@ -169,7 +176,7 @@ def resolve(directory: str | Path | None = None, backend: str = "auto", speaker_
     if ensemble.is_ensemble(directory):
         check_distinct(ensemble.member_dirs(directory))
         return Choice(directory)
-    if not given and is_export(SHIPPED):
+    if not given and is_exports(SHIPPED):
         return _shipped_choice(speaker_files)
     where = (f"{directory}: model bundle not found (no {CONFIG_FILE}, and no model folders in it)" if given else
              f"model bundle not found: neither {EXPORT}/ nor {MODELS}/ in {Path.cwd()} holds one ({CONFIG_FILE}), "

@@ -145,7 +145,12 @@ def render(card: Mapping[str, Any]) -> str:
                      f"{', '.join(sp['val']) or '-'} | {', '.join(sp['test']) or '-'} |")
     split = card["split"]
     counts = json.dumps(split.get("counts", {}), sort_keys=True)
-    if card.get("trained_by"):
+    models = card.get("models") or []
+    if len(models) > 1:
+        lines += ["", f"The average of {len(models)} models, each params.yaml's configuration on these speakers "
+                      "(drawn with its own seed): " + "; ".join(f"`{m['folder']}/` trained by `{m['trained_by']}`"
+                                                               for m in models) + "; then `emoaugnet release`."]
+    elif card.get("trained_by"):
         lines += ["", f"Trained by `{card['trained_by']}` (params.yaml's configuration on these speakers), "
                       "then `emoaugnet release`."]
     lines += ["", f"Split protocol: {split['protocol']}; samples {counts}."

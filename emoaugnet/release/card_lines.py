@@ -92,6 +92,11 @@ def chance(card: Mapping[str, Any]) -> str:
 def calibration(card: Mapping[str, Any]) -> str:
     """Whether the probabilities can be read as how often the answer is right: the card's ``calibration``
     (the model's ``model.json`` entry, :mod:`emoaugnet.model.calibration`; absent or not fitted: not calibrated)."""
+    models = card.get("models") or []
+    if len(models) > 1 and all((m.get("calibration") or {}).get("fitted") for m in models):
+        return (f"**Probabilities:** the average of its {len(models)} models' calibrated probabilities, each "
+                "with its own temperature; \"not sure\" by their mean thresholds. "
+                + " ".join(f"`{m['folder']}/`: " + calibrated_line(m["calibration"]) for m in models))
     fitted = card.get("calibration")
     if not isinstance(fitted, Mapping) or not fitted.get("fitted"):
         return ("**Probabilities:** not calibrated. They are the network's softmax outputs: a probability of "

@@ -12,11 +12,13 @@ finds ``min_recordings``, from which :mod:`emoaugnet.inference.model_dir` lets i
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 from pathlib import Path
 from typing import Any
 
 from emoaugnet.inference import model_dir
+from emoaugnet.inference.onnx_model import FEATURES_FILE, ONNX_FILE
 from emoaugnet.release.provenance import FIGURES, ReleaseError, files, speakers, training_command
 
 
@@ -71,6 +73,25 @@ def check_member(config: dict[str, Any], main: dict[str, Any], export: Path) -> 
                                f"model's ({json.dumps(main.get(key))}); both members answer the same question")
 
 
+def ensemble_card(card: dict[str, Any], exports: list[Path], configs: list[dict[str, Any]]) -> None:
+    """A release of several models averaged: the card's ``models`` (each one's folder, ``trained_by``,
+    calibration), its ``files`` in their subfolders, and no single model's calibration."""
+    card["models"] = [model_entry(e.name, c, card) for e, c in zip(exports, configs)]
+    card["files"] = {f"{e.name}/{name}": f for e in exports for name, f in files(e).items()}
+    card["calibration"] = None
+
+
+def clear(to: Path) -> None:
+    """Remove the models a release put in ``to`` before (the single model's files, the subfolders of an
+    average, the speaker-adapted member); ``model.json`` and ``card.json`` are removed first by the caller."""
+    for name in (ONNX_FILE, FEATURES_FILE):
+        (to / name).unlink(missing_ok=True)
+    if to.is_dir():
+        for d in to.iterdir():
+            if d.is_dir() and (d.name == model_dir.SPEAKER_FOLDER or model_dir.has_model(d)):
+                shutil.rmtree(d)
+
+
 def speaker_section(exports: list[Path], configs: list[dict[str, Any]], adaptation: Path,
                     main_card: dict[str, Any], manifests: Path) -> dict[str, Any]:
     """The card's ``speaker_model``: what the speaker-adapted member is (its models, each with how it was
@@ -82,7 +103,7 @@ def speaker_section(exports: list[Path], configs: list[dict[str, Any]], adaptati
     models, found = [], {}
     for export, config in zip(exports, configs):
         folder = model_dir.SPEAKER_FOLDER if single else f"{model_dir.SPEAKER_FOLDER}/{export.name}"
-        models.append(_model_entry(folder, config, main_card))
+        models.append(model_entry(folder, config, main_card))
         found.update({name if single else f"{export.name}/{name}": f for name, f in files(export).items()})
     return {"folder": model_dir.SPEAKER_FOLDER, "feature_norm": "speaker", "models": models,
             "corpora": [{"name": c, "speakers": speakers(split, c, manifests)} for c in split.get("corpora", [])],
@@ -90,11 +111,14 @@ def speaker_section(exports: list[Path], configs: list[dict[str, Any]], adaptati
             "adaptation": curve, "min_recordings": curve["min_recordings"], "files": found}
 
 
-def _model_entry(folder: str, config: dict[str, Any], main_card: dict[str, Any]) -> dict[str, Any]:
+def model_entry(folder: str, config: dict[str, Any], main_card: dict[str, Any]) -> dict[str, Any]:
     """One model of the member: where it is, the ``dvc exp run`` line that trains it, its settings."""
     training = config.get("training", {})
     differs = {f"{section}.{k}": v for section in ("model", "features") for k, v in (config.get(section) or {}).items()
                if v != (main_card["params"].get(section) or {}).get(k)}
+    seed = config.get("split", {}).get("seed")
+    if seed is not None and seed != main_card["params"].get("seed"):     # another draw of the same network
+        differs["seed"] = seed
     extra = "".join(f" -S {k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in sorted(differs.items()))
     return {"folder": folder, "trained_by": training_command(config.get("split", {}), extra),
             "model": config.get("model"), "features": config.get("features"),

@@ -123,7 +123,9 @@ def figures(reports: Path, cv: Path | None = None) -> list[dict[str, Any]]:
             metrics = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise ReleaseError(f"{path}: not a readable metrics file ({exc})") from None
-        out.append({"what": what, "file": str(path), "command": command, **_headline(metrics)})
+        # a summary that records its own command (tools/cv_sweep.py's, e.g. an average of models) keeps it
+        out.append({"what": what, "file": str(path), "command": metrics.get("command") or command,
+                    **_headline(metrics)})
     return out
 
 

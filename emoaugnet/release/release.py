@@ -83,7 +83,7 @@ def check_export(export: Path, models: Path, group: bool = False) -> dict[str, A
     return config
 
 
-def check_params(config: dict[str, Any], tree: dict[str, Any], where: str) -> None:
+def check_params(config: dict[str, Any], tree: dict[str, Any], where: str, seed: bool = True) -> None:
     """Refuse when params.yaml (``tree``) no longer describes the model its ``model.json`` records. Which
     corpora and speakers it trained on are not compared (:data:`emoaugnet.release.card.DATA_KEYS`): a release
     trains the configuration on every shippable speaker (:func:`training_command`), the card lists them."""
@@ -91,7 +91,7 @@ def check_params(config: dict[str, Any], tree: dict[str, Any], where: str) -> No
     split = config.get("split", {})
     now = {"classes": list(p.classes), "model": recorded(p.model), "audio": recorded(p.audio),
            "features": recorded(p.features, exclude=("workers",)),
-           "split": {"protocol": p.split.protocol, "seed": p.seed},
+           "split": {"protocol": p.split.protocol, "seed": p.seed if seed else config.get("split", {}).get("seed")},
            "training": {"max_epochs": p.train.epochs, "batch_size": p.train.batch_size,
                         "learning_rate": p.train.learning_rate}}
     then = {"classes": config.get("classes"), "model": config.get("model"), "audio": config.get("audio"),
@@ -178,12 +178,17 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
             speaker_models: str | Path | None = None, adaptation: str | Path | None = None,
             allow_dirty: bool = False) -> dict[str, Any]:
     """Check and copy ``export`` into ``to`` with ``card.json``; write ``card_md``. Returns the card.
+    ``export`` may be a folder of exports (``models`` then a folder of their bundles under the same names):
+    models of params.yaml's configuration drawn with other seeds, averaged; each is copied into a subfolder.
     ``speaker_export`` (made from ``speaker_models``), with ``adaptation`` (tools/adaptation_curve.py's JSON
     for its configuration): the speaker-adapted member, copied into ``to/speaker``; without it, a member
     released before is removed (it would describe another model). ``allow_dirty``: release from a tree with
     uncommitted changes (the card records it)."""
     export, to, params_file = Path(export), Path(to), Path(params_file)
-    config = check_export(export, Path(models))
+    main_pairs = member_mod.pairs(export, Path(models))      # one model, or a folder of them averaged
+    configs = [check_export(e, m) for e, m in main_pairs]
+    member_mod.check_same_data(configs, [e for e, _ in main_pairs])
+    config = configs[0]
     member, member_pairs = None, []
     if speaker_export is not None:
         if speaker_models is None or adaptation is None:
@@ -198,25 +203,34 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
         tree = yaml.safe_load(params_file.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise ReleaseError(f"{params_file}: cannot read the params ({exc})") from None
-    check_params(config, tree, str(params_file))
-    exports = [export] + ([e for e, _ in member_pairs] if member is not None else [])
+    for c, (e, _) in zip(configs, main_pairs):     # the models of an ensemble are draws with their own seeds
+        check_params(c, tree, str(params_file) + ("" if len(configs) == 1 else f" ({e.name})"), len(configs) == 1)
+    exports = [e for e, _ in main_pairs] + [e for e, _ in member_pairs]
     size = sum((e / name).stat().st_size for e in exports for name in (ONNX_FILE, FEATURES_FILE))
     if size > MAX_BYTES:
         raise ReleaseError(f"{', '.join(map(str, exports))}: {size} bytes of model files; the package holds at "
                            f"most {MAX_BYTES}")
     root = params_file.resolve().parent
-    the_card = build_card(export, config, tree, Path(reports), None if cv is None else Path(cv), root, allow_dirty)
+    the_card = build_card(main_pairs[0][0], config, tree, Path(reports), None if cv is None else Path(cv), root,
+                          allow_dirty)
+    if len(main_pairs) > 1:
+        member_mod.ensemble_card(the_card, [e for e, _ in main_pairs], configs)
     if member is not None:
         the_card["speaker_model"] = member_mod.speaker_section([e for e, _ in member_pairs], member, Path(adaptation),
                                                                the_card, root / from_dict(tree).paths.manifests)
     text = json.dumps(the_card, indent=1, sort_keys=True) + "\n"
     the_card = json.loads(text)            # as card.read gives it back: MODEL_CARD.md is rendered from this
-    (to / model_dir.CONFIG_FILE).unlink(missing_ok=True)      # model.json marks a complete model: last
-    if (to / model_dir.SPEAKER_FOLDER).exists():      # a member released before: another model, or none now
-        shutil.rmtree(to / model_dir.SPEAKER_FOLDER)
+    for name in (model_dir.CONFIG_FILE, model_dir.CARD_FILE):     # they mark a complete model: written last
+        (to / name).unlink(missing_ok=True)
+    member_mod.clear(to)                           # what a release before left: another model, or none now
     if member is not None:
         for e, _ in member_pairs:
             _copy_model(e, to / model_dir.SPEAKER_FOLDER / (e.name if len(member_pairs) > 1 else ""))
-    _copy_model(export, to, card_text=text)
+    if len(main_pairs) == 1:
+        _copy_model(export, to, card_text=text)
+    else:
+        for e, _ in main_pairs:
+            _copy_model(e, to / e.name)
+        write_text(to / model_dir.CARD_FILE, text)
     write_text(card_md, card.render(the_card))
     return the_card
