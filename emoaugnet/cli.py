@@ -337,8 +337,9 @@ def release(args: argparse.Namespace) -> int:
     except (ReleaseError, LicenceError, BundleError, ParamsError, CardError, OSError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2
-    print(f"release: {card['name']} from {args.export} into {args.to} (model.onnx, features.npz, model.json, "
-          f"card.json) and {args.card}; {len(card['figures'])} measured figures"
+    what = ", ".join(f"{m['folder']}/" for m in card.get("models") or []) or "model.onnx, features.npz, model.json"
+    print(f"release: {card['name']} from {args.export} into {args.to} ({what}, card.json) and {args.card}; "
+          f"{len(card['figures'])} measured figures"
           + (f"; speaker-adapted member from {args.speaker_export} (from {card['speaker_model']['min_recordings']} "
              "recordings of a speaker)" if "speaker_model" in card else "")
           + ("; warning: the git tree had uncommitted changes (--allow-dirty; the card says so)" if card["dirty"]

@@ -62,7 +62,7 @@ def test_the_card_gives_chance_levels_from_its_classes(shipped):
 
 
 def test_the_card_says_whether_the_probabilities_are_calibrated(shipped):
-    plain = {k: v for k, v in shipped.items() if k != "calibration"}
+    plain = {k: v for k, v in shipped.items() if k not in ("calibration", "models")}      # one uncalibrated model
     assert "**Probabilities:** not calibrated." in section(card_mod.render(plain), "Measured figures")
     unfitted = {**plain, "calibration": {"temperature": 1.0, "min_probability": 0.0, "min_margin": 0.0,
                                          "fitted": False, "fit": {}}}
@@ -74,6 +74,14 @@ def test_the_card_says_whether_the_probabilities_are_calibrated(shipped):
     assert line == ["**Probabilities:** calibrated: temperature 1.7, fitted on validation speakers (50 recordings; "
                     "expected calibration error there 0.120 before, 0.030 after); \"not sure\" with a top "
                     "probability under 0.4 or a lead over the second under 0.1."]
+    # several models averaged: calibrated when each is, each named with its own temperature
+    models = [{"folder": f"seed{i}", "trained_by": f"dvc exp run -S seed={i} export", "calibration": fitted["calibration"]}
+              for i in (1, 2)]
+    line = [x for x in card_mod.render({**plain, "models": models}).splitlines() if x.startswith("**Probabilities:**")]
+    assert line[0].startswith("**Probabilities:** the average of its 2 models' calibrated probabilities")
+    assert "`seed1/`: Its probabilities are calibrated: temperature 1.7" in line[0] and "`seed2/`" in line[0]
+    one_plain = models[:1] + [{**models[1], "calibration": None}]
+    assert "**Probabilities:** not calibrated." in card_mod.render({**plain, "models": one_plain})
 
 
 def test_the_provenance_says_how_a_dirty_tree_was_released(shipped):
