@@ -13,11 +13,15 @@ this process, each sending its requests one after another (multipart upload, as 
 Printed: the CPU (:func:`emoaugnet.model.backend.cpu_model`) and load average before and after; the
 baseline first, in the same run: ``Classifier.predict_file`` on the same file in this process, repeated
 (median), and the ceiling it implies, its rate times min(workers, CPUs) (what the server's worker threads
-could do with no HTTP at all); per round, throughput (requests/s over the round's wall time) and its ratio
-to that ceiling, p50 / p95 latency, errors (any status but 200, or a failed connection), the server's RSS
-after the round and its peak (VmHWM); then one client alone (HTTP cost without queueing) and the ratio of
-its median latency to the baseline. ``--soak N``: N more requests from ``--clients`` clients, the server's
-RSS every 1,000, errors, and the temp files the server left.
+could do with no HTTP at all, if one call kept one CPU busy); its CPU time per call, and the CPU-time
+ceiling: the CPUs divided by it (where onnxruntime's pool spreads one call over several CPUs, the first
+ceiling counts them twice; this one is what the baseline's own CPU cost allows); per round, throughput (requests/s over the round's
+wall time) and its ratio to both ceilings, p50 / p95 latency, errors (any status but 200, or a
+failed connection), the server's RSS after the round and its peak (VmHWM), the CPU time per request of the
+server and of the clients, and the rate that CPU cost allows on the CPUs if nothing else ran (on a shared
+machine, the figure other jobs' load changes least); then one client alone (HTTP cost without queueing)
+and the ratio of its median latency to the baseline. ``--soak N``: N more requests from ``--clients``
+clients, the server's RSS every 1,000, errors, and the temp files the server left.
 """
 
 from __future__ import annotations
@@ -80,18 +84,28 @@ async def drive(url: str, data: bytes, clients: int, total: int,
         return time.perf_counter() - start, latencies, errors
 
 
-def baseline(model: Path, clip: Path, repeats: int) -> float:
-    """Median seconds of ``Classifier.predict_file(clip)`` on one thread, after 3 warm-up calls."""
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of a process, all its threads (this one without ``pid``)."""
+    if pid is None:
+        return sum(os.times()[:2])
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def baseline(model: Path, clip: Path, repeats: int) -> tuple[float, float]:
+    """Median seconds of ``Classifier.predict_file(clip)`` on one thread, after 3 warm-up calls, and the
+    mean CPU seconds a call took (more than its time: onnxruntime's own threads helped)."""
     from emoaugnet.inference.api import Classifier
     classifier = Classifier.from_dir(model)
     for _ in range(3):
         classifier.predict_file(clip)
     times = []
+    cpu = cpu_seconds()
     for _ in range(repeats):
         start = time.perf_counter()
         classifier.predict_file(clip)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), (cpu_seconds() - cpu) / repeats
 
 
 def load() -> str:
@@ -122,26 +136,37 @@ def main() -> None:
         clip = make_inputs(tmp)["22k mono flac"]
         model = make_models(tmp / "models")["flat", "onnx"]
         data = clip.read_bytes()
-        direct = baseline(model, clip, args.baseline_repeats)
+        direct, direct_cpu = baseline(model, clip, args.baseline_repeats)
         with service.process(model, tmp / "tmp") as (url, proc):
             health = service.get(url + "/api/health")
             workers = health["limits"]["workers"]
             ceiling = min(workers, os.cpu_count() or 1) / direct
+            cpu_ceiling = (os.cpu_count() or 1) / direct_cpu
             print(f"baseline, Classifier.predict_file without HTTP, same file, median of {args.baseline_repeats}: "
                   f"{1000 * direct:.1f} ms ({1 / direct:.1f} per second on one thread); ceiling for {workers} "
-                  f"workers on {os.cpu_count()} CPUs: {ceiling:.1f} requests/s", flush=True)
+                  f"workers on {os.cpu_count()} CPUs: {ceiling:.1f} requests/s; CPU per call "
+                  f"{1000 * direct_cpu:.1f} ms ({direct_cpu / direct:.2f} CPUs busy), so the CPUs doing only "
+                  f"that answer at most {cpu_ceiling:.1f} per second (the CPU-time ceiling)", flush=True)
             asyncio.run(drive(url, data, 2, 10))      # warm-up: imports, first calls
             mem = memory_kib(proc.pid)
             print(f"server: {url}, {workers} workers, queue {health['limits']['queue']}; RSS after warm-up "
                   f"{mem['VmRSS'] / 1024:.0f} MiB", flush=True)
             for r in range(1, args.rounds + 1):
+                cpu = cpu_seconds(proc.pid), cpu_seconds()
                 wall, lat, errors = asyncio.run(drive(url, data, args.clients, args.clients * args.requests))
+                server, clients = cpu_seconds(proc.pid) - cpu[0], cpu_seconds() - cpu[1]
                 mem = memory_kib(proc.pid)
                 print(f"run {r}: {args.clients} clients x {args.requests} requests of a 3 s clip: "
-                      f"{len(lat) / wall:.1f} requests/s ({len(lat) / wall / ceiling:.2f} of the ceiling), "
+                      f"{len(lat) / wall:.1f} requests/s ({len(lat) / wall / ceiling:.2f} of the ceiling, "
+                      f"{len(lat) / wall / cpu_ceiling:.2f} of the CPU-time ceiling), "
                       f"p50 {1000 * statistics.median(lat):.0f} ms, p95 {1000 * percentile(lat, 95):.0f} ms, "
                       f"errors {errors}; server RSS {mem['VmRSS'] / 1024:.0f} MiB, peak {mem['VmHWM'] / 1024:.0f} "
                       f"MiB; load average {load()}", flush=True)
+                per = (server + clients) / len(lat)
+                print(f"  CPU per request: server {1000 * server / len(lat):.1f} ms, clients "
+                      f"{1000 * clients / len(lat):.1f} ms; {server / wall:.2f} CPUs busy in the server; "
+                      f"{os.cpu_count()} free CPUs would answer at most {(os.cpu_count() or 1) / per:.1f} "
+                      f"requests/s", flush=True)
             wall, lat, errors = asyncio.run(drive(url, data, 1, args.requests))
             http_median = statistics.median(lat)
             print(f"1 client x {args.requests}: {len(lat) / wall:.1f} requests/s, p50 {1000 * http_median:.1f} ms, "

@@ -9,12 +9,14 @@ each bad upload with its status and reason, leave no temp file behind and keep s
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -80,12 +82,23 @@ def test_uploads_get_what_predict_prints(model, long_recording, ravdess_fixture,
         assert health["calibration"]["calibrated"] is True and "not sure" in health["calibration"]["said"]
         status, page = get_text(url + "/card")
         assert status == 200 and "export: no model card</h1>" in page and "no card" in page
+        expected = {}
         for path in files:
-            expected = predict_prints(model, path, capsys)
+            expected[path.name] = predict_prints(model, path, capsys)
             status, got = service.post_file(url + "/api/predict", path.read_bytes(), path.name)
             assert status == 200, got
-            assert got["path"] == path.name and expected["path"] == str(path)
-            assert {**got, "path": None} == {**expected, "path": None}
+            assert got["path"] == path.name and expected[path.name]["path"] == str(path)
+            assert {**got, "path": None} == {**expected[path.name], "path": None}
+        # at once: 8 clients, each posting the three files in its own order, while the workers share one
+        # onnxruntime session (one thread per worker: the log says so); each answer is still predict's
+        port = url.rsplit(":", 1)[1]
+        cpus = os.cpu_count() or 1
+        assert f"({cpus // min(4, cpus)} onnxruntime thread(s) each)" in (tmp_path / f"serve-{port}.log").read_text()
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda i: service.post_file(url + "/api/predict", files[i % 3].read_bytes(),
+                                                                files[i % 3].name), range(24), timeout=300))
+        for status, got in answers:
+            assert status == 200 and {**got, "path": None} == {**expected[got["path"]], "path": None}, got
         # ?timeline=1 adds predict --timeline's rows, one per window, silent ones included
         status, got = service.post_file(url + "/api/predict?timeline=1", long_recording.read_bytes(), "long.wav")
         assert status == 200 and len(got["timeline"]) == len(got["windows"]) == 10

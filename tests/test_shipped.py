@@ -120,3 +120,14 @@ def test_recordings_of_one_speaker_get_the_speaker_adapted_member_from_its_minim
                             *files[:needed - 1]], cwd=tmp_path, capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert [json.loads(line) for line in plain.stdout.splitlines()] == fewer   # fewer: the single-file model's answers
+
+
+def test_a_session_on_one_onnxruntime_thread_gives_the_results_of_the_default_pool():
+    """``emoaugnet serve`` opens its model with one onnxruntime thread per worker (its threads are the
+    parallelism); predict uses onnxruntime's default pool. Both answer the same."""
+    from emoaugnet.inference.api import Classifier
+    choice = model_dir.resolve(model_dir.SHIPPED)
+    one, default = Classifier.open_choice(choice, threads=1), Classifier.open_choice(choice)
+    assert one.model.session.get_session_options().intra_op_num_threads == 1
+    assert default.model.session.get_session_options().intra_op_num_threads == 0     # onnxruntime's default
+    assert one.predict_file(CLIP) == default.predict_file(CLIP)

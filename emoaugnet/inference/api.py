@@ -109,14 +109,15 @@ class Classifier:
 
     @classmethod
     def open_choice(cls, choice: model_dir.Choice, backend: str = "auto", params: PredictParams | None = None,
-                    speaker: Any = None) -> "Classifier":
+                    speaker: Any = None, threads: int | None = None) -> "Classifier":
         """The one way a model is opened, top to bottom, once :func:`emoaugnet.inference.model_dir.resolve` has
         picked its folder (a project's export unless stale, an ensemble of distinct members, the shipped model;
         NoModel before anything heavy is imported): load it (:func:`load_model`), check the settings against
         its window, take a speaker's statistics for a group-normalised model (refused for any other), and
-        build the predictor, which refuses a group-normalised model without them."""
+        build the predictor, which refuses a group-normalised model without them. ``threads``: onnxruntime's
+        threads per session (:func:`load_model`; ``None``: its default)."""
         params = params or PredictParams()
-        model = load_model(choice.path, backend)
+        model = load_model(choice.path, backend, threads)
         params.check(model.audio_params.duration)             # before any speaker file is read
         stats = None
         if speaker is not None:

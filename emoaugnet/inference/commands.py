@@ -51,10 +51,12 @@ def _missing_module(exc: ModuleNotFoundError, folder: Any) -> str:
     return f"{folder}: cannot load the model: module {exc.name!r} is not installed ({exc})"
 
 
-def open_classifier(command: str, args: argparse.Namespace, pp: Any, speaker: Any = None) -> Any:
+def open_classifier(command: str, args: argparse.Namespace, pp: Any, speaker: Any = None,
+                    threads: int | None = None) -> Any:
     """The :class:`emoaugnet.inference.api.Classifier` that ``--model`` / ``--backend`` name (model_dir's rule), or
     None after printing why not (``<command>: ...`` on stderr): the one way predict and serve open a model.
-    Its warning (a stale export passed over) and, with nothing named, which model was picked, go to stderr."""
+    Its warning (a stale export passed over) and, with nothing named, which model was picked, go to stderr.
+    ``threads``: onnxruntime's threads per session (``None``: its default, one per core)."""
     from emoaugnet.inference.api import Classifier, choose
     from emoaugnet.inference.model_dir import NoModel
     try:
@@ -64,7 +66,7 @@ def open_classifier(command: str, args: argparse.Namespace, pp: Any, speaker: An
         return None
     folder = choice.path
     try:
-        clf = Classifier.open_choice(choice, args.backend, pp, speaker)
+        clf = Classifier.open_choice(choice, args.backend, pp, speaker, threads)
     except ValueError as exc:             # BundleError, SpeakerNormError, a bad hop for this model's window
         print(f"{command}: {folder}: {as_flags(exc)}", file=sys.stderr)
         return None

@@ -30,8 +30,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--max-seconds", type=float, default=60.0,
                     help="longest recording classified, seconds; longer ones get 422 (default: 60)")
     sv.add_argument("--workers", type=int, default=None,
-                    help="recordings classified at once, on threads beside the event loop "
-                         "(default: the number of CPUs, at most 4; 1 for a Keras model)")
+                    help="recordings classified at once, on threads beside the event loop, each onnxruntime "
+                         "call on the CPUs / workers threads (default: the number of CPUs, at most 4, so one "
+                         "thread each; 1 for a Keras model)")
     sv.add_argument("--queue", type=int, default=16,
                     help="recordings that may wait for a worker; past workers + queue, requests get 503 with "
                          "Retry-After at once (default: 16)")
@@ -59,12 +60,19 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
+    # The worker threads are the parallelism: each onnxruntime call gets the CPUs divided by the workers
+    # (one thread each by default). onnxruntime's default pool, one thread per core shared by the workers'
+    # concurrent calls, cost 14 % more CPU per request (docs/serving.md, Concurrency).
+    cpus = os.cpu_count() or 1
+    workers = args.workers or min(4, cpus)
+    threads = max(1, cpus // max(1, workers))
     # model_dir's rule picks the folder (a stale export never wins); the predictor refuses a model that
     # needs a speaker's statistics, which one upload cannot give (emoaugnet.model.normalisation)
-    classifier = open_classifier("serve", args, pp)
+    classifier = open_classifier("serve", args, pp, threads=threads)
     if classifier is None:
         return 2
-    workers = args.workers or (1 if classifier.backend == "keras" else min(4, os.cpu_count() or 1))
+    if classifier.backend == "keras" and not args.workers:
+        workers = 1
     try:
         limits = Limits(int(args.max_upload_mb * 2 ** 20), args.max_seconds, workers, args.queue, args.read_timeout)
     except ValueError as exc:
@@ -73,7 +81,8 @@ def serve(args: argparse.Namespace) -> int:
     folder = classifier.path
     runtime = runtime_line(classifier.model)
     app = create_app(classifier, limits, Path(folder).resolve().name, runtime)
-    print(f"serve: {classifier.label}: {runtime}; {workers} worker(s), queue {limits.queue}; "
+    each = f" ({threads} onnxruntime thread(s) each)" if classifier.backend == "onnx" else ""
+    print(f"serve: {classifier.label}: {runtime}; {workers} worker(s){each}, queue {limits.queue}; "
           f"http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     # On SIGTERM uvicorn stops accepting, lets the requests in flight finish (a body still arriving has
     # read_timeout, then its classification: the grace below covers both), then raises the signal again
