@@ -25,6 +25,7 @@ import soxr
 
 from emoaugnet.data import audio, ffmpeg
 from emoaugnet.inference import model_dir
+from helpers.answers import answered
 from emoaugnet.inference.api import Classifier
 from emoaugnet.inference.predictor import AUDIO_EXTENSIONS, expand
 
@@ -134,11 +135,17 @@ def probabilities(result: dict, classes) -> np.ndarray:
     return np.array([result["probabilities"][c] for c in classes])
 
 
+def leading(result: dict) -> str:
+    """The most probable class (a calibrated model near its "not sure" threshold may answer for one copy
+    and doubt for the other: the classes' order is what a lossy copy must keep)."""
+    return max(result["probabilities"], key=result["probabilities"].get)
+
+
 def test_phone_memos_and_browser_recordings_classify_like_the_originals_through_the_api(shipped, lossy):
     for kind, files in lossy.items():
         for original, copy in zip(ORIGINALS, files):
             want, got = shipped.predict(original), shipped.predict(copy)
-            assert got["emotion"] == want["emotion"], (kind, copy.name, got["probabilities"], want["probabilities"])
+            assert leading(got) == leading(want), (kind, copy.name, got["probabilities"], want["probabilities"])
             np.testing.assert_allclose(probabilities(got, shipped.classes), probabilities(want, shipped.classes),
                                        atol=PROB_ATOL, err_msg=f"{kind} {copy.name}")
             assert got["sample_rate"] == (44100 if kind == "m4a" else 48000) and got["channels"] == 1
@@ -157,7 +164,7 @@ def test_phone_memos_and_browser_recordings_classify_like_the_originals_through_
         want = results[original.name]
         for suffix in (".m4a", ".webm"):
             got = results[original.stem + suffix]
-            assert got["emotion"] == want["emotion"]
+            assert leading(got) == leading(want)
             np.testing.assert_allclose(probabilities(got, shipped.classes), probabilities(want, shipped.classes),
                                        atol=PROB_ATOL)
 
@@ -201,7 +208,7 @@ def test_a_file_neither_decoder_reads_is_refused_naming_it_and_how_to_convert(sh
     lines = [line for line in done.stderr.splitlines() if "not a readable audio file" in line]
     assert [line.split(": ", 2)[1] for line in lines] == [str(p) for p, _ in bad.values()], done.stderr
     assert all(line.endswith("convert it to WAV or FLAC, e.g. `ffmpeg -i FILE FILE.wav`") for line in lines)
-    assert json.loads(done.stdout.splitlines()[-1])["emotion"] in shipped.classes
+    assert answered(json.loads(done.stdout.splitlines()[-1]), shipped.classes)
 
 
 def test_a_truncated_browser_recording_decodes_what_is_there(lossy, tmp_path):

@@ -24,25 +24,13 @@ import numpy as np
 from emoaugnet.inference import model_dir
 from emoaugnet.model import bundle
 from emoaugnet.model.calibration import NONE, Calibration
-from emoaugnet.data.manifest import speaker_order
 
 SHARED = ("classes", "audio_params", "feature_params", "num_frames", "num_channels")
 
 
-def member_dirs(directory: str | Path) -> list[Path]:
-    """The subfolders of ``directory`` that hold a model (``model.json``), in natural order (fold_2 < fold_10);
-    in a released model's folder (:func:`emoaugnet.inference.model_dir.released_members`), not its
-    speaker-adapted member."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    return sorted((d for d in model_dir.released_members(directory) if (d / bundle.CONFIG_FILE).is_file()),
-                  key=lambda d: speaker_order(d.name))
-
-
-def is_ensemble(directory: str | Path) -> bool:
-    """A folder of model folders, with no model of its own."""
-    return not (Path(directory) / bundle.CONFIG_FILE).is_file() and bool(member_dirs(directory))
+# Which subfolders are the models a folder averages is model_dir's rule (it reads file names only).
+member_dirs = model_dir.member_dirs
+is_ensemble = model_dir.is_ensemble
 
 
 @dataclass

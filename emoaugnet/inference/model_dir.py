@@ -32,6 +32,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from emoaugnet.data.manifest import speaker_order
 from emoaugnet.hints import how_to_get
 
 CONFIG_FILE = "model.json"          # the same names as emoaugnet.model.bundle / emoaugnet.inference.onnx_model, which
@@ -107,11 +108,21 @@ def is_export(directory: str | Path) -> bool:
     return has_model(directory) and (Path(directory) / ONNX_FILE).is_file()
 
 
-def released_members(directory: Path) -> list[Path]:
-    """The subfolders of ``directory`` that may be models it averages: all of them, except in a released
-    model's folder (it has ``card.json``) its speaker-adapted member, :data:`SPEAKER_FOLDER`."""
+def member_dirs(directory: str | Path) -> list[Path]:
+    """The subfolders of ``directory`` that hold a model (``model.json``), in natural order (fold_2 < fold_10):
+    the models a folder of models averages; in a released model's folder (it has ``card.json``) not its
+    speaker-adapted member, :data:`SPEAKER_FOLDER`."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
     released = (directory / CARD_FILE).is_file()
-    return [d for d in directory.iterdir() if d.is_dir() and not (released and d.name == SPEAKER_FOLDER)]
+    return sorted((d for d in directory.iterdir() if has_model(d) and not (released and d.name == SPEAKER_FOLDER)),
+                  key=lambda d: speaker_order(d.name))
+
+
+def is_ensemble(directory: str | Path) -> bool:
+    """A folder of model folders, with no model of its own."""
+    return not has_model(directory) and bool(member_dirs(directory))
 
 
 def is_exports(directory: str | Path) -> bool:
@@ -120,7 +131,7 @@ def is_exports(directory: str | Path) -> bool:
     directory = Path(directory)
     if has_model(directory) or not directory.is_dir():
         return is_export(directory)
-    members = [d for d in released_members(directory) if has_model(d)]
+    members = member_dirs(directory)
     return bool(members) and all(is_export(d) for d in members)
 
 
@@ -172,9 +183,8 @@ def resolve(directory: str | Path | None = None, backend: str = "auto", speaker_
     export, models = directory / EXPORT, directory / MODELS
     if has_model(export) or has_model(models):
         return _project_choice(export, models, backend)
-    from emoaugnet.inference import ensemble   # imports numpy and the params: only for a folder of folders
-    if ensemble.is_ensemble(directory):
-        check_distinct(ensemble.member_dirs(directory))
+    if is_ensemble(directory):
+        check_distinct(member_dirs(directory))
         return Choice(directory)
     if not given and is_exports(SHIPPED):
         return _shipped_choice(speaker_files)
