@@ -117,3 +117,20 @@ def test_no_model_is_said_before_anything_heavy_is_imported_with_a_hint_that_wor
     (tmp_path / ".dvc" / "config").write_text("[core]\n    remote = store\n['remote \"store\"']\n    url = /srv/dvc\n")
     done = no_model(tmp_path)
     assert done.stdout.strip() == "2 []" and "fetch it with `dvc pull`" in done.stderr
+
+
+def test_a_released_folders_speaker_member_is_not_one_of_its_models(tmp_path):
+    """member_dirs: every subfolder with a model.json, in natural order; in a released model's folder (it has
+    card.json) not its speaker-adapted member, which answers only for a speaker's recordings."""
+    for name in ("seed10", "seed9", "speaker", "notes"):
+        (tmp_path / name).mkdir()
+        if name != "notes":
+            (tmp_path / name / "model.json").write_text("{}")
+    assert [d.name for d in model_dir.member_dirs(tmp_path)] == ["seed9", "seed10", "speaker"]
+    assert model_dir.is_ensemble(tmp_path)
+    (tmp_path / "card.json").write_text("{}")
+    assert [d.name for d in model_dir.member_dirs(tmp_path)] == ["seed9", "seed10"]
+    assert not model_dir.is_exports(tmp_path)                    # model.json alone is not an ONNX export
+    for name in ("seed9", "seed10"):
+        (tmp_path / name / "model.onnx").write_bytes(b"onnx")
+    assert model_dir.is_exports(tmp_path)

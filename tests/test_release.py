@@ -301,21 +301,29 @@ def test_a_speaker_member_that_is_not_speaker_normalised_is_refused(project, tmp
     assert not (tmp_path / "shipped").exists()
 
 
+def two_models(repo: Path, tmp_path: Path, names: tuple[str, str], network: str | None = None):
+    """``repo``'s export and bundle, and a second model: a copy of ``repo`` with the next seed (and
+    ``model.network``) trained and exported; as ``exports/<name>``, ``bundles/<name>``, and the copy's params."""
+    other = tmp_path / "second-project"
+    shutil.copytree(repo, other, symlinks=True)
+    tree = yaml.safe_load((other / "params.yaml").read_text())
+    tree["seed"] += 1
+    if network is not None:
+        tree["model"]["network"] = network
+    (other / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
+    tiny_project.run(["dvc", "repro", "export"], other)
+    exports, bundles = tmp_path / "exports", tmp_path / "bundles"
+    for name, source in zip(names, (repo, other)):
+        shutil.copytree(source / "export", exports / name)
+        shutil.copytree(source / "models", bundles / name)
+    return exports, bundles, tree
+
+
 def test_a_speaker_member_may_be_several_models_averaged(project, speaker_project, tmp_path, monkeypatch):
     """Two speaker-normalised models trained on the same speakers (Table I, and model.network: pooling with
     another seed in a copy of the project) released as one member: each in its subfolder, the card names
     both with the line that trains each, and recordings of one speaker get the average of the two."""
-    other = tmp_path / "pooling-project"
-    shutil.copytree(speaker_project, other, symlinks=True)
-    tree = yaml.safe_load((other / "params.yaml").read_text())
-    tree["model"]["network"] = "pooling"
-    tree["seed"] += 1
-    (other / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
-    tiny_project.run(["dvc", "repro", "export"], other)
-    exports, bundles = tmp_path / "exports", tmp_path / "bundles"
-    for name, repo in (("table1", speaker_project), ("pooling", other)):
-        shutil.copytree(repo / "export", exports / name)
-        shutil.copytree(repo / "models", bundles / name)
+    exports, bundles, tree = two_models(speaker_project, tmp_path, ("table1", "pooling"), network="pooling")
     adaptation, cv = curve(tmp_path)
     to = tmp_path / "package" / "shipped"
     done = release(project, to, "--speaker-export", str(exports), "--speaker-models", str(bundles),
@@ -360,16 +368,7 @@ def test_the_model_may_be_several_draws_of_the_configuration_averaged(project, t
     """The configuration trained again with another seed (a copy of the project) and released with the first
     as one model: each in its subfolder, the card names the line that trains each, and a file gets the
     average of the two; released again as one model, the subfolders go."""
-    other = tmp_path / "seed-project"
-    shutil.copytree(project, other, symlinks=True)
-    tree = yaml.safe_load((other / "params.yaml").read_text())
-    tree["seed"] += 1
-    (other / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
-    tiny_project.run(["dvc", "repro", "export"], other)
-    exports, bundles = tmp_path / "exports", tmp_path / "bundles"
-    for name, repo in (("draw_a", project), ("draw_b", other)):
-        shutil.copytree(repo / "export", exports / name)
-        shutil.copytree(repo / "models", bundles / name)
+    exports, bundles, tree = two_models(project, tmp_path, ("draw_a", "draw_b"))
     to = tmp_path / "package" / "shipped"
     done = release(project, to, "--export", str(exports), "--models", str(bundles))
     assert done.returncode == 0, done.stderr
@@ -395,6 +394,28 @@ def test_the_model_may_be_several_draws_of_the_configuration_averaged(project, t
         for c in card["classes"]:
             assert abs(probs[c] - (each[0][i][c] + each[1][i][c]) / 2) < 2e-4, (i, c)
 
+    mine = to / "mine"                                          # not the release's: left alone
+    shutil.copytree(exports / "draw_a", mine)
     again = release(project, to)                                # one model again: the draws' folders go
     assert again.returncode == 0, again.stderr
     assert model_dir.is_export(to) and not (to / "draw_a").exists() and "models" not in card_mod.read(to)
+    assert (mine / "model.json").is_file()
+    shutil.rmtree(mine)
+
+    one = tmp_path / "one"                                      # a folder of one export: that model
+    shutil.copytree(exports / "draw_b", one / "draw_b")
+    refused = release(project, to, "--export", str(one), "--models", str(bundles))
+    assert refused.returncode == 2 and "split.seed: model" in refused.stderr     # alone, a draw has params.yaml's seed
+    shutil.rmtree(one / "draw_b")
+    shutil.copytree(exports / "draw_a", one / "draw_a")
+    done = release(project, to, "--export", str(one), "--models", str(bundles))
+    assert done.returncode == 0, done.stderr
+    assert (to / "model.onnx").read_bytes() == (exports / "draw_a" / "model.onnx").read_bytes()
+    twice = tmp_path / "twice"                                  # one model twice would not load: refused
+    for name in ("a", "b"):
+        shutil.copytree(exports / "draw_a", twice / name)
+        shutil.copytree(bundles / "draw_a", tmp_path / "twice-bundles" / name)
+    bad = release(project, tmp_path / "other", "--export", str(twice), "--models", str(tmp_path / "twice-bundles"))
+    assert bad.returncode == 2 and "are the same model" in bad.stderr and not (tmp_path / "other").exists()
+    inside = release(project, to, "--export", str(to), "--models", str(bundles / "draw_b"))
+    assert inside.returncode == 2 and "which the release rewrites" in inside.stderr and model_dir.is_export(to)

@@ -70,7 +70,7 @@ def build(mp: ModelParams, num_classes: int, num_frames: int, num_channels: int,
     x = layers.Dropout(mp.conv_dropout, dtype=dtype, name="drop1")(x)
     x = layers.Conv1D(ENCODER_WIDTH, 3, padding="same", activation=conv, dtype=dtype, name="conv2")(x)
     x = layers.BatchNormalization(dtype=dtype, name="bn2")(x)
-    x = AttentiveStatsPooling(dtype=dtype, name="pooling")(x)
+    x = AttentiveStatsPooling(dtype="float32", name="pooling")(x)     # E[x^2] - E[x]^2: not in bfloat16
     x = layers.Dropout(mp.lstm_dropout, dtype=dtype, name="drop2")(x)
     x = layers.Dense(HIDDEN, activation=dense, dtype=dtype, name="dense1")(x)
     x = layers.BatchNormalization(dtype=dtype, name="bn3")(x)

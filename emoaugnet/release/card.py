@@ -161,8 +161,10 @@ def render(card: Mapping[str, Any]) -> str:
     lines += ["## Provenance", "",
               f"- git commit {card['commit']}" + card_lines.dirty(card),
               f"- released {card['released']}",
-              f"- trained: {json.dumps(card.get('training', {}), sort_keys=True)}",
-              f"- bundle sha256 {card.get('bundle_sha256')}"]
+              *[f"- {'' if not m.get('folder') else '`' + m['folder'] + '/` '}trained: "
+                f"{json.dumps(m.get('training') or {}, sort_keys=True)}; bundle sha256 {m.get('bundle_sha256')}"
+                for m in (card.get("models") or [{"training": card.get("training"),
+                                                  "bundle_sha256": card.get("bundle_sha256")}])]]
     lines += [f"- {name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in card["files"].items()]
     lines += ["", "## Exact params (params.yaml sections that decide the model)", "", "```json",
               json.dumps(p, indent=1, sort_keys=True), "```", ""]

@@ -95,7 +95,8 @@ def calibration(card: Mapping[str, Any]) -> str:
     models = card.get("models") or []
     if len(models) > 1 and all((m.get("calibration") or {}).get("fitted") for m in models):
         return (f"**Probabilities:** the average of its {len(models)} models' calibrated probabilities, each "
-                "with its own temperature; \"not sure\" by their mean thresholds. "
+                "with its own temperature; \"not sure\" by their mean thresholds (the average's own calibration "
+                "was not measured). "
                 + " ".join(f"`{m['folder']}/`: " + calibrated_line(m["calibration"]) for m in models))
     fitted = card.get("calibration")
     if not isinstance(fitted, Mapping) or not fitted.get("fitted"):
@@ -147,5 +148,5 @@ def speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
     lines += [""] + [("" if len(models) == 1 else f"- {n.strip()}: ") + calibrated_line(m.get("calibration"))
                      for n, m in zip(named, models)]
     lines.append("")
-    lines += [f"- {name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in member["files"].items()]
+    lines += [f"- {member['folder']}/{name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in member["files"].items()]
     return lines

@@ -43,15 +43,30 @@ def adaptation_curve(path: Path, single_file: float | None) -> dict[str, Any]:
             "single_file_unweighted_accuracy": single_file}
 
 
-def pairs(export: Path, models: Path) -> list[tuple[Path, Path]]:
-    """``(export, bundle)`` of each model of the member: the one, or for a folder of exports (an ensemble)
-    each subfolder with the bundle of the same name under ``models``."""
+def pairs(export: Path, models: Path, to: Path) -> list[tuple[Path, Path]]:
+    """``(export, bundle)`` of each model: the one, or for a folder of exports (an ensemble) each model
+    subfolder (:func:`emoaugnet.inference.model_dir.member_dirs`) with the bundle of the same name under
+    ``models``. Refused: a subfolder named like the speaker-adapted member's, one model twice (it would
+    not load), a source inside ``to`` (the release rewrites it)."""
     if model_dir.has_model(export) or not export.is_dir():
-        return [(export, models)]
-    members = sorted(d for d in export.iterdir() if model_dir.has_model(d))
-    if not members:
-        raise ReleaseError(f"{export}: neither an ONNX export ({model_dir.CONFIG_FILE}) nor a folder of exports")
-    return [(d, models / d.name) for d in members]
+        found = [(export, models)]
+    else:
+        dirs = model_dir.member_dirs(export)
+        if not dirs:
+            raise ReleaseError(f"{export}: neither an ONNX export ({model_dir.CONFIG_FILE}) nor a folder of exports")
+        if any(d.name == model_dir.SPEAKER_FOLDER for d in dirs):
+            raise ReleaseError(f"{export / model_dir.SPEAKER_FOLDER}: a model folder named like the speaker-adapted "
+                               "member's would take its place; rename it")
+        found = [(d, models / d.name) for d in dirs]
+    target = to.resolve()
+    for e, _ in found:
+        if target == e.resolve() or target in e.resolve().parents:
+            raise ReleaseError(f"{e}: inside {to}, which the release rewrites; release from an export elsewhere")
+    try:
+        model_dir.check_distinct([e for e, _ in found])
+    except ValueError as exc:
+        raise ReleaseError(str(exc)) from None
+    return found
 
 
 def check_same_data(configs: list[dict[str, Any]], exports: list[Path]) -> None:
@@ -75,21 +90,28 @@ def check_member(config: dict[str, Any], main: dict[str, Any], export: Path) -> 
 
 def ensemble_card(card: dict[str, Any], exports: list[Path], configs: list[dict[str, Any]]) -> None:
     """A release of several models averaged: the card's ``models`` (each one's folder, ``trained_by``,
-    calibration), its ``files`` in their subfolders, and no single model's calibration."""
+    training, calibration, bundle), its ``files`` in their subfolders, and no single model's entries."""
     card["models"] = [model_entry(e.name, c, card) for e, c in zip(exports, configs)]
     card["files"] = {f"{e.name}/{name}": f for e in exports for name, f in files(e).items()}
-    card["calibration"] = None
+    card.update({"calibration": None, "trained_by": None, "training": None, "bundle_sha256": None})
 
 
 def clear(to: Path) -> None:
-    """Remove the models a release put in ``to`` before (the single model's files, the subfolders of an
-    average, the speaker-adapted member); ``model.json`` and ``card.json`` are removed first by the caller."""
-    for name in (ONNX_FILE, FEATURES_FILE):
+    """Remove what the release before put in ``to``, as its ``card.json`` lists it (the single model's files,
+    the subfolders of the models it averaged, its speaker-adapted member), ``card.json`` last; nothing else."""
+    try:
+        old = json.loads((to / model_dir.CARD_FILE).read_text())
+    except (OSError, ValueError):
+        old = {}
+    old = old if isinstance(old, dict) else {}
+    for name in (model_dir.CONFIG_FILE, ONNX_FILE, FEATURES_FILE):
         (to / name).unlink(missing_ok=True)
-    if to.is_dir():
-        for d in to.iterdir():
-            if d.is_dir() and (d.name == model_dir.SPEAKER_FOLDER or model_dir.has_model(d)):
-                shutil.rmtree(d)
+    folders = [m.get("folder") for m in old.get("models") or [] if isinstance(m, dict)]
+    folders += [model_dir.SPEAKER_FOLDER] if old.get("speaker_model") else []
+    for folder in folders:
+        if isinstance(folder, str) and folder and (to / folder).is_dir() and to.resolve() in (to / folder).resolve().parents:
+            shutil.rmtree(to / folder)
+    (to / model_dir.CARD_FILE).unlink(missing_ok=True)
 
 
 def speaker_section(exports: list[Path], configs: list[dict[str, Any]], adaptation: Path,

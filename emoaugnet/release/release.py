@@ -84,7 +84,8 @@ def check_export(export: Path, models: Path, group: bool = False) -> dict[str, A
 
 
 def check_params(config: dict[str, Any], tree: dict[str, Any], where: str, seed: bool = True) -> None:
-    """Refuse when params.yaml (``tree``) no longer describes the model its ``model.json`` records. Which
+    """Refuse when params.yaml (``tree``) no longer describes the model its ``model.json`` records (with
+    ``seed`` false, another seed is allowed: the other draws of an average). Which
     corpora and speakers it trained on are not compared (:data:`emoaugnet.release.card.DATA_KEYS`): a release
     trains the configuration on every shippable speaker (:func:`training_command`), the card lists them."""
     p = from_dict(tree)
@@ -185,7 +186,7 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
     released before is removed (it would describe another model). ``allow_dirty``: release from a tree with
     uncommitted changes (the card records it)."""
     export, to, params_file = Path(export), Path(to), Path(params_file)
-    main_pairs = member_mod.pairs(export, Path(models))      # one model, or a folder of them averaged
+    main_pairs = member_mod.pairs(export, Path(models), to)   # one model, or a folder of them averaged
     configs = [check_export(e, m) for e, m in main_pairs]
     member_mod.check_same_data(configs, [e for e, _ in main_pairs])
     config = configs[0]
@@ -194,7 +195,7 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
         if speaker_models is None or adaptation is None:
             raise ReleaseError("--speaker-export needs --speaker-models (its bundle) and --adaptation (its "
                                "tools/adaptation_curve.py figures)")
-        member_pairs = member_mod.pairs(Path(speaker_export), Path(speaker_models))
+        member_pairs = member_mod.pairs(Path(speaker_export), Path(speaker_models), to)
         member = [check_export(e, m, group=True) for e, m in member_pairs]
         for e, c in zip(member_pairs, member):
             member_mod.check_member(c, config, e[0])
@@ -203,8 +204,8 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
         tree = yaml.safe_load(params_file.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise ReleaseError(f"{params_file}: cannot read the params ({exc})") from None
-    for c, (e, _) in zip(configs, main_pairs):     # the models of an ensemble are draws with their own seeds
-        check_params(c, tree, str(params_file) + ("" if len(configs) == 1 else f" ({e.name})"), len(configs) == 1)
+    for i, (c, (e, _)) in enumerate(zip(configs, main_pairs)):    # an average's other draws: their own seeds
+        check_params(c, tree, str(params_file) + ("" if len(configs) == 1 else f" ({e.name})"), seed=i == 0)
     exports = [e for e, _ in main_pairs] + [e for e, _ in member_pairs]
     size = sum((e / name).stat().st_size for e in exports for name in (ONNX_FILE, FEATURES_FILE))
     if size > MAX_BYTES:
@@ -220,14 +221,12 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
                                                                the_card, root / from_dict(tree).paths.manifests)
     text = json.dumps(the_card, indent=1, sort_keys=True) + "\n"
     the_card = json.loads(text)            # as card.read gives it back: MODEL_CARD.md is rendered from this
-    for name in (model_dir.CONFIG_FILE, model_dir.CARD_FILE):     # they mark a complete model: written last
-        (to / name).unlink(missing_ok=True)
-    member_mod.clear(to)                           # what a release before left: another model, or none now
+    member_mod.clear(to)      # what the release before put there (model.json and card.json mark a whole one)
     if member is not None:
         for e, _ in member_pairs:
             _copy_model(e, to / model_dir.SPEAKER_FOLDER / (e.name if len(member_pairs) > 1 else ""))
     if len(main_pairs) == 1:
-        _copy_model(export, to, card_text=text)
+        _copy_model(main_pairs[0][0], to, card_text=text)
     else:
         for e, _ in main_pairs:
             _copy_model(e, to / e.name)
