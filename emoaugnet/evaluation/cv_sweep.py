@@ -17,6 +17,7 @@ A fold whose report exists for the same overrides is not run again, so a cut-off
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shlex
@@ -131,13 +132,15 @@ def record_row(out: Path, row: dict[str, Any]) -> None:
     its folder was removed, or a resumed configuration summarised again), else appended; the file is
     rewritten whole (a torn last line, from a kill, is dropped)."""
     path = out / "results.jsonl"
-    rows = read_results(path)
-    names = [r["name"] for r in rows]
-    if row["name"] in names:
-        rows[names.index(row["name"])] = row
-    else:
-        rows.append(row)
-    write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+    with open(out / ".results.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)       # two sweeps on one --out: each row read and written whole
+        rows = read_results(path)
+        names = [r["name"] for r in rows]
+        if row["name"] in names:
+            rows[names.index(row["name"])] = row
+        else:
+            rows.append(row)
+        write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def summarise(name: str, overrides: Mapping[str, Any], p: Params, folder: Path,
