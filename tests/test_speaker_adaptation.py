@@ -130,7 +130,7 @@ def test_adaptation_curve_scores_what_cross_validation_scored_given_all_recordin
     np.testing.assert_allclose(curve["all"], expected, atol=1e-6)
     assert all(0 <= v <= 1 for n in ("1", "3") for v in curve[n]) and len(curve["1"]) == 2
     with pytest.raises(SystemExit, match="speaker-normalised models"):      # a single-file model is refused
-        tool.curve(_single_file_folds(tmp_path), store, [1], 1, 0)
+        tool.curve([_single_file_folds(tmp_path)], store, [1], 1, 0)
 
 
 def _single_file_folds(tmp_path: Path) -> Path:
