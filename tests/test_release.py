@@ -311,7 +311,16 @@ def two_models(repo: Path, tmp_path: Path, names: tuple[str, str], network: str 
     if network is not None:
         tree["model"]["network"] = network
     (other / "params.yaml").write_text(yaml.safe_dump(tree, sort_keys=False))
-    tiny_project.run(["dvc", "repro", "export"], other)
+    # what `dvc repro export` runs there (train, export), in this process: the copy's store is already made
+    import keras
+
+    from emoaugnet.inference import onnx_export
+    from emoaugnet.params import load
+    from emoaugnet.training.fit import train_and_save
+    p = load(other / "params.yaml")
+    keras.utils.set_random_seed(p.seed)
+    train_and_save(p, other / p.paths.features, other / "models", verbose=0)
+    onnx_export.export(other / "models", other / "export")
     exports, bundles = tmp_path / "exports", tmp_path / "bundles"
     for name, source in zip(names, (repo, other)):
         shutil.copytree(source / "export", exports / name)
