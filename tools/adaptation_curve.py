@@ -46,11 +46,7 @@ def fold_model(folders: list[Path], fold: str) -> bundle.Bundle | ensemble.Ensem
     members = [bundle.load(folder / fold) for folder in folders]
     if len(members) == 1:
         return members[0]
-    names = [str(folder / fold) for folder in folders]
-    ensemble.check(members, names)
-    if len({m.split.get("test_fingerprint") for m in members}) != 1:
-        raise SystemExit(f"{', '.join(names)}: tested on different test sets; they cannot be averaged per fold")
-    return ensemble.Ensemble(members, names)
+    return ensemble.per_fold(members, [str(folder / fold) for folder in folders])
 
 
 def test_originals(b: bundle.Bundle, features: Path) -> shards.Samples:

@@ -236,11 +236,7 @@ def ensemble_of(base: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]
     jobs = []
     for k in range(p.split.folds):
         start = time.perf_counter()
-        members = [bundle.load(out / n / "models" / f"fold_{k}") for n in names]
-        ensemble.check(members, list(names))
-        if len({m.split.get("test_fingerprint") for m in members}) != 1:
-            raise ParamsError(f"ensemble {names}, fold {k}: the models were tested on different test sets")
-        together = ensemble.Ensemble(members, list(names))
+        together = ensemble.per_fold([bundle.load(out / n / "models" / f"fold_{k}") for n in names], list(names))
         fp = folds.fold_params(p, k)
         split = evaluation.test_set(together, fp, features)
         probs = together.predict_frames(split.test.features)

@@ -84,6 +84,17 @@ def check(members: list[Any], names: list[str]) -> None:
                                      f"{names[0]}'s; an ensemble's models must agree")
 
 
+def per_fold(members: list[Any], names: list[str]) -> Ensemble:
+    """Fold models of several configurations averaged and scored on that fold's test speakers
+    (``tools/cv_sweep.py ensemble``, ``tools/adaptation_curve.py``): they must agree (:func:`check`) and
+    have been tested on the same test set (their ``model.json``'s ``split.test_fingerprint``)."""
+    check(members, names)
+    if len({m.split.get("test_fingerprint") for m in members}) != 1:
+        raise bundle.BundleError(f"{', '.join(names)}: tested on different test sets; they cannot be averaged "
+                                 "per fold")
+    return Ensemble(members, names)
+
+
 def load(directory: str | Path, load_member: Callable[[Path], Any]) -> Ensemble:
     """The models in ``directory``'s subfolders (each loaded by ``load_member``) as one :class:`Ensemble`."""
     dirs = member_dirs(directory)
