@@ -4,8 +4,11 @@
     python bench/bench_serve.py --clients 8 --requests 50 --rounds 2
     python bench/bench_serve.py --soak 10000               # then 10,000 requests from 8 clients
 
-Model: params.yaml's network (its ``flat`` layout) with initial weights, exported to ONNX in a temporary
-folder (latency does not depend on the weights; bench_predict.make_models). Input: the first 3.0 s of a
+Model (``--model``): ``shipped`` (default), the model ``emoaugnet serve`` serves when given none: the one
+inside the package, every network of it (emoaugnet/shipped/); ``frames`` or ``flat``: params.yaml's network
+in that input layout (``flat``: the paper's 2,376 x 1, about eight times the model cost of ``frames``) with
+initial weights, exported to ONNX in a temporary folder (latency does not depend on the weights;
+bench_predict.make_models); or a model folder. Input: the first 3.0 s of a
 22,050 Hz mono fixture FLAC (bench_predict.make_inputs). The server is the real command
 (``python -m emoaugnet serve``, default workers and queue) in a subprocess; the clients are aiohttp tasks in
 this process, each sending its requests one after another (multipart upload, as the page does).
@@ -108,6 +111,19 @@ def baseline(model: Path, clip: Path, repeats: int) -> tuple[float, float]:
     return statistics.median(times), (cpu_seconds() - cpu) / repeats
 
 
+def pick_model(name: str, tmp: Path) -> Path:
+    """The folder ``--model`` names: the shipped model's, an exported untrained layout's, or the path."""
+    if name == "shipped":
+        from emoaugnet import shipped
+        return Path(shipped.__file__).parent
+    if name in ("frames", "flat"):
+        from bench_predict import make_models
+        return make_models(tmp / "models")[name, "onnx"]
+    if not Path(name).is_dir():
+        raise SystemExit(f"--model {name}: not shipped, frames, flat or a folder")
+    return Path(name)
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -122,11 +138,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50, help="requests per client per round")
     parser.add_argument("--rounds", type=int, default=2, help="rounds at --clients (memory should stay flat)")
     parser.add_argument("--baseline-repeats", type=int, default=50)
+    parser.add_argument("--model", default="shipped",
+                        help="shipped (default: the package's model) | frames | flat (params.yaml's network in "
+                             "that layout, initial weights) | a model folder")
     parser.add_argument("--soak", type=int, default=0, metavar="N",
                         help="then N requests from --clients clients, RSS every 1,000 (e.g. 10000)")
     args = parser.parse_args()
 
-    from bench_predict import make_inputs, make_models
+    from bench_predict import make_inputs
 
     from emoaugnet.model.backend import cpu_model
     from helpers import service
@@ -134,7 +153,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp_name:
         tmp = Path(tmp_name)
         clip = make_inputs(tmp)["22k mono flac"]
-        model = make_models(tmp / "models")["flat", "onnx"]
+        model = pick_model(args.model, tmp)
+        print(f"model: {args.model} ({model})", flush=True)
         data = clip.read_bytes()
         direct, direct_cpu = baseline(model, clip, args.baseline_repeats)
         with service.process(model, tmp / "tmp") as (url, proc):

@@ -36,11 +36,12 @@ TRANSFORMS = ("noise", "pitch", "slow", "fast", "shift",
 WINDOWS = ("fixed", "voiced")           # audio.window: where the analysis window sits (emoaugnet/data/audio.py)
 PADS = ("zeros", "reflect", "tile")     # audio.pad: how a clip shorter than the window is filled
 FEATURE_NORMS = ("none", "utterance", "corpus", "speaker")   # model.feature_norm (emoaugnet/model/normalisation.py)
+SPECTRA = ("mfcc", "logmel")            # features.spectrum: the channels after ZCR and RMS (emoaugnet/store/features.py)
 
 #: New keys whose default is "off": records (shard attributes, model.json) list them only when switched
 #: on, so turning none of them on leaves every output byte-identical to one made before they existed.
 OFF_VALUES = {"window": "fixed", "pad": "zeros", "top_db": 40.0, "loudness_db": None, "feature_norm": "none",
-              "deltas": 0, "network": "table1"}
+              "deltas": 0, "network": "table1", "spectrum": "mfcc", "n_mels": 128}
 
 
 def recorded(section: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -114,10 +115,26 @@ class FeatureParams:
     n_mfcc: int = knob(low=1)
     loudness_db: float | None = knob(high=0, default=None)   # None: off; else RMS (dBFS) of voiced frames
     deltas: int = knob(low=0, high=2, default=0)              # MFCC deltas appended: 0 none, 1 delta, 2 + delta-delta
+    spectrum: str = knob(choices=SPECTRA, default="mfcc")     # mfcc: n_mfcc cepstra | logmel: n_mels bands (dB)
+    n_mels: int = knob(low=1, default=128)                    # the mel filterbank's bands (librosa's default)
+
+    @property
+    def num_bands(self) -> int:
+        """Spectral channels per frame before deltas: the MFCCs, or the log-mel bands themselves."""
+        return self.n_mfcc if self.spectrum == "mfcc" else self.n_mels
 
     @property
     def num_channels(self) -> int:
-        return 2 + self.n_mfcc * (1 + self.deltas)
+        return 2 + self.num_bands * (1 + self.deltas)
+
+    def differs_from(self, stored: Any) -> dict[str, Any] | None:
+        """The params that decide a store's channels, when ``stored`` (a store's or model's ``features``
+        record, off keys absent) was computed with others; ``None`` when they agree or nothing is recorded."""
+        keys = ("frame_length", "hop_length", "n_mfcc", "spectrum", "n_mels")
+        wanted = {k: getattr(self, k) for k in keys}
+        if not isinstance(stored, dict):
+            return None
+        return None if {k: stored.get(k, OFF_VALUES.get(k)) for k in keys} == wanted else wanted
 
     def num_frames(self, num_samples: int) -> int:
         """Frames librosa gives a clip of ``num_samples`` with centred framing."""

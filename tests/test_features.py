@@ -135,6 +135,35 @@ def test_a_clips_features_do_not_depend_on_the_other_clips_in_its_batch(ravdess_
     np.testing.assert_allclose(beside_loud, alone, rtol=1e-4, atol=2e-3)
 
 
+def test_logmel_channels_are_librosas_db_mel_bands_and_both_extractors_agree(ravdess_fixture):
+    """``features.spectrum: logmel``: after ZCR and RMS, the 64 mel energies in dB as librosa computes
+    them (clipped 80 dB under each clip's loudest band), with their deltas; the numpy-only extractor (what
+    an ONNX export predicts with) gives the same; an MFCC store is refused to a logmel model."""
+    p = params(**{"features.spectrum": "logmel", "features.n_mels": 64, "features.deltas": 1})
+    files = sorted(ravdess_fixture.glob("Actor_03/*.flac"))[:3]
+    clips = np.stack([load_clip(f, p.audio) for f in files])
+    got = features.extract(clips, SR, p.features)
+    assert got.shape == (3, 108, 2 + 64 * 2) == (3, 108, p.features.num_channels)
+    names = features.channel_names(p.features)
+    assert names[2] == "mel0" and names[65] == "mel63" and names[66] == "d1_mel0"
+    for clip, one in zip(clips, got):
+        mel = librosa.feature.melspectrogram(y=clip, sr=SR, n_fft=2048, hop_length=512, n_mels=64)
+        db = librosa.power_to_db(mel, top_db=80.0)
+        np.testing.assert_allclose(one[:, 2:66], db.T, rtol=0, atol=1e-3)
+        np.testing.assert_array_equal(one[:, :2], features.extract(clip, SR, params().features)[:, :2])
+    assert got[..., 2:66].std() > 5                                              # dB bands, not cepstra
+    const = features.constants(SR, p.features, num_frames=108)
+    assert const["mel"].shape == (64, 1025) and const["dct"].shape == (64, 64)
+    twin = features.extract_with(clips, const, p.features)
+    spread = got.reshape(-1, got.shape[-1]).std(axis=0)
+    assert np.max(np.abs(twin - got).reshape(-1, got.shape[-1]) / spread) < 1e-3
+    from emoaugnet.params import recorded
+    assert recorded(p.features)["spectrum"] == "logmel" and "spectrum" not in recorded(params().features)
+    assert p.features.differs_from(recorded(params().features))["spectrum"] == "logmel"
+    assert p.features.differs_from(recorded(p.features)) is None
+    assert params().features.differs_from({"frame_length": 2048, "hop_length": 512, "n_mfcc": 20}) is None
+
+
 @pytest.mark.parametrize("order", [1, 2])
 def test_mfcc_deltas_are_librosas_and_both_extractors_agree(ravdess_fixture, order):
     """``features.deltas``: 40 MFCCs and their derivatives, as ``librosa.feature.delta`` computes them from

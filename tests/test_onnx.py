@@ -273,6 +273,21 @@ def test_an_export_with_mfcc_deltas_predicts_like_keras_without_scipy(tmp_path, 
     np.testing.assert_allclose([got["probabilities"][c] for c in want], list(want.values()), atol=2e-3)
 
 
+def test_an_export_of_logmel_features_predicts_like_keras(tmp_path, ravdess_fixture):
+    """features.spectrum: logmel (64 bands): the export's matrices give the Keras bundle's probabilities."""
+    keras_dir = featurestore.untrained_bundle(tmp_path / "keras", logit_scale=200, **{   # per-utterance CMVN
+        "model.input_layout": "frames", "features.spectrum": "logmel", "features.n_mels": 64,
+        "model.feature_norm": "utterance"})
+    assert cli.main(["export", "--model", str(keras_dir), "--out", str(tmp_path / "onnx")]) == 0
+    with np.load(tmp_path / "onnx" / "features.npz") as npz:
+        assert npz["mel"].shape == (64, 1025) and npz["dct"].shape == (64, 64)
+    files = sorted(ravdess_fixture.glob("Actor_0*/*.flac"))[::8]
+    keras_clf, onnx_clf = Classifier.from_dir(keras_dir), Classifier.from_dir(tmp_path / "onnx")
+    p, q = (probabilities(c.predict_files(files), c.classes) for c in (keras_clf, onnx_clf))
+    assert p.max() > 0.9
+    np.testing.assert_allclose(q, p, atol=1e-4, rtol=0)
+
+
 def test_the_pooling_network_exports_and_predicts_like_keras(tmp_path, ravdess_fixture, ravdess_48k):
     """model.network: pooling (a custom pooling layer) goes through the same export, and onnxruntime gives
     Keras's probabilities for every window of real recordings."""

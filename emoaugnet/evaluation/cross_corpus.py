@@ -49,8 +49,8 @@ def corpus_samples(features_dir: str | Path, corpus: str, b: bundle_mod.Bundle) 
     samples = shards.load_features(features_dir, [corpus], variants=[0])
     stored = samples.attrs.get("features")
     fp = b.feature_params
-    wanted = {"frame_length": fp.frame_length, "hop_length": fp.hop_length, "n_mfcc": fp.n_mfcc}
-    if isinstance(stored, dict) and {k: stored.get(k) for k in wanted} != wanted:
+    wanted = fp.differs_from(stored)
+    if wanted:
         raise ParamsError(f"{Path(features_dir) / corpus}: features computed with {stored}, the model was "
                           f"trained on {wanted}; run `dvc repro` first")
     if len(samples) == 0:

@@ -66,7 +66,7 @@ def load(directory: str | Path, threads: int | None = None) -> OnnxModel:
         raise bundle.BundleError(f"{const_path}: not a feature-constants file ({exc})") from None
     n_fft, fp = info.feature_params.frame_length, info.feature_params
     expected = {"window": (n_fft,), "mel": (constants["mel"].shape[0], n_fft // 2 + 1),
-                "dct": (fp.n_mfcc, constants["mel"].shape[0]),
+                "dct": (fp.num_bands, constants["mel"].shape[0]),
                 **{f"delta{k}": (info.num_frames,) * 2 for k in range(1, fp.deltas + 1)}}
     for key, shape in expected.items():
         if constants[key].shape != shape:

@@ -1,8 +1,9 @@
 """Frame-level features of a clip: ZCR, RMS energy and MFCC, as the paper computes them.
 
 A clip of ``audio.num_samples`` gives ``frames x (2 + n_mfcc)`` values (108 x 22 at the defaults):
-channel 0 is ZCR, channel 1 is RMS, channels 2.. are MFCC 0..n_mfcc-1, then, with ``features.deltas``,
-their first (and second) time derivatives (:func:`deltas`, librosa's ``feature.delta`` filter). :func:`flatten` turns that into
+channel 0 is ZCR, channel 1 is RMS, channels 2.. are MFCC 0..n_mfcc-1 (with ``features.spectrum:
+logmel``, the ``n_mels`` log-mel energies in dB instead: the same computation without its last step, the
+DCT), then, with ``features.deltas``, their first (and second) time derivatives (:func:`deltas`, librosa's ``feature.delta`` filter). :func:`flatten` turns that into
 the paper's 2,376-long input: all ZCR frames, all RMS frames, then MFCC frame by frame.
 
 :func:`extract` calls librosa (what training and evaluation use). :func:`extract_with` computes the same
@@ -20,7 +21,7 @@ from emoaugnet.params import FeatureParams
 
 
 def channel_names(fp: FeatureParams) -> list[str]:
-    names = [f"mfcc{i}" for i in range(fp.n_mfcc)]
+    names = [f"{'mfcc' if fp.spectrum == 'mfcc' else 'mel'}{i}" for i in range(fp.num_bands)]
     return ["zcr", "rms"] + names + [f"d{order}_{name}" for order in range(1, fp.deltas + 1) for name in names]
 
 
@@ -45,10 +46,12 @@ def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
     # librosa.feature.mfcc(y=...) clips the dB mel spectrogram at 80 dB below its maximum over the whole
     # array, which for a batch would be the loudest clip's; clip each clip at its own maximum instead,
     # so a clip's features never depend on the other clips in its batch.
-    mel = librosa.feature.melspectrogram(y=y, sr=sample_rate, n_fft=fp.frame_length, hop_length=fp.hop_length)
+    mel = librosa.feature.melspectrogram(y=y, sr=sample_rate, n_fft=fp.frame_length, hop_length=fp.hop_length,
+                                         n_mels=fp.n_mels)
     db = librosa.power_to_db(mel, top_db=None)
     db = np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80.0)
-    mfcc = librosa.feature.mfcc(S=db, n_mfcc=fp.n_mfcc)
+    # features.spectrum: logmel keeps the dB mel bands themselves ("mfcc" below names either)
+    mfcc = librosa.feature.mfcc(S=db, n_mfcc=fp.n_mfcc) if fp.spectrum == "mfcc" else db.astype(np.float32)
     # zcr, rms: (..., 1, frames); mfcc and each delta: (..., n_mfcc, frames) -> (..., frames, channels)
     stacked = np.concatenate([zcr, rms, mfcc, *deltas(mfcc, fp.deltas, axis=-1)], axis=-2)
     return np.ascontiguousarray(np.swapaxes(stacked, -1, -2), dtype=np.float32)
@@ -57,13 +60,15 @@ def extract(y: np.ndarray, sample_rate: int, fp: FeatureParams) -> np.ndarray:
 def constants(sample_rate: int, fp: FeatureParams, num_frames: int | None = None) -> dict[str, np.ndarray]:
     """The fixed arrays inside librosa's MFCC for these params: the STFT ``window`` (float64, as librosa
     applies it), the ``mel`` filterbank (float32, n_mels x bins) and the orthonormal type-II ``dct``
-    matrix (float64, n_mfcc x n_mels), made by librosa and scipy themselves; with ``features.deltas`` and
+    matrix (float64, n_mfcc x n_mels; with ``spectrum: logmel`` the identity, n_mels x n_mels: a product
+    by it leaves each band's float32 value exact), made by librosa and scipy themselves; with ``features.deltas`` and
     ``num_frames``, each derivative's filter as a ``delta<k>`` matrix over a window's frames."""
     import scipy.fft
     import librosa
     window = np.asarray(librosa.filters.get_window("hann", fp.frame_length, fftbins=True), np.float64)
-    mel = librosa.filters.mel(sr=sample_rate, n_fft=fp.frame_length)
-    dct = scipy.fft.dct(np.eye(mel.shape[0]), type=2, norm="ortho", axis=0)[:fp.n_mfcc]
+    mel = librosa.filters.mel(sr=sample_rate, n_fft=fp.frame_length, n_mels=fp.n_mels)
+    dct = (scipy.fft.dct(np.eye(mel.shape[0]), type=2, norm="ortho", axis=0)[:fp.n_mfcc] if fp.spectrum == "mfcc"
+           else np.eye(mel.shape[0]))
     const = {"window": window, "mel": np.asarray(mel, np.float32), "dct": dct}
     if num_frames is not None:
         # the filter is linear: applied to the identity it gives the (frames x frames) matrix it multiplies by

@@ -29,9 +29,8 @@ import keras  # noqa: E402  (after emoaugnet.model.backend, which quiets TensorF
 def check_store(attrs: dict[str, Any], p: Params) -> None:
     """Refuse a feature store computed with other feature params than params.yaml's."""
     stored = attrs.get("features")
-    wanted = {"frame_length": p.features.frame_length, "hop_length": p.features.hop_length,
-              "n_mfcc": p.features.n_mfcc}
-    if isinstance(stored, dict) and {k: stored.get(k) for k in wanted} != wanted:
+    wanted = p.features.differs_from(stored)
+    if wanted:
         raise ParamsError(f"feature store was computed with {stored}, params.yaml asks for {wanted}; "
                           "run `dvc repro features` first")
     if tuple(attrs.get("classes", ())) != p.classes:
