@@ -53,14 +53,3 @@ def serve_model(tmp_path_factory) -> Path:
     assert cli.main(["export", "--model", str(keras_dir), "--out", str(root / "export")]) == 0
     return root / "export"
 
-
-#: The longest test files (seconds on a quiet 2-core machine: the documented commands about 350, the rest
-#: 60-100), run first: README's test command deals whole files to two pytest-xdist workers in collection
-#: order, and a long file dealt last would run alone at the end.
-LONG_FILES = ("test_doc_commands.py", "test_cross_corpus.py", "test_loco.py", "test_cv.py", "test_release.py")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Collection order, with :data:`LONG_FILES` first (in that order); the rest keep theirs."""
-    rank = {name: i for i, name in enumerate(LONG_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
