@@ -115,8 +115,8 @@ def baseline(model: Path, clip: Path, repeats: int) -> tuple[float, float]:
 def pick_model(name: str, tmp: Path) -> Path:
     """The folder ``--model`` names: the shipped model's, an exported untrained layout's, or the path."""
     if name == "shipped":
-        from emoaugnet import shipped
-        return Path(shipped.__file__).parent
+        from emoaugnet.inference.model_dir import SHIPPED
+        return SHIPPED
     if name in ("frames", "flat"):
         from bench_predict import make_models
         return make_models(tmp / "models")[name, "onnx"]

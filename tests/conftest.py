@@ -52,4 +52,3 @@ def serve_model(tmp_path_factory) -> Path:
                                               **{"model.input_layout": "frames"})
     assert cli.main(["export", "--model", str(keras_dir), "--out", str(root / "export")]) == 0
     return root / "export"
-
