@@ -105,6 +105,8 @@ NOT_RUN = {
         "a measurement on the full local corpora (docs/loco/setup_shared_corpora.py makes that project)",
     "(cd ../sweep/m40d_fixed && python -m dvc repro features@ravdess features@tess features@emodb)":
         "the feature store of a measurement on the full local corpora (setup_shared_corpora.py --set ...)",
+    "(cd ../exp/lm && python -m dvc repro features@ravdess features@tess features@emodb)":
+        "the log-mel feature store of a measurement on the full local corpora (setup_shared_corpora.py --set ...)",
 }
 
 
