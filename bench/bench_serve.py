@@ -3,6 +3,7 @@
     python bench/bench_serve.py                            # 8 clients x 50 requests, 2 rounds; 1 client x 50
     python bench/bench_serve.py --clients 8 --requests 50 --rounds 2
     python bench/bench_serve.py --soak 10000               # then 10,000 requests from 8 clients
+    python bench/bench_serve.py --serve-args "--processes 2"   # two service processes
 
 Model (``--model``): ``shipped`` (default), the model ``emoaugnet serve`` serves when given none: the one
 inside the package, every network of it (emoaugnet/shipped/); ``frames`` or ``flat``: params.yaml's network
@@ -10,12 +11,15 @@ in that input layout (``flat``: the paper's 2,376 x 1, about eight times the mod
 initial weights, exported to ONNX in a temporary folder (latency does not depend on the weights;
 bench_predict.make_models); or a model folder. Input: the first 3.0 s of a
 22,050 Hz mono fixture FLAC (bench_predict.make_inputs). The server is the real command
-(``python -m emoaugnet serve``, default workers and queue) in a subprocess; the clients are aiohttp tasks in
-this process, each sending its requests one after another (multipart upload, as the page does).
+(``python -m emoaugnet serve``, default workers and queue, plus ``--serve-args``, e.g. ``"--processes 2"``) in a
+subprocess; the clients are aiohttp tasks in this process, each sending its requests one after another
+(multipart upload, as the page does). The server's CPU time and memory are those of its process and its
+descendants (the service processes of ``--processes``).
 
 Printed: the CPU (:func:`emoaugnet.model.backend.cpu_model`) and load average before and after; the
-baseline first, in the same run: ``Classifier.predict_file`` on the same file in this process, repeated
-(median), and the ceiling it implies, its rate times min(workers, CPUs) (what the server's worker threads
+baseline first, in the same run: ``Classifier.predict_file`` on the same file in this process, on one thread
+(one onnxruntime thread, as each of the service's workers calls it), repeated (median), and the ceiling it
+implies, its rate times min(workers of all processes, CPUs) (what the server's worker threads
 could do with no HTTP at all, if one call kept one CPU busy); its CPU time per call, and the CPU-time
 ceiling: the CPUs divided by it (where onnxruntime's pool spreads one call over several CPUs, the first
 ceiling counts them twice; this one is what the baseline's own CPU cost allows); per round, throughput (requests/s over the round's
@@ -32,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -43,13 +48,31 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the service processes of ``serve --processes``), from /proc."""
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            out += tree(int(child))
+    return out
+
+
 def memory_kib(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak RSS) of a process, KiB, from /proc."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0])
+    """VmRSS and VmHWM (peak RSS) of a process and its descendants, summed, KiB, from /proc."""
+    out = {"VmRSS": 0, "VmHWM": 0}
+    for one in tree(pid):
+        try:
+            lines = Path(f"/proc/{one}/status").read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            key, _, value = line.partition(":")
+            if key in out:
+                out[key] += int(value.split()[0])
     return out
 
 
@@ -89,18 +112,27 @@ async def drive(url: str, data: bytes, clients: int, total: int,
 
 
 def cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU seconds of a process, all its threads (this one without ``pid``)."""
+    """User + system CPU seconds of a process and its descendants, all their threads (this process alone
+    without ``pid``)."""
     if pid is None:
         return sum(os.times()[:2])
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for one in tree(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def baseline(model: Path, clip: Path, repeats: int) -> tuple[float, float]:
-    """Median seconds of ``Classifier.predict_file(clip)`` on one thread, after 3 warm-up calls, and the
-    mean CPU seconds a call took (more than its time: onnxruntime's own threads helped)."""
-    from emoaugnet.inference.api import Classifier
-    classifier = Classifier.from_dir(model)
+    """Median seconds of ``Classifier.predict_file(clip)`` on one thread (onnxruntime's too: one thread per
+    call, as each worker of the service runs it), after 3 warm-up calls, and the mean CPU seconds a call took."""
+    from emoaugnet.inference.api import Classifier, choose
+    from emoaugnet.inference.predictor import PredictParams
+    choice, speaker = choose(model, "auto", None)
+    classifier = Classifier.open_choice(choice, "auto", PredictParams(), speaker, 1)
     for _ in range(3):
         classifier.predict_file(clip)
     times = []
@@ -142,6 +174,8 @@ def main() -> None:
     parser.add_argument("--model", default="shipped",
                         help="shipped (default: the package's model) | frames | flat (params.yaml's network in "
                              "that layout, initial weights) | a model folder")
+    parser.add_argument("--serve-args", default="", metavar="ARGS",
+                        help="more options for `emoaugnet serve`, one string (e.g. '--workers 4 --processes 2')")
     parser.add_argument("--soak", type=int, default=0, metavar="N",
                         help="then N requests from --clients clients, RSS every 1,000 (e.g. 10000)")
     args = parser.parse_args()
@@ -158,9 +192,10 @@ def main() -> None:
         print(f"model: {args.model} ({model})", flush=True)
         data = clip.read_bytes()
         direct, direct_cpu = baseline(model, clip, args.baseline_repeats)
-        with service.process(model, tmp / "tmp") as (url, proc):
+        with service.process(model, tmp / "tmp", *shlex.split(args.serve_args)) as (url, proc):
             health = service.get(url + "/api/health")
-            workers = health["limits"]["workers"]
+            processes = health["limits"]["processes"]
+            workers = health["limits"]["workers"] * processes
             ceiling = min(workers, os.cpu_count() or 1) / direct
             cpu_ceiling = (os.cpu_count() or 1) / direct_cpu
             print(f"baseline, Classifier.predict_file without HTTP, same file, median of {args.baseline_repeats}: "
@@ -170,7 +205,8 @@ def main() -> None:
                   f"that answer at most {cpu_ceiling:.1f} per second (the CPU-time ceiling)", flush=True)
             asyncio.run(drive(url, data, 2, 10))      # warm-up: imports, first calls
             mem = memory_kib(proc.pid)
-            print(f"server: {url}, {workers} workers, queue {health['limits']['queue']}; RSS after warm-up "
+            print(f"server: {url}, {processes} process(es), {workers} workers in all, queue {health['limits']['queue']} "
+                  f"each; RSS after warm-up "
                   f"{mem['VmRSS'] / 1024:.0f} MiB", flush=True)
             for r in range(1, args.rounds + 1):
                 cpu = cpu_seconds(proc.pid), cpu_seconds()

@@ -77,26 +77,32 @@ def test_a_flood_past_workers_and_queue_gets_503_with_retry_after_and_every_requ
         assert leftovers(tmp_path / "tmp") == []
 
 
-def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(serve_model, ravdess_fixture, tmp_path):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(serve_model, ravdess_fixture, tmp_path, processes):
+    """With ``--processes 2`` uvicorn's supervisor holds the port and passes SIGTERM on to both processes."""
     body, ctype = service.multipart((ravdess_fixture / SHORT).read_bytes(), SHORT.name)
     head = (f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()
-    with service.process(serve_model, tmp_path / "tmp") as (url, proc):
+    with service.process(serve_model, tmp_path / "tmp", "--processes", str(processes)) as (url, proc):
+        assert service.get(url + "/api/health")["limits"]["processes"] == processes
         port = int(url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
             s.sendall(head + body[:len(body) // 2])         # a request in flight: half its body sent
             time.sleep(0.5)
             proc.send_signal(signal.SIGTERM)
-            # the service stops taking connections but keeps this one
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=5).close()
-                except ConnectionRefusedError:
-                    break
-                time.sleep(0.1)
+            if processes == 1:
+                # the service stops taking connections but keeps this one
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                    except ConnectionRefusedError:
+                        break
+                    time.sleep(0.1)
+                else:
+                    raise AssertionError("the service still accepted connections 30 s after SIGTERM")
             else:
-                raise AssertionError("the service still accepted connections 30 s after SIGTERM")
+                time.sleep(2)           # the supervisor looks for signals every 0.5 s, then stops the processes
             assert proc.poll() is None, "the service exited with a request in flight"
             s.sendall(body[len(body) // 2:])
             answer = b""
@@ -181,9 +187,11 @@ def test_slow_clients_are_cut_after_the_read_timeout_and_others_keep_being_answe
     assert leftovers(tmp_path / "tmp") == []
 
 
-def test_serve_refuses_a_negative_queue(serve_model, tmp_path):
+@pytest.mark.parametrize("option, said", [(("--queue", "-1"), "queue >= 0"), (("--processes", "0"),
+                                                                             "--processes is 0; must be >= 1")])
+def test_serve_refuses_a_negative_queue_or_no_process(serve_model, tmp_path, option, said):
     import subprocess
     import sys
-    done = subprocess.run([sys.executable, "-m", "emoaugnet", "serve", "--model", str(serve_model), "--queue", "-1"],
+    done = subprocess.run([sys.executable, "-m", "emoaugnet", "serve", "--model", str(serve_model), *option],
                           cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "queue >= 0" in done.stderr
+    assert done.returncode == 2 and said in done.stderr, done.stderr

@@ -56,18 +56,19 @@ STATIC = Path(str(resources.files("emoaugnet.serve") / "static"))
 @dataclass(frozen=True)
 class Limits:
     """What one request may send: bytes of upload, seconds of audio, seconds to send them; ``workers``
-    classify at once and ``queue`` more may wait."""
+    classify at once and ``queue`` more may wait, in each of ``processes`` service processes."""
     max_upload_bytes: int = 20 * 2 ** 20
     max_seconds: float = 60.0
     workers: int = 2
     queue: int = 16
     read_timeout: float = 30.0
+    processes: int = 1
 
     def __post_init__(self) -> None:
         if (self.max_upload_bytes <= 0 or not self.max_seconds > 0 or self.workers < 1 or self.queue < 0
-                or not self.read_timeout > 0):
+                or not self.read_timeout > 0 or self.processes < 1):
             raise ValueError("max upload size, max seconds and read timeout must be > 0, workers >= 1, "
-                             "queue >= 0")
+                             "queue >= 0, processes >= 1")
 
 
 class Refused(Exception):
@@ -191,7 +192,8 @@ def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: st
                                              "said": classifier.model.calibration.describe()},
                              "limits": {"max_upload_bytes": limits.max_upload_bytes,
                                         "max_seconds": limits.max_seconds, "workers": limits.workers,
-                                        "queue": limits.queue, "read_timeout": limits.read_timeout}})
+                                        "queue": limits.queue, "read_timeout": limits.read_timeout,
+                                        "processes": limits.processes}})
 
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(schemas.get_schema(routes=request.app.routes))

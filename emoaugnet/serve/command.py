@@ -6,10 +6,16 @@ Kept free of heavy imports at module level, so ``emoaugnet --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import os
 import signal
 import sys
 from pathlib import Path
+
+#: The environment variable that hands a service process (``--processes`` above 1) the command's settings.
+SETTINGS_ENV = "EMOAUGNET_SERVE_SETTINGS"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,13 +35,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="largest upload accepted, MiB; larger ones get 413 (default: 20)")
     sv.add_argument("--max-seconds", type=float, default=60.0,
                     help="longest recording classified, seconds; longer ones get 422 (default: 60)")
+    sv.add_argument("--processes", type=int, default=1,
+                    help="service processes sharing the port, each with the model loaded, its own workers "
+                         "and queue: Python runs one thread at a time per process, so one process keeps about "
+                         "1.5 of 2 CPUs busy; 2 on a 2-core machine uses both (docs/serving.md) (default: 1)")
     sv.add_argument("--workers", type=int, default=None,
-                    help="recordings classified at once, on threads beside the event loop, each onnxruntime "
-                         "call on the CPUs / workers threads (default: the number of CPUs, at most 4, so one "
-                         "thread each; 1 for a Keras model)")
+                    help="recordings each process classifies at once, on threads beside its event loop, each "
+                         "onnxruntime call on CPUs / (workers x processes) threads (default: the number of "
+                         "CPUs, at most 4, divided by the processes, at least 1; 1 for a Keras model)")
     sv.add_argument("--queue", type=int, default=16,
-                    help="recordings that may wait for a worker; past workers + queue, requests get 503 with "
-                         "Retry-After at once (default: 16)")
+                    help="recordings that may wait for a worker, per process; past workers + queue, requests "
+                         "get 503 with Retry-After at once (default: 16)")
     sv.add_argument("--read-timeout", type=float, default=30.0,
                     help="seconds a client has to send a request's head, and again its body; a slower one is "
                          "cut (connection closed, or 408) (default: 30)")
@@ -49,7 +59,7 @@ def serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from emoaugnet.serve.app import Limits, create_app
-        from emoaugnet.serve.deadlines import h11_protocol
+        from emoaugnet.serve.deadlines import PROTOCOL, HeadTimeoutH11Protocol
     except ModuleNotFoundError as exc:
         print(f"serve: {exc.name} is not installed: the service needs the serve extra "
               f"(pip install 'emoaugnet[serve]')", file=sys.stderr)
@@ -57,6 +67,8 @@ def serve(args: argparse.Namespace) -> int:
     from emoaugnet.inference.predictor import PredictParams
     try:
         pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms)
+        if args.processes < 1:
+            raise ValueError(f"--processes is {args.processes}; must be >= 1")
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
@@ -64,34 +76,64 @@ def serve(args: argparse.Namespace) -> int:
     # (one thread each by default). onnxruntime's default pool, one thread per core shared by the workers'
     # concurrent calls, cost 14 % more CPU per request (docs/serving.md, Concurrency).
     cpus = os.cpu_count() or 1
-    workers = args.workers or min(4, cpus)
-    threads = max(1, cpus // max(1, workers))
+    workers = args.workers or max(1, min(4, cpus) // args.processes)
+    threads = max(1, cpus // max(1, workers * args.processes))
     # model_dir's rule picks the folder (a stale export never wins); the predictor refuses a model that
-    # needs a speaker's statistics, which one upload cannot give (emoaugnet.model.normalisation)
+    # needs a speaker's statistics, which one upload cannot give (emoaugnet.model.normalisation). With
+    # several processes this load is the check: each process loads the model again, the same way.
     classifier = open_classifier("serve", args, pp, threads=threads)
     if classifier is None:
         return 2
     if classifier.backend == "keras" and not args.workers:
         workers = 1
     try:
-        limits = Limits(int(args.max_upload_mb * 2 ** 20), args.max_seconds, workers, args.queue, args.read_timeout)
+        limits = Limits(int(args.max_upload_mb * 2 ** 20), args.max_seconds, workers, args.queue, args.read_timeout,
+                        args.processes)
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
     folder = classifier.path
     runtime = runtime_line(classifier.model)
-    app = create_app(classifier, limits, Path(folder).resolve().name, runtime)
     each = f" ({threads} onnxruntime thread(s) each)" if classifier.backend == "onnx" else ""
-    print(f"serve: {classifier.label}: {runtime}; {workers} worker(s){each}, queue {limits.queue}; "
-          f"http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    print(f"serve: {classifier.label}: {runtime}; {args.processes} process(es), {workers} worker(s){each} "
+          f"and a queue of {limits.queue} in each; http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    HeadTimeoutH11Protocol.read_timeout = limits.read_timeout
+    options = dict(host=args.host, port=args.port, log_level="warning", access_log=False, http=PROTOCOL,
+                   timeout_graceful_shutdown=limits.read_timeout + 30)
     # On SIGTERM uvicorn stops accepting, lets the requests in flight finish (a body still arriving has
-    # read_timeout, then its classification: the grace below covers both), then raises the signal again
-    # with the handler it found: this one, so the command returns 0 instead of dying by the signal.
+    # read_timeout, then its classification: the grace above covers both), then raises the signal again
+    # with the handler it found: this one, so the command returns 0 instead of dying by the signal. With
+    # several processes, uvicorn's supervisor passes SIGTERM on to each, waits for them, and returns.
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                    http=h11_protocol(limits.read_timeout), timeout_graceful_shutdown=limits.read_timeout + 30)
+        if args.processes == 1:
+            uvicorn.run(create_app(classifier, limits, Path(folder).resolve().name, runtime), **options)
+        else:
+            del classifier                              # each process loads its own
+            os.environ[SETTINGS_ENV] = json.dumps({
+                "model": args.model, "backend": args.backend, "hop": args.hop, "silence_rms": args.silence_rms,
+                "threads": threads, "limits": vars(limits)})
+            uvicorn.run(f"{__name__}:{process_app.__name__}", factory=True, workers=args.processes, **options)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
 
+
+def process_app():
+    """The application of one service process (``--processes`` above 1), called by uvicorn in that process:
+    the model the command opened, opened again from the settings in :data:`SETTINGS_ENV`."""
+    from emoaugnet.inference.commands import open_classifier, runtime_line
+    from emoaugnet.inference.predictor import PredictParams
+    from emoaugnet.serve.app import Limits, create_app
+    from emoaugnet.serve.deadlines import HeadTimeoutH11Protocol
+    settings = json.loads(os.environ[SETTINGS_ENV])
+    limits = Limits(**settings["limits"])
+    HeadTimeoutH11Protocol.read_timeout = limits.read_timeout
+    said = io.StringIO()                      # the notes the command printed once already (which model, ...)
+    with contextlib.redirect_stderr(said):
+        classifier = open_classifier("serve", argparse.Namespace(model=settings["model"], backend=settings["backend"]),
+                                     PredictParams(hop=settings["hop"], silence_rms=settings["silence_rms"]),
+                                     threads=settings["threads"])
+    if classifier is None:                    # the command opened it a moment ago: the folder changed since
+        raise SystemExit(said.getvalue().strip() or "serve: the model could not be opened again")
+    return create_app(classifier, limits, Path(classifier.path).resolve().name, runtime_line(classifier.model))
