@@ -52,3 +52,13 @@ def serve_model(tmp_path_factory) -> Path:
                                               **{"model.input_layout": "frames"})
     assert cli.main(["export", "--model", str(keras_dir), "--out", str(root / "export")]) == 0
     return root / "export"
+
+
+@pytest.fixture(scope="session")
+def reproduced_project(tmp_path_factory) -> Path:
+    """The tiny project (helpers.tiny_project.build, its defaults) after one plain ``dvc repro``, run once for
+    the tests that start from there; each works on its own copy (helpers.tiny_project.copy), never on this."""
+    from helpers import tiny_project
+    repo = tiny_project.build(tmp_path_factory.mktemp("reproduced"))
+    tiny_project.run(["dvc", "repro"], repo)
+    return repo

@@ -27,9 +27,8 @@ VEGA = ["reports/confusion.csv", "reports/per_class.csv", "dvclive/plots/metrics
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    repo = tiny_project.build(tmp_path_factory.mktemp("plots"))
-    run(["dvc", "repro"], repo)
+def project(tmp_path_factory, reproduced_project) -> Path:
+    repo = tiny_project.copy(reproduced_project, tmp_path_factory.mktemp("plots") / "repo")
     template = run(["dvc", "config", "plots.html_template"], ROOT).strip()     # what this project's config says
     shutil.copy(ROOT / ".dvc" / template, repo / ".dvc" / template)
     run(["dvc", "config", "plots.html_template", template], repo)

@@ -39,11 +39,10 @@ def release(repo: Path, to: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A tiny project after `dvc repro export evaluate`: models/, export/, reports/metrics.json, manifests."""
-    repo = tiny_project.build(tmp_path_factory.mktemp("tiny"))
-    tiny_project.run(["dvc", "repro", "export", "evaluate"], repo)
-    return repo
+def project(tmp_path_factory, reproduced_project) -> Path:
+    """A tiny project after `dvc repro` (export and evaluate among its stages): models/, export/,
+    reports/metrics.json, manifests."""
+    return tiny_project.copy(reproduced_project, tmp_path_factory.mktemp("tiny") / "repo")
 
 
 @pytest.fixture(scope="module")

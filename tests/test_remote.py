@@ -46,11 +46,10 @@ def files(root: Path, *parts: str) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def origin(tmp_path_factory) -> Path:
+def origin(tmp_path_factory, reproduced_project) -> Path:
     """The tiny project after one ``dvc repro``, pushed to a local remote, results committed."""
     tmp = tmp_path_factory.mktemp("remote")
-    repo = tiny_project.build(tmp)
-    run(["dvc", "repro"], repo)
+    repo = tiny_project.copy(reproduced_project, tmp / "repo")
     run(["dvc", "remote", "add", "-d", "local", str(tmp / "storage")], repo)
     run(["dvc", "push"], repo)
     run(["git", "add", "dvc.lock", "reports", ".dvc/config"], repo)

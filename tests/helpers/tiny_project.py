@@ -6,7 +6,9 @@ a shrunk ``params.yaml`` (the RAVDESS fixtures, statement 01 only, as a local so
 for validation; plus any dotted overrides), then ``git init``, ``dvc init`` and one commit. A full
 ``dvc repro`` of it takes well under a minute on 2 cores. ``run(args, cwd)`` runs a command there in a
 clean environment (this virtual environment first on PATH, a git identity, no DVC analytics) and
-returns its stdout, failing the test with the command's output when it exits non-zero.
+returns its stdout, failing the test with the command's output when it exits non-zero. ``copy(repo, dest)``
+copies a project whole (git history, DVC cache, outputs): the tests that need the project after a plain
+``dvc repro`` and then change it each work on a copy of one run (conftest's ``reproduced_project``).
 """
 
 from __future__ import annotations
@@ -85,3 +87,10 @@ def build(tmp: Path, **overrides: Any) -> Path:
     corpus = fixture_corpus(tmp / "corpus")
     tree = params_tree(**{**SMALL, "corpora.ravdess.source": str(corpus), **overrides})
     return make_repo(tmp / "repo", tree)
+
+
+def copy(repo: Path, dest: Path) -> Path:
+    """A copy of the project at ``repo`` (its git history, DVC cache and outputs) at ``dest``, for a test that
+    changes it. Its params still name the original's corpus folder, which stays for the whole session."""
+    shutil.copytree(repo, dest, symlinks=True)
+    return dest
