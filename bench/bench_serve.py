@@ -62,7 +62,8 @@ def tree(pid: int) -> list[int]:
 
 
 def memory_kib(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak RSS) of a process and its descendants, summed, KiB, from /proc."""
+    """VmRSS and VmHWM (peak RSS) of a process and its descendants (multiprocessing's resource tracker
+    too), each summed over them, KiB, from /proc."""
     out = {"VmRSS": 0, "VmHWM": 0}
     for one in tree(pid):
         try:

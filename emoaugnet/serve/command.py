@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -41,8 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          "1.5 of 2 CPUs busy; 2 on a 2-core machine uses both (docs/serving.md) (default: 1)")
     sv.add_argument("--workers", type=int, default=None,
                     help="recordings each process classifies at once, on threads beside its event loop, each "
-                         "onnxruntime call on CPUs / (workers x processes) threads (default: the number of "
-                         "CPUs, at most 4, divided by the processes, at least 1; 1 for a Keras model)")
+                         "onnxruntime call on CPUs / (workers x processes) threads, at least 1 (default: the "
+                         "number of CPUs, at most 4; 1 for a Keras model)")
     sv.add_argument("--queue", type=int, default=16,
                     help="recordings that may wait for a worker, per process; past workers + queue, requests "
                          "get 503 with Retry-After at once (default: 16)")
@@ -72,11 +73,11 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
-    # The worker threads are the parallelism: each onnxruntime call gets the CPUs divided by the workers
+    # The worker threads are the parallelism: each onnxruntime call gets the CPUs divided by all the workers
     # (one thread each by default). onnxruntime's default pool, one thread per core shared by the workers'
     # concurrent calls, cost 14 % more CPU per request (docs/serving.md, Concurrency).
     cpus = os.cpu_count() or 1
-    workers = args.workers or max(1, min(4, cpus) // args.processes)
+    workers = args.workers or min(4, cpus)
     threads = max(1, cpus // max(1, workers * args.processes))
     # model_dir's rule picks the folder (a stale export never wins); the predictor refuses a model that
     # needs a speaker's statistics, which one upload cannot give (emoaugnet.model.normalisation). With
@@ -102,21 +103,48 @@ def serve(args: argparse.Namespace) -> int:
                    timeout_graceful_shutdown=limits.read_timeout + 30)
     # On SIGTERM uvicorn stops accepting, lets the requests in flight finish (a body still arriving has
     # read_timeout, then its classification: the grace above covers both), then raises the signal again
-    # with the handler it found: this one, so the command returns 0 instead of dying by the signal. With
-    # several processes, uvicorn's supervisor passes SIGTERM on to each, waits for them, and returns.
+    # with the handler it found: this one, so the command returns 0 instead of dying by the signal.
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         if args.processes == 1:
             uvicorn.run(create_app(classifier, limits, Path(folder).resolve().name, runtime), **options)
-        else:
-            del classifier                              # each process loads its own
-            os.environ[SETTINGS_ENV] = json.dumps({
-                "model": args.model, "backend": args.backend, "hop": args.hop, "silence_rms": args.silence_rms,
-                "threads": threads, "limits": vars(limits)})
-            uvicorn.run(f"{__name__}:{process_app.__name__}", factory=True, workers=args.processes, **options)
+            return 0
+        # each process loads the folder this one resolved, with the backend it found (a process uvicorn
+        # restarts later loads the same model, whatever the working folder holds by then)
+        os.environ[SETTINGS_ENV] = json.dumps({
+            "model": str(Path(folder).resolve()), "backend": classifier.backend, "hop": args.hop,
+            "silence_rms": args.silence_rms, "threads": threads, "limits": dataclasses.asdict(limits)})
+        del classifier
+        return supervise(uvicorn.Config(f"{__name__}:{process_app.__name__}", factory=True,
+                                        workers=args.processes, timeout_worker_healthcheck=60, **options))
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return 0
+
+
+def supervise(config) -> int:
+    """uvicorn's supervisor over ``config.workers`` service processes on one socket (what ``uvicorn.run``
+    does for ``workers`` above 1, plus two things): on SIGTERM or SIGINT the supervisor first closes its
+    own copy of the listening socket, so once the processes have closed theirs a new connection is refused
+    instead of waiting in the backlog; and a process that could not load the model (it exits with
+    uvicorn's ``STARTUP_FAILURE``, so it is not restarted) makes the command exit 2 after the others stop."""
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+
+    class Supervisor(Multiprocess):
+        def handle_term(self) -> None:
+            sock.close()
+            super().handle_term()
+
+        def handle_int(self) -> None:
+            sock.close()
+            super().handle_int()
+
+    supervisor = Supervisor(config, sockets=[sock])
+    supervisor.run()
+    sock.close()
+    return 2 if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes) else 0
 
 
 def process_app():
@@ -135,5 +163,7 @@ def process_app():
                                      PredictParams(hop=settings["hop"], silence_rms=settings["silence_rms"]),
                                      threads=settings["threads"])
     if classifier is None:                    # the command opened it a moment ago: the folder changed since
-        raise SystemExit(said.getvalue().strip() or "serve: the model could not be opened again")
+        from uvicorn.config import STARTUP_FAILURE
+        print(said.getvalue().strip() or "serve: the model could not be opened again", file=sys.stderr, flush=True)
+        sys.exit(STARTUP_FAILURE)             # uvicorn's supervisor does not restart it, and stops
     return create_app(classifier, limits, Path(classifier.path).resolve().name, runtime_line(classifier.model))
