@@ -59,8 +59,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from emoaugnet.serve.app import Limits, create_app
-        from emoaugnet.serve.deadlines import PROTOCOL, HeadTimeoutH11Protocol
+        from emoaugnet.serve.app import Limits
+        from emoaugnet.serve.deadlines import PROTOCOL
     except ModuleNotFoundError as exc:
         print(f"serve: {exc.name} is not installed: the service needs the serve extra "
               f"(pip install 'emoaugnet[serve]')", file=sys.stderr)
@@ -93,12 +93,10 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
-    folder = classifier.path
     runtime = runtime_line(classifier.model)
     each = f" ({threads} onnxruntime thread(s) each)" if classifier.backend == "onnx" else ""
     print(f"serve: {classifier.label}: {runtime}; {args.processes} process(es), {workers} worker(s){each} "
           f"and a queue of {limits.queue} in each; http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    HeadTimeoutH11Protocol.read_timeout = limits.read_timeout
     options = dict(host=args.host, port=args.port, log_level="warning", access_log=False, http=PROTOCOL,
                    timeout_graceful_shutdown=limits.read_timeout + 30)
     # On SIGTERM uvicorn stops accepting, lets the requests in flight finish (a body still arriving has
@@ -107,12 +105,12 @@ def serve(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         if args.processes == 1:
-            uvicorn.run(create_app(classifier, limits, Path(folder).resolve().name, runtime), **options)
+            uvicorn.run(service_app(classifier, limits), **options)
             return 0
         # each process loads the folder this one resolved, with the backend it found (a process uvicorn
         # restarts later loads the same model, whatever the working folder holds by then)
         os.environ[SETTINGS_ENV] = json.dumps({
-            "model": str(Path(folder).resolve()), "backend": classifier.backend, "hop": args.hop,
+            "model": str(Path(classifier.path).resolve()), "backend": classifier.backend, "hop": args.hop,
             "silence_rms": args.silence_rms, "threads": threads, "limits": dataclasses.asdict(limits)})
         del classifier
         return supervise(uvicorn.Config(f"{__name__}:{process_app.__name__}", factory=True,
@@ -150,13 +148,11 @@ def supervise(config) -> int:
 def process_app():
     """The application of one service process (``--processes`` above 1), called by uvicorn in that process:
     the model the command opened, opened again from the settings in :data:`SETTINGS_ENV`."""
-    from emoaugnet.inference.commands import open_classifier, runtime_line
+    from emoaugnet.inference.commands import open_classifier
     from emoaugnet.inference.predictor import PredictParams
-    from emoaugnet.serve.app import Limits, create_app
-    from emoaugnet.serve.deadlines import HeadTimeoutH11Protocol
+    from emoaugnet.serve.app import Limits
     settings = json.loads(os.environ[SETTINGS_ENV])
     limits = Limits(**settings["limits"])
-    HeadTimeoutH11Protocol.read_timeout = limits.read_timeout
     said = io.StringIO()                      # the notes the command printed once already (which model, ...)
     with contextlib.redirect_stderr(said):
         classifier = open_classifier("serve", argparse.Namespace(model=settings["model"], backend=settings["backend"]),
@@ -166,4 +162,14 @@ def process_app():
         from uvicorn.config import STARTUP_FAILURE
         print(said.getvalue().strip() or "serve: the model could not be opened again", file=sys.stderr, flush=True)
         sys.exit(STARTUP_FAILURE)             # uvicorn's supervisor does not restart it, and stops
+    return service_app(classifier, limits)
+
+
+def service_app(classifier, limits):
+    """The application of this process, the command's one or a service process's: ``classifier`` under
+    ``limits``, named by its model's folder, with the head timeout of ``limits`` set on the protocol class."""
+    from emoaugnet.inference.commands import runtime_line
+    from emoaugnet.serve.app import create_app
+    from emoaugnet.serve.deadlines import HeadTimeoutH11Protocol
+    HeadTimeoutH11Protocol.read_timeout = limits.read_timeout
     return create_app(classifier, limits, Path(classifier.path).resolve().name, runtime_line(classifier.model))
