@@ -18,17 +18,19 @@ descendants (the service processes of ``--processes``).
 
 Printed: the CPU (:func:`emoaugnet.model.backend.cpu_model`) and load average before and after; the
 baseline first, in the same run: ``Classifier.predict_file`` on the same file in this process, on one thread
-(one onnxruntime thread, as each of the service's workers calls it), repeated (median), and the ceiling it
+(one onnxruntime thread, as each of the service's workers calls it), repeated (median; measured again before
+each round with the server idle, the median over all its calls so far: the machine's speed drifts), and the ceiling it
 implies, its rate times min(workers of all processes, CPUs) (what the server's worker threads
 could do with no HTTP at all, if one call kept one CPU busy); its CPU time per call, and the CPU-time
 ceiling: the CPUs divided by it (where onnxruntime's pool spreads one call over several CPUs, the first
 ceiling counts them twice; this one is what the baseline's own CPU cost allows); per round, throughput (requests/s over the round's
 wall time) and its ratio to both ceilings, p50 / p95 latency, errors (any status but 200, an answer other than an emotion or "not sure", or a
 failed connection), the server's RSS after the round and its peak (VmHWM), the CPU time per request of the
-server and of the clients, and the rate that CPU cost allows on the CPUs if nothing else ran (on a shared
+server and of the clients, the CPUs each service process kept busy (with ``--processes``: an uneven share of
+the clients' connections shows), and the rate that CPU cost allows on the CPUs if nothing else ran (on a shared
 machine, the figure other jobs' load changes least); then one client alone (HTTP cost without queueing)
 and the ratio of its median latency to the baseline. ``--soak N``: N more requests from ``--clients``
-clients, the server's RSS every 1,000, errors, and the temp files the server left.
+clients, the server's RSS every 1,000, errors, and the files the requests left in the server's temp folder.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ def tree(pid: int) -> list[int]:
         for child in children:
             out += tree(int(child))
     return out
+
+
+def temp_files(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if not p.is_dir()}
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -112,6 +118,19 @@ async def drive(url: str, data: bytes, clients: int, total: int,
         return time.perf_counter() - start, latencies, errors
 
 
+def service_processes(pid: int) -> list[int]:
+    """The processes that answer requests: ``pid`` itself with one process, else its children that run the
+    service (``serve --processes``: uvicorn's supervisor starts them; multiprocessing's helpers left out)."""
+    children = []
+    for child in tree(pid)[1:]:
+        try:
+            if b"multiprocessing.spawn" in Path(f"/proc/{child}/cmdline").read_bytes():
+                children.append(child)
+        except OSError:
+            continue
+    return children or [pid]
+
+
 def cpu_seconds(pid: int | None = None) -> float:
     """User + system CPU seconds of a process and its descendants, all their threads (this process alone
     without ``pid``)."""
@@ -127,22 +146,30 @@ def cpu_seconds(pid: int | None = None) -> float:
     return total
 
 
-def baseline(model: Path, clip: Path, repeats: int) -> tuple[float, float]:
-    """Median seconds of ``Classifier.predict_file(clip)`` on one thread (onnxruntime's too: one thread per
-    call, as each worker of the service runs it), after 3 warm-up calls, and the mean CPU seconds a call took."""
-    from emoaugnet.inference.api import Classifier, choose
-    from emoaugnet.inference.predictor import PredictParams
-    choice, speaker = choose(model, "auto", None)
-    classifier = Classifier.open_choice(choice, "auto", PredictParams(), speaker, 1)
-    for _ in range(3):
-        classifier.predict_file(clip)
-    times = []
-    cpu = cpu_seconds()
-    for _ in range(repeats):
-        start = time.perf_counter()
-        classifier.predict_file(clip)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), (cpu_seconds() - cpu) / repeats
+class Baseline:
+    """``Classifier.predict_file(clip)`` on one thread (onnxruntime's too: one thread per call, as each worker
+    of the service runs it), after 3 warm-up calls; :meth:`measure` adds calls, and the figures are over
+    every call so far (measured again before each round, so a machine whose speed drifts moves both)."""
+
+    def __init__(self, model: Path, clip: Path):
+        from emoaugnet.inference.api import Classifier, choose
+        from emoaugnet.inference.predictor import PredictParams
+        choice, speaker = choose(model, "auto", None)
+        self.classifier, self.clip = Classifier.open_choice(choice, "auto", PredictParams(), speaker, 1), clip
+        self.times: list[float] = []
+        self.cpu, self.calls = 0.0, 0
+        for _ in range(3):
+            self.classifier.predict_file(clip)
+
+    def measure(self, repeats: int) -> tuple[float, float]:
+        """Add ``repeats`` calls; the median seconds of all calls so far and their mean CPU seconds."""
+        cpu = cpu_seconds()
+        for _ in range(repeats):
+            start = time.perf_counter()
+            self.classifier.predict_file(self.clip)
+            self.times.append(time.perf_counter() - start)
+        self.cpu, self.calls = self.cpu + cpu_seconds() - cpu, self.calls + repeats
+        return statistics.median(self.times), self.cpu / self.calls
 
 
 def pick_model(name: str, tmp: Path) -> Path:
@@ -192,7 +219,8 @@ def main() -> None:
         model = pick_model(args.model, tmp)
         print(f"model: {args.model} ({model})", flush=True)
         data = clip.read_bytes()
-        direct, direct_cpu = baseline(model, clip, args.baseline_repeats)
+        base = Baseline(model, clip)
+        direct, direct_cpu = base.measure(args.baseline_repeats)
         with service.process(model, tmp / "tmp", *shlex.split(args.serve_args)) as (url, proc):
             health = service.get(url + "/api/health")
             processes = health["limits"]["processes"]
@@ -205,14 +233,25 @@ def main() -> None:
                   f"{1000 * direct_cpu:.1f} ms ({direct_cpu / direct:.2f} CPUs busy), so the CPUs doing only "
                   f"that answer at most {cpu_ceiling:.1f} per second (the CPU-time ceiling)", flush=True)
             asyncio.run(drive(url, data, 2, 10))      # warm-up: imports, first calls
+            started = temp_files(tmp / "tmp")          # (onnxruntime 1.32 writes a .ses file there on import)
             mem = memory_kib(proc.pid)
             print(f"server: {url}, {processes} process(es), {workers} workers in all, queue {health['limits']['queue']} "
                   f"each; RSS after warm-up "
                   f"{mem['VmRSS'] / 1024:.0f} MiB", flush=True)
+            answering = service_processes(proc.pid)
             for r in range(1, args.rounds + 1):
+                if r > 1:
+                    direct, direct_cpu = base.measure(args.baseline_repeats)
+                    ceiling = min(workers, os.cpu_count() or 1) / direct
+                    cpu_ceiling = (os.cpu_count() or 1) / direct_cpu
+                    print(f"  baseline again ({base.calls} calls in all): median {1000 * direct:.1f} ms, CPU per "
+                          f"call {1000 * direct_cpu:.1f} ms; ceiling {ceiling:.1f}, CPU-time ceiling "
+                          f"{cpu_ceiling:.1f} requests/s", flush=True)
                 cpu = cpu_seconds(proc.pid), cpu_seconds()
+                each = [cpu_seconds(one) for one in answering]
                 wall, lat, errors = asyncio.run(drive(url, data, args.clients, args.clients * args.requests))
                 server, clients = cpu_seconds(proc.pid) - cpu[0], cpu_seconds() - cpu[1]
+                each = [cpu_seconds(one) - before for one, before in zip(answering, each)]
                 mem = memory_kib(proc.pid)
                 print(f"run {r}: {args.clients} clients x {args.requests} requests of a 3 s clip: "
                       f"{len(lat) / wall:.1f} requests/s ({len(lat) / wall / ceiling:.2f} of the ceiling, "
@@ -222,7 +261,9 @@ def main() -> None:
                       f"MiB; load average {load()}", flush=True)
                 per = (server + clients) / len(lat)
                 print(f"  CPU per request: server {1000 * server / len(lat):.1f} ms, clients "
-                      f"{1000 * clients / len(lat):.1f} ms; {server / wall:.2f} CPUs busy in the server; "
+                      f"{1000 * clients / len(lat):.1f} ms; {server / wall:.2f} CPUs busy in the server"
+                      + (f" ({' + '.join(f'{one / wall:.2f}' for one in each)} in its service processes)"
+                         if len(each) > 1 else "") + "; "
                       f"{os.cpu_count()} free CPUs would answer at most {(os.cpu_count() or 1) / per:.1f} "
                       f"requests/s", flush=True)
             wall, lat, errors = asyncio.run(drive(url, data, 1, args.requests))
@@ -240,8 +281,7 @@ def main() -> None:
                 print(f"soak: {len(lat)} requests from {args.clients} clients in {wall:.0f} s: "
                       f"{len(lat) / wall:.1f} requests/s, p95 {1000 * percentile(lat, 95):.0f} ms, errors {errors}; "
                       f"server RSS {mem['VmRSS'] / 1024:.0f} MiB, peak {mem['VmHWM'] / 1024:.0f} MiB", flush=True)
-            leftover = sorted((tmp / "tmp").rglob("emoaugnet-upload-*"))
-            print(f"temp files left by the server: {len(leftover)}")
+            print(f"files the requests left in the server's temp folder: {len(temp_files(tmp / 'tmp') - started)}")
     print(f"load average after: {load()}")
 
 

@@ -104,7 +104,7 @@ def test_predict_is_the_one_entry_for_paths_lists_and_arrays(clf, pcm, tmp_path)
     (42, None, TypeError, "got int"),
     ({"path": "a.wav"}, None, TypeError, "got dict"),
     (None, None, TypeError, "got NoneType"),
-    (b"RIFF....WAVE", None, TypeError, "got bytes (encoded audio: write it to a file"),
+    (b"RIFF....WAVE", 16000, TypeError, "an audio file's bytes say their own rate: predict(data)"),
     (np.zeros(30000, np.float32), None, TypeError, "audio samples (ndarray) need their rate"),
     ([0.1, 0.2, 0.3], None, TypeError, "audio samples (list) need their rate"),
     ("speech.wav", 16000, TypeError, "rate is for audio samples; a file says its own rate"),

@@ -113,6 +113,10 @@ def test_every_extension_collected_decodes(tmp_path, extension):
     assert abs(len(decoded) - len(original)) < 0.05 * len(original), (len(decoded), len(original))
     assert abs(header.frames / header.samplerate - len(original) / 22050) < 0.15
     assert rms(decoded) == pytest.approx(rms(original), rel=0.15)
+    # the same bytes in memory (an upload: emoaugnet.serve) read exactly as the file, by the same decoder
+    held = audio.Buffer(path.name, path.read_bytes())
+    assert audio.info(held).frames == header.frames and type(audio.info(held)) is type(header)
+    np.testing.assert_array_equal(audio.read(held, 22050, 0.6, 2.5), audio.read(path, 22050, 0.6, 2.5))
 
 
 def rms(y: np.ndarray) -> float:
@@ -209,6 +213,29 @@ def test_a_file_neither_decoder_reads_is_refused_naming_it_and_how_to_convert(sh
     assert [line.split(": ", 2)[1] for line in lines] == [str(p) for p, _ in bad.values()], done.stderr
     assert all(line.endswith("convert it to WAV or FLAC, e.g. `ffmpeg -i FILE FILE.wav`") for line in lines)
     assert answered(json.loads(done.stdout.splitlines()[-1]), shipped.classes)
+
+
+def test_a_files_bytes_in_memory_get_what_the_file_gets_and_bad_bytes_are_refused_by_their_name(shipped, lossy,
+                                                                                                tmp_path):
+    """Classifier.predict_bytes (what the service classifies an upload with) against predict_file: a FLAC,
+    a 48 kHz stereo WAV (resampled), a phone memo and a browser recording (FFmpeg's decoders)."""
+    stereo = tmp_path / "stereo48k.wav"
+    y, sr = sf.read(ORIGINALS[1], dtype="float32")
+    sf.write(stereo, np.stack([soxr.resample(y, sr, 48000)] * 2, axis=1), 48000, subtype="PCM_16")
+    for path in (ORIGINALS[0], stereo, lossy["m4a"][1], lossy["webm"][2]):
+        want = shipped.predict_file(path)
+        got = shipped.predict_bytes(path.read_bytes(), path.name)
+        assert got == {**want, "path": path.name}, path.name
+        assert shipped.predict(path.read_bytes()) == {**want, "path": "<bytes>"}
+    for path, reason in unreadable(tmp_path).values():
+        with pytest.raises(audio.AudioError) as caught:
+            shipped.predict_bytes(path.read_bytes(), "upload.m4a")
+        assert str(caught.value).startswith("upload.m4a: not a readable audio file (libsndfile: ")
+        assert reason in str(caught.value) and str(tmp_path) not in str(caught.value)
+    with pytest.raises(audio.AudioError, match=r"^upload.wav: empty file \(0 bytes\)$"):
+        shipped.predict_bytes(b"", "upload.wav")
+    with pytest.raises(TypeError, match="predict_bytes takes an audio file's bytes; got str"):
+        shipped.predict_bytes(str(ORIGINALS[0]))
 
 
 def test_a_truncated_browser_recording_decodes_what_is_there(lossy, tmp_path):

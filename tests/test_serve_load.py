@@ -87,6 +87,11 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(serve_model, rav
     with service.process(serve_model, tmp_path / "tmp", "--processes", str(processes)) as (url, proc):
         assert service.get(url + "/api/health")["limits"]["processes"] == processes
         port = int(url.rsplit(":", 1)[1])
+        # connections opened at once are spread over the processes (each listens on its own socket; with
+        # one shared socket, the first process to wake took them all): 16 of them reach both
+        answering = {health["process"] for health in healths_at_once(port, 16)}
+        assert len(answering) == processes
+        assert answering == {proc.pid} if processes == 1 else proc.pid not in answering    # the service processes
         with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
             s.sendall(head + body[:len(body) // 2])         # a request in flight: half its body sent
             time.sleep(0.5)
@@ -117,6 +122,25 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(serve_model, rav
     assert leftovers(tmp_path / "tmp") == []
 
 
+def healths_at_once(port: int, count: int) -> list[dict]:
+    """``GET /api/health`` on ``count`` connections, all opened before any request is sent."""
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(count)]
+    answers = []
+    try:
+        for s in sockets:
+            s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        for s in sockets:
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+            answers.append(json.loads(answer.split(b"\r\n\r\n", 1)[1]))
+    finally:
+        for s in sockets:
+            s.close()
+    return answers
+
+
 def dribble(port: int, data: bytes, every: float, limit: float, first: bytes = b"") -> tuple[float, bytes]:
     """Connect, send ``first`` whole, then ``data`` a byte every ``every`` s until the server answers or
     closes; then read until it closes. ``(seconds from sending ``first`` to the close, what the server
@@ -143,15 +167,19 @@ def dribble(port: int, data: bytes, every: float, limit: float, first: bytes = b
     return time.monotonic() - start, got
 
 
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
 def test_slow_clients_are_cut_after_the_read_timeout_and_others_keep_being_answered(
-        serve_model, ravdess_fixture, tmp_path):
+        serve_model, ravdess_fixture, tmp_path, parser):
+    """With either HTTP parser (``serve --http``): the head's timeout is added to each
+    (emoaugnet/serve/deadlines.py)."""
     good = (ravdess_fixture / SHORT).read_bytes()
     body, ctype = service.multipart(good, SHORT.name)
     head = (f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()
     timeout = 2.0
-    with service.running(serve_model, tmp_path / "tmp", "--read-timeout", str(timeout)) as url:
+    with service.running(serve_model, tmp_path / "tmp", "--read-timeout", str(timeout), "--http", parser) as url:
         port = int(url.rsplit(":", 1)[1])
+        assert f"; HTTP parser {parser}; " in (tmp_path / f"serve-{port}.log").read_text()
         # a head a byte at a time (it would take minutes); a whole head, then its body a byte at a time;
         # a connection that sends nothing
         slow = {"head": (b"", head), "body": (head, body), "nothing": (b"", b"")}
@@ -193,3 +221,20 @@ def test_serve_refuses_a_negative_queue_or_no_process(serve_model, tmp_path, opt
     done = subprocess.run([sys.executable, "-m", "emoaugnet", "serve", "--model", str(serve_model), *option],
                           cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and said in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_serve_refuses_a_port_another_program_listens_on(serve_model, processes):
+    """``--processes 2`` binds its processes' sockets with SO_REUSEPORT, after checking the port with a
+    plain bind: a port taken by another program (or another service) is refused, never shared."""
+    import subprocess
+    import sys
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "emoaugnet", "serve", "--model", str(serve_model), "--port",
+                               str(port), "--processes", str(processes)], cwd=Path(__file__).resolve().parents[1],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "address already in use" in done.stderr.lower(), done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr or f"'127.0.0.1', {port}" in done.stderr

@@ -7,11 +7,13 @@ Two decoders, in-process: libsndfile (soundfile) reads what it can (WAV, FLAC, O
 ...; every training corpus, sample for sample as before), and FFmpeg's libraries (PyAV, whose wheels bundle
 them) the rest: phone voice memos (m4a / AAC), browser recordings (WebM / Opus), Matroska, MP4 audio, WMA,
 ... (:mod:`emoaugnet.data.ffmpeg`). A file that neither reads is refused with both reasons and how to convert it.
-PyAV is imported only for such a file.
+PyAV is imported only for such a file. A file's bytes already in memory (an upload) are read the same way
+from a :class:`Buffer`, named in errors by the name it carries.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,24 +53,47 @@ class AudioError(EmoAugNetError, ValueError):
         super().__init__(f"{self.path}: {reason}")
 
 
-def info(path: str | Path) -> sf._SoundFileInfo | ffmpeg.FFmpegInfo:
+@dataclass(frozen=True)
+class Buffer:
+    """The bytes of an audio file held in memory (an upload), read by :func:`info` and :func:`read` as the
+    file would be; ``name`` (the file's name, not a path on this machine) is what errors and results call it."""
+    name: str
+    data: bytes
+
+    def __str__(self) -> str:
+        return self.name
+
+
+Source = str | Path | Buffer
+
+
+def _opened(source: Source) -> str | io.BytesIO:
+    """What soundfile and PyAV open: the path, or a new stream over the buffer's bytes."""
+    return io.BytesIO(source.data) if isinstance(source, Buffer) else str(source)
+
+
+def info(path: Source) -> sf._SoundFileInfo | ffmpeg.FFmpegInfo:
     """Header of an audio file (rate, channels, frames) without decoding it: libsndfile's, else FFmpeg's."""
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(path, "no such file")
-    if path.stat().st_size == 0:
+    if isinstance(path, Buffer):
+        size = len(path.data)
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise AudioError(path, "no such file")
+        size = path.stat().st_size
+    if size == 0:
         raise AudioError(path, "empty file (0 bytes)")
     try:
-        return sf.info(str(path))
+        return sf.info(_opened(path))
     except Exception as exc:  # libsndfile reports format problems as RuntimeError/LibsndfileError
         refused = _short(exc)
     return _ffmpeg_info(path, refused)
 
 
-def _ffmpeg_info(path: Path, refused: str) -> ffmpeg.FFmpegInfo:
+def _ffmpeg_info(path: Path | Buffer, refused: str) -> ffmpeg.FFmpegInfo:
     """FFmpeg's header of a file libsndfile ``refused`` (its reason); raises AudioError naming both."""
     try:
-        return ffmpeg.probe(path)
+        return ffmpeg.probe(_opened(path))
     except ModuleNotFoundError:          # an install without PyAV (the core install has it)
         raise AudioError(path, f"not a readable audio file ({refused}); {CONVERT}") from None
     except ffmpeg.FFmpegError as exc:
@@ -77,35 +102,7 @@ def _ffmpeg_info(path: Path, refused: str) -> ffmpeg.FFmpegInfo:
                                f"{CONVERT}") from None
 
 
-@dataclass(frozen=True)
-class Truncation:
-    """A WAV/AIFF whose data chunk ends before its header says: libsndfile decodes what is there."""
-    announced_bytes: int
-    present_bytes: int
-    expected_s: float      # the length the header announces
-    decoded_s: float       # the length that decodes
-
-    def message(self, used: str) -> str:
-        """One wording for every stage: ``used`` says what was done with the file."""
-        return (f"truncated: the header announces {self.announced_bytes:,} bytes of audio "
-                f"({self.expected_s:.3f} s), the file holds {self.present_bytes:,} ({self.decoded_s:.3f} s); "
-                f"{used} what is there")
-
-
-def truncation(header: sf._SoundFileInfo) -> Truncation | None:
-    """The cut a header reveals, from libsndfile's log line ``data : N (should be M)`` (N announced, M
-    present; ``SSND`` for AIFF); None for a whole file."""
-    for line in (header.extra_info or "").splitlines():
-        match = re.match(r"\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", line)
-        if match and header.samplerate > 0:
-            announced, present = int(match[2]), int(match[3])
-            decoded = header.frames / header.samplerate
-            return Truncation(announced, present, round(decoded * announced / max(present, 1), 3),
-                              round(decoded, 3))
-    return None
-
-
-def read(path: str | Path, sample_rate: int, offset: float = 0.0,
+def read(path: Source, sample_rate: int, offset: float = 0.0,
          duration: float | None = None) -> np.ndarray:
     """Decode ``path`` to mono float32 at ``sample_rate``, from ``offset`` s, at most ``duration`` s.
 
@@ -121,7 +118,7 @@ def read(path: str | Path, sample_rate: int, offset: float = 0.0,
     stop = None if duration is None else start + int(round(duration * native))
     if isinstance(header, ffmpeg.FFmpegInfo):
         try:
-            data = ffmpeg.decode(path, header)
+            data = ffmpeg.decode(_opened(path), header)
         except ffmpeg.FFmpegError as exc:
             raise AudioError(path, f"cannot decode audio ({exc})") from None
         if start >= len(data) > 0:
@@ -131,7 +128,7 @@ def read(path: str | Path, sample_rate: int, offset: float = 0.0,
             raise AudioError(path, "no audio samples")
         return to_mono(path, data, native, sample_rate)
     try:
-        with sf.SoundFile(str(path)) as f:
+        with sf.SoundFile(_opened(path)) as f:
             frames = f.frames
             if start >= frames > 0:
                 raise AudioError(path, f"shorter ({frames / native:.3f} s) than the offset {offset} s")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -39,11 +40,16 @@ def _short(exc: Exception) -> str:
     return text[-1] if text else type(exc).__name__
 
 
-def probe(path: str | Path) -> FFmpegInfo:
-    """The first audio stream's rate, channels and length; FFmpegError when there is none or it is empty."""
+def _source(path: str | Path | BinaryIO) -> str | BinaryIO:
+    return str(path) if isinstance(path, (str, Path)) else path
+
+
+def probe(path: str | Path | BinaryIO) -> FFmpegInfo:
+    """The first audio stream's rate, channels and length; FFmpegError when there is none or it is empty.
+    ``path``: a file, or a seekable stream of its bytes."""
     import av
     try:
-        with av.open(str(path)) as container:
+        with av.open(_source(path)) as container:
             if not container.streams.audio:
                 kinds = sorted({s.type for s in container.streams}) or ["none"]
                 raise FFmpegError(f"no audio stream (streams: {', '.join(kinds)})")
@@ -67,12 +73,12 @@ def probe(path: str | Path) -> FFmpegInfo:
         raise FFmpegError(_short(exc)) from None
 
 
-def decode(path: str | Path, header: FFmpegInfo) -> np.ndarray:
+def decode(path: str | Path | BinaryIO, header: FFmpegInfo) -> np.ndarray:
     """All of the first audio stream as float32 ``(samples, channels)`` at its own rate."""
     import av
     chunks = []
     try:
-        with av.open(str(path)) as container:
+        with av.open(_source(path)) as container:
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="fltp", rate=header.samplerate)   # planar float, same rate
             for frame in container.decode(stream):

@@ -10,7 +10,8 @@
     clf.predict(["a.wav", "folder/"])            # a list of paths: a list of dicts, folders walked
     clf.predict(samples, 16000)                  # (samples,) or (samples, channels) at any rate
     clf.predict(librosa.load("speech.wav"))      # or a (samples, rate) pair
-    # predict_file / predict_files / predict_array: the same, one kind of input each
+    clf.predict(upload_bytes)                    # an audio file's bytes (WAV, FLAC, m4a, ...), in memory
+    # predict_file / predict_files / predict_array / predict_bytes: the same, one kind of input each
 
 A file that cannot give an answer raises (FileNotFoundError, IsADirectoryError, or
 :class:`emoaugnet.data.audio.AudioError` for one that cannot be decoded); in a list, such a file's dict says
@@ -40,7 +41,7 @@ import numpy as np
 from emoaugnet.data import audio
 from emoaugnet.inference import api_inputs, ensemble, model_dir, onnx_model
 from emoaugnet.model import bundle
-from emoaugnet.inference.predictor import MIN_DURATION, PredictParams, Predictor, array_windows, expand
+from emoaugnet.inference.predictor import MIN_DURATION, PredictParams, Predictor, array_windows, expand, read_windows
 
 BACKENDS = ("auto", "onnx", "keras")
 
@@ -161,17 +162,20 @@ class Classifier:
         """The one entry for every input: a path (str or pathlib.Path) -> its result dict
         (:meth:`predict_file`); a list or tuple of paths, folders walked -> a list of dicts
         (:meth:`predict_files`); audio samples with their ``rate`` in Hz, or a ``(samples, rate)`` pair as
-        ``librosa.load`` and ``soundfile.read`` return -> a dict (:meth:`predict_array`).
-        Raises TypeError naming the type given when ``x`` is none of these."""
+        ``librosa.load`` and ``soundfile.read`` return -> a dict (:meth:`predict_array`); an audio file's
+        bytes -> a dict (:meth:`predict_bytes`). Raises TypeError naming the type given when ``x`` is none
+        of these."""
         if isinstance(x, (str, os.PathLike)):
             if rate is not None:
                 raise TypeError(f"rate is for audio samples; a file says its own rate: predict(path) "
                                 f"(got a {type(x).__name__} path and rate={rate!r})")
             return self.predict_file(x)
         if isinstance(x, (bytes, bytearray, memoryview)):
-            raise TypeError(f"predict takes a path, a list of paths, or audio samples with their rate; got "
-                            f"{type(x).__name__} (encoded audio: write it to a file and pass its path; raw "
-                            f"samples: an int16 or float numpy array with rate=)")
+            if rate is not None:
+                raise TypeError(f"rate is for audio samples; an audio file's bytes say their own rate: "
+                                f"predict(data) (got {type(x).__name__} and rate={rate!r}; raw samples: an "
+                                f"int16 or float numpy array with rate=)")
+            return self.predict_bytes(x)
         if rate is None and isinstance(x, tuple) and len(x) == 2 and _is_samples(x[0]) \
                 and not isinstance(x[1], (str, os.PathLike)):
             x, rate = x                                        # librosa.load / soundfile.read: (samples, rate)
@@ -211,6 +215,16 @@ class Classifier:
     def classify(self, items: Iterable[tuple[str, str | None]]):
         """Results in input order, one at a time, for :func:`emoaugnet.inference.predictor.expand`'s items."""
         return self.predictor.classify(items)
+
+    def predict_bytes(self, data: bytes | bytearray | memoryview, name: str = "<bytes>") -> dict[str, Any]:
+        """The result for an audio file's bytes held in memory (an upload; any format :meth:`predict_file`
+        reads): what :meth:`predict_file` gives for a file of those bytes, its ``path`` being ``name``.
+        Raises :class:`emoaugnet.data.audio.AudioError` naming ``name`` when they cannot be decoded."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"predict_bytes takes an audio file's bytes; got {type(data).__name__}")
+        name = api_inputs.name(name)
+        rec = read_windows(audio.Buffer(name, bytes(data)), self.model.audio_params, self.params)
+        return self.predictor.classify_recording(rec)
 
     def predict_array(self, samples: Any, rate: Any, name: str = "<array>") -> dict[str, Any]:
         """The result for audio in memory: ``(samples,)``, ``(samples, channels)`` or ``(channels, samples)``

@@ -110,5 +110,5 @@ def samples(value: Any, name: str = "<array>") -> np.ndarray:
 
 def name(value: Any) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"name must be a str (what results call the array); got {type(value).__name__}")
+        raise TypeError(f"name must be a str (what results call the audio); got {type(value).__name__}")
     return value

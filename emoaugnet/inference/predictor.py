@@ -40,6 +40,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from emoaugnet.data import audio
+from emoaugnet.data.truncation import truncation
 from emoaugnet.inference import segments as segments_mod
 from emoaugnet.model import normalisation
 from emoaugnet.model.calibration import NONE as UNCALIBRATED, Calibration
@@ -135,8 +136,9 @@ def rms(y: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
 
 
-def read_windows(path: str | Path, ap: AudioParams, pp: PredictParams) -> Recording:
-    """Decode ``path`` and cut it into analysis windows; raises :class:`emoaugnet.data.audio.AudioError`."""
+def read_windows(path: audio.Source, ap: AudioParams, pp: PredictParams) -> Recording:
+    """Decode ``path`` (a file, or its bytes in an :class:`emoaugnet.data.audio.Buffer`) and cut it into
+    analysis windows; raises :class:`emoaugnet.data.audio.AudioError`."""
     header = audio.info(path)
     if header.samplerate <= 0 or header.frames <= 0:
         raise audio.AudioError(path, f"no audio samples ({header.frames} frames at {header.samplerate} Hz)")
@@ -153,7 +155,7 @@ def read_windows(path: str | Path, ap: AudioParams, pp: PredictParams) -> Record
         pieces.append((starts[0], audio.read(path, sr, ap.offset, ap.duration)))
         if len(starts) > 1:
             pieces += _slices(audio.read(path, sr), starts[1:], sr, n)
-    cut = audio.truncation(header)      # the same check and wording as the augment report
+    cut = truncation(header)            # the same check and wording as the augment report
     return Recording(str(path), duration, int(header.samplerate), int(header.channels), _windows(pieces, ap, pp),
                      cut.message("classified") if cut else None)
 

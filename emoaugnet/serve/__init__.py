@@ -2,7 +2,7 @@
 
 - :mod:`emoaugnet.serve.command`: the subcommand's arguments and start-up (model lookup, refusals, uvicorn).
 - :mod:`emoaugnet.serve.app`: the Starlette application (routes, limits, the bounded worker pool).
-- :mod:`emoaugnet.serve.upload`: reading an upload under a byte limit into a temp file that is always removed.
+- :mod:`emoaugnet.serve.upload`: reading an upload under a byte limit (decoded from memory, never written to disk).
 - :mod:`emoaugnet.serve.card_page`: ``GET /card``, the model's card (:mod:`emoaugnet.release.card`) as HTML.
 - :mod:`emoaugnet.serve.admission`: the bounded queue (``workers`` classifying, ``queue`` waiting, 503 past it).
 - :mod:`emoaugnet.serve.deadlines`: the read timeout on a request's head (uvicorn's h11 protocol, a timer added).

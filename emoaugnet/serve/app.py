@@ -9,7 +9,8 @@ answers over HTTP, and the page.
   when Content-Length says so, else as soon as the bytes counted pass it); no ``file`` field: 400; a body
   not received within ``read_timeout`` seconds: 408; ``workers`` recordings classified and ``queue``
   waiting already: 503 with ``Retry-After`` (:mod:`emoaugnet.serve.admission`).
-- ``GET /api/health``: the model's folder name, classes, backend, runtime and the limits; ``card``: what
+- ``GET /api/health``: the model's folder name, the answering process's id (one of several with
+  ``serve --processes``), classes, backend, runtime and the limits; ``card``: what
   its card measured on speakers it never heard and chance level (:func:`emoaugnet.release.card.unseen_speakers`,
   ``null`` without a card), ``about``: that in one line; ``calibration``: whether its probabilities are
   calibrated and when it answers "not sure".
@@ -27,6 +28,7 @@ windows are classified; in front of it, the bounded queue of :class:`emoaugnet.s
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -80,28 +82,23 @@ class Refused(Exception):
 
 
 def classify_upload(classifier: Classifier, source: Any, filename: str | None, limits: Limits) -> dict[str, Any]:
-    """Predict's result for an uploaded file (runs on a worker thread); raises :class:`Refused`."""
+    """Predict's result for an uploaded file (runs on a worker thread), decoded from memory (no file is
+    written; results and errors call it by its base name); raises :class:`Refused`."""
     name = upload.display_name(filename)
-    with upload.saved(source, filename) as path:
-        def scrub(text: str) -> str:
-            return text.replace(path, name)
-        try:
-            header = audio.info(path)
-        except audio.AudioError as exc:
-            raise Refused(422, exc.reason, error_result(name, scrub(exc.reason))) from None
-        seconds = header.frames / header.samplerate if header.samplerate > 0 else 0.0
-        if seconds > limits.max_seconds:
-            raise Refused(422, f"{name}: recording is {seconds:.1f} s long; this service classifies at most "
-                               f"{limits.max_seconds:g} s (serve --max-seconds)")
-        try:
-            result = classifier.predict_file(path)
-        except audio.AudioError as exc:               # it has a header but does not decode
-            raise Refused(422, scrub(exc.reason), error_result(name, scrub(exc.reason))) from None
-    result["path"] = name
-    for key in ("warning", "combined"):
-        if isinstance(result.get(key), str):
-            result[key] = scrub(result[key])
-    return result
+    source.seek(0)
+    data = audio.Buffer(name, source.read())
+    try:
+        header = audio.info(data)
+    except audio.AudioError as exc:
+        raise Refused(422, exc.reason, error_result(name, exc.reason)) from None
+    seconds = header.frames / header.samplerate if header.samplerate > 0 else 0.0
+    if seconds > limits.max_seconds:
+        raise Refused(422, f"{name}: recording is {seconds:.1f} s long; this service classifies at most "
+                           f"{limits.max_seconds:g} s (serve --max-seconds)")
+    try:
+        return classifier.predict_bytes(data.data, name)
+    except audio.AudioError as exc:               # it has a header but does not decode
+        raise Refused(422, exc.reason, error_result(name, exc.reason)) from None
 
 
 def model_card(classifier: Classifier) -> dict[str, Any] | None:
@@ -181,9 +178,11 @@ def create_app(classifier: Classifier, limits: Limits = Limits(), model_name: st
         """
         summary: The model this service runs and its limits
         responses:
-          200: {description: "model (folder name), classes, backend, runtime, limits, card figures, calibration"}
+          200: {description: "model (folder name), process id, classes, backend, runtime, limits, card figures,
+                calibration"}
         """
-        return JSONResponse({"status": "ok", "model": model_name, "classes": list(classifier.classes),
+        return JSONResponse({"status": "ok", "model": model_name, "process": os.getpid(),
+                             "classes": list(classifier.classes),
                              "backend": classifier.backend, "runtime": runtime,
                              "card": None if card is None else {"name": card.get("name"),
                                                                  **(card_mod.unseen_speakers(card) or {})},

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--queue", type=int, default=16,
                     help="recordings that may wait for a worker, per process; past workers + queue, requests "
                          "get 503 with Retry-After at once (default: 16)")
+    sv.add_argument("--http", choices=("auto", "httptools", "h11"), default="auto",
+                    help="HTTP parser: httptools (C) or h11 (pure Python); auto (default): httptools where "
+                         "installed (the serve extra installs it)")
     sv.add_argument("--read-timeout", type=float, default=30.0,
                     help="seconds a client has to send a request's head, and again its body; a slower one is "
                          "cut (connection closed, or 408) (default: 30)")
@@ -60,7 +64,7 @@ def serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from emoaugnet.serve.app import Limits
-        from emoaugnet.serve.deadlines import PROTOCOL
+        from emoaugnet.serve.deadlines import parser_name, protocol
     except ModuleNotFoundError as exc:
         print(f"serve: {exc.name} is not installed: the service needs the serve extra "
               f"(pip install 'emoaugnet[serve]')", file=sys.stderr)
@@ -68,6 +72,7 @@ def serve(args: argparse.Namespace) -> int:
     from emoaugnet.inference.predictor import PredictParams
     try:
         pp = PredictParams(hop=args.hop, silence_rms=args.silence_rms)
+        http = protocol(args.http)
         if args.processes < 1:
             raise ValueError(f"--processes is {args.processes}; must be >= 1")
     except ValueError as exc:
@@ -96,16 +101,24 @@ def serve(args: argparse.Namespace) -> int:
     runtime = runtime_line(classifier.model)
     each = f" ({threads} onnxruntime thread(s) each)" if classifier.backend == "onnx" else ""
     print(f"serve: {classifier.label}: {runtime}; {args.processes} process(es), {workers} worker(s){each} "
-          f"and a queue of {limits.queue} in each; http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    options = dict(host=args.host, port=args.port, log_level="warning", access_log=False, http=PROTOCOL,
+          f"and a queue of {limits.queue} in each; HTTP parser {parser_name(http)}; http://{args.host}:{args.port}/",
+          file=sys.stderr, flush=True)
+    options = dict(host=args.host, port=args.port, log_level="warning", access_log=False, http=http,
                    timeout_graceful_shutdown=limits.read_timeout + 30)
     # On SIGTERM uvicorn stops accepting, lets the requests in flight finish (a body still arriving has
     # read_timeout, then its classification: the grace above covers both), then raises the signal again
     # with the handler it found: this one, so the command returns 0 instead of dying by the signal.
+    try:
+        # bound without SO_REUSEPORT: a port another program (or another service) holds is refused
+        sock = bound_socket(args.host, args.port, reuse_port=False)
+    except OSError as exc:
+        print(f"serve: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})", file=sys.stderr)
+        return 1
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         if args.processes == 1:
-            uvicorn.run(service_app(classifier, limits), **options)
+            with sock:
+                uvicorn.Server(uvicorn.Config(service_app(classifier, limits), **options)).run(sockets=[sock])
             return 0
         # each process loads the folder this one resolved, with the backend it found (a process uvicorn
         # restarts later loads the same model, whatever the working folder holds by then)
@@ -114,35 +127,100 @@ def serve(args: argparse.Namespace) -> int:
             "silence_rms": args.silence_rms, "threads": threads, "limits": dataclasses.asdict(limits)})
         del classifier
         return supervise(uvicorn.Config(f"{__name__}:{process_app.__name__}", factory=True,
-                                        workers=args.processes, timeout_worker_healthcheck=60, **options))
+                                        workers=args.processes, timeout_worker_healthcheck=60, **options), sock)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def supervise(config) -> int:
-    """uvicorn's supervisor over ``config.workers`` service processes on one socket (what ``uvicorn.run``
-    does for ``workers`` above 1, plus two things): on SIGTERM or SIGINT the supervisor first closes its
-    own copy of the listening socket, so once the processes have closed theirs a new connection is refused
-    instead of waiting in the backlog; and a process that could not load the model (it exits with
-    uvicorn's ``STARTUP_FAILURE``, so it is not restarted) makes the command exit 2 after the others stop."""
+def supervise(config, probe: socket.socket) -> int:
+    """uvicorn's supervisor over ``config.workers`` service processes (what ``uvicorn.run`` does for
+    ``workers`` above 1), plus three things:
+
+    - each process listens on a socket of its own on the port (``SO_REUSEPORT``), so the kernel spreads
+      new connections over the processes. With one socket shared by all, the process that woke first
+      accepted every connection there was: in about 1 round of 3 of ``bench/bench_serve.py`` all 8
+      clients' keep-alive connections went to one process, and the other stayed idle;
+    - on SIGTERM or SIGINT the supervisor closes the socket it keeps (bound, not listening: it holds the
+      port), so once the processes have closed theirs a new connection is refused;
+
+    ``probe``: the port bound by the command without ``SO_REUSEPORT`` (so a port held by another program,
+    or by another service whose processes would silently share it, was refused); it is closed here and
+    the port bound again with it.
+    - a process that could not load the model (it exits with uvicorn's ``STARTUP_FAILURE``, so it is not
+      restarted) makes the command exit 2 after the others stop.
+    """
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
-    sock = config.bind_socket()
+    with probe:
+        port = probe.getsockname()[1]
+    try:
+        held = bound_socket(config.host, port)
+    except OSError as exc:
+        print(f"serve: cannot listen on {config.host}:{port} ({exc.strerror or exc})", file=sys.stderr)
+        return 1
+    handed: list[socket.socket] = []
 
     class Supervisor(Multiprocess):
+        # uvicorn reads ``self.sockets`` once for each process it starts (at start, on a restart, for a
+        # process that died): each gets a new socket; this process's copy is closed once it has started,
+        # so a process that dies takes its socket out of the port's group.
+        @property
+        def sockets(self) -> list[socket.socket]:
+            handed.append(bound_socket(config.host, port))
+            return handed[-1:]
+
+        @sockets.setter
+        def sockets(self, value: list[socket.socket]) -> None:
+            pass
+
+        def init_processes(self) -> None:
+            super().init_processes()
+            close(handed)
+
+        def keep_subprocess_alive(self) -> None:
+            super().keep_subprocess_alive()
+            close(handed)
+
+        def restart_all(self) -> None:
+            super().restart_all()
+            close(handed)
+
         def handle_term(self) -> None:
-            sock.close()
+            held.close()
             super().handle_term()
 
         def handle_int(self) -> None:
-            sock.close()
+            held.close()
             super().handle_int()
 
-    supervisor = Supervisor(config, sockets=[sock])
-    supervisor.run()
-    sock.close()
+    supervisor = Supervisor(config, sockets=[])
+    try:
+        supervisor.run()
+    finally:
+        close([held, *handed])
     return 2 if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes) else 0
+
+
+def bound_socket(host: str, port: int, reuse_port: bool = True) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEADDR`` (as uvicorn binds) and, unless not
+    ``reuse_port``, ``SO_REUSEPORT``; inheritable by a service process. uvicorn listens on it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, int(reuse_port))
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def close(sockets: list[socket.socket]) -> None:
+    while sockets:
+        sockets.pop().close()
 
 
 def process_app():
@@ -170,6 +248,6 @@ def service_app(classifier, limits):
     ``limits``, named by its model's folder, with the head timeout of ``limits`` set on the protocol class."""
     from emoaugnet.inference.commands import runtime_line
     from emoaugnet.serve.app import create_app
-    from emoaugnet.serve.deadlines import HeadTimeoutH11Protocol
-    HeadTimeoutH11Protocol.read_timeout = limits.read_timeout
+    from emoaugnet.serve.deadlines import HeadTimeout
+    HeadTimeout.read_timeout = limits.read_timeout
     return create_app(classifier, limits, Path(classifier.path).resolve().name, runtime_line(classifier.model))

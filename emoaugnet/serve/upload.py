@@ -1,23 +1,12 @@
 """An uploaded file under a byte limit: refused before the body is read when Content-Length says it is too
-large, and while streaming once the bytes counted pass the limit; saved to a temp file that is removed.
-
-Nothing of the upload's name reaches the file system but its extension (when it is one
-:data:`emoaugnet.inference.predictor.AUDIO_EXTENSIONS` lists, so the decoder sees the usual suffix); the name shown
-in results is the upload's base name, and messages never show the temp path.
+large, and while streaming once the bytes counted pass the limit. The service decodes it from memory
+(:class:`emoaugnet.data.audio.Buffer`); the name shown in results and errors is the upload's base name.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import IO, Any, Awaitable, Callable, Iterator
-
-from emoaugnet.inference.predictor import AUDIO_EXTENSIONS
-
-TEMP_PREFIX = "emoaugnet-upload-"
+from typing import Any, Awaitable, Callable
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -59,19 +48,3 @@ def display_name(filename: str | None) -> str:
     """The upload's base name (no client folders, no server path): what results call the file."""
     name = PureWindowsPath(PurePosixPath(filename or "").name).name.strip()
     return name or "upload"
-
-
-@contextlib.contextmanager
-def saved(source: IO[bytes], filename: str | None) -> Iterator[str]:
-    """Copy ``source`` to a new temp file (suffix from ``filename`` when it is an audio extension) and
-    yield its path; the file is removed afterwards, whatever happened."""
-    suffix = PurePosixPath(display_name(filename)).suffix.lower()
-    fd, path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix if suffix in AUDIO_EXTENSIONS else "")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            source.seek(0)
-            shutil.copyfileobj(source, out)
-        yield path
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path)

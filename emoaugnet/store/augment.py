@@ -44,7 +44,8 @@ import numpy as np
 
 from emoaugnet.store import shards
 from emoaugnet.atomic import write_text
-from emoaugnet.data.audio import AudioError, check_usable, clip_window, fit_length, info, to_int16, truncation
+from emoaugnet.data.audio import AudioError, check_usable, clip_window, fit_length, info, to_int16
+from emoaugnet.data.truncation import truncation
 from emoaugnet.data.manifest import Utterance
 from emoaugnet.params import Params, recorded
 from emoaugnet.store.pool import run_jobs
