@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -53,12 +53,12 @@ class AudioError(EmoAugNetError, ValueError):
         super().__init__(f"{self.path}: {reason}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Buffer:
     """The bytes of an audio file held in memory (an upload), read by :func:`info` and :func:`read` as the
     file would be; ``name`` (the file's name, not a path on this machine) is what errors and results call it."""
     name: str
-    data: bytes
+    data: bytes = field(repr=False)
 
     def __str__(self) -> str:
         return self.name
@@ -92,12 +92,12 @@ def info(path: Source) -> sf._SoundFileInfo | ffmpeg.FFmpegInfo:
 
 def _ffmpeg_info(path: Path | Buffer, refused: str) -> ffmpeg.FFmpegInfo:
     """FFmpeg's header of a file libsndfile ``refused`` (its reason); raises AudioError naming both."""
+    refused = re.sub(r"^Error opening .*?: ", "", refused)      # the path (or stream) is said once, in front
     try:
         return ffmpeg.probe(_opened(path))
     except ModuleNotFoundError:          # an install without PyAV (the core install has it)
-        raise AudioError(path, f"not a readable audio file ({refused}); {CONVERT}") from None
+        raise AudioError(path, f"not a readable audio file (libsndfile: {refused}); {CONVERT}") from None
     except ffmpeg.FFmpegError as exc:
-        refused = re.sub(r"^Error opening .*?: ", "", refused)      # the path is said once, in front
         raise AudioError(path, f"not a readable audio file (libsndfile: {refused}; FFmpeg: {exc}); "
                                f"{CONVERT}") from None
 

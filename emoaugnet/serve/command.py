@@ -12,7 +12,6 @@ import io
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -63,6 +62,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
+        from emoaugnet.serve import listeners
         from emoaugnet.serve.app import Limits
         from emoaugnet.serve.deadlines import parser_name, protocol
     except ModuleNotFoundError as exc:
@@ -75,6 +75,8 @@ def serve(args: argparse.Namespace) -> int:
         http = protocol(args.http)
         if args.processes < 1:
             raise ValueError(f"--processes is {args.processes}; must be >= 1")
+        if args.processes > 1 and not listeners.REUSE_PORT:
+            raise ValueError("--processes above 1 needs SO_REUSEPORT (Linux, macOS, BSD): one socket per process")
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
@@ -110,117 +112,32 @@ def serve(args: argparse.Namespace) -> int:
     # with the handler it found: this one, so the command returns 0 instead of dying by the signal.
     try:
         # bound without SO_REUSEPORT: a port another program (or another service) holds is refused
-        sock = bound_socket(args.host, args.port, reuse_port=False)
+        sockets = listeners.bind(args.host, args.port)
     except OSError as exc:
-        print(f"serve: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})", file=sys.stderr)
+        print(listeners.refusal(args.host, args.port, exc), file=sys.stderr)
         return 1
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         if args.processes == 1:
-            with sock:
-                uvicorn.Server(uvicorn.Config(service_app(classifier, limits), **options)).run(sockets=[sock])
-            return 0
+            server = uvicorn.Server(uvicorn.Config(service_app(classifier, limits), **options))
+            try:
+                server.run(sockets=sockets)
+            except KeyboardInterrupt:              # Ctrl+C: uvicorn stopped as on SIGTERM, then re-raised it
+                pass
+            finally:
+                listeners.close(sockets)
+            return 0 if server.started else 2
         # each process loads the folder this one resolved, with the backend it found (a process uvicorn
         # restarts later loads the same model, whatever the working folder holds by then)
         os.environ[SETTINGS_ENV] = json.dumps({
             "model": str(Path(classifier.path).resolve()), "backend": classifier.backend, "hop": args.hop,
             "silence_rms": args.silence_rms, "threads": threads, "limits": dataclasses.asdict(limits)})
         del classifier
-        return supervise(uvicorn.Config(f"{__name__}:{process_app.__name__}", factory=True,
-                                        workers=args.processes, timeout_worker_healthcheck=60, **options), sock)
+        return listeners.supervise(uvicorn.Config(f"{__name__}:{process_app.__name__}", factory=True,
+                                                  workers=args.processes, timeout_worker_healthcheck=60, **options),
+                                   sockets)
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def supervise(config, probe: socket.socket) -> int:
-    """uvicorn's supervisor over ``config.workers`` service processes (what ``uvicorn.run`` does for
-    ``workers`` above 1), plus three things:
-
-    - each process listens on a socket of its own on the port (``SO_REUSEPORT``), so the kernel spreads
-      new connections over the processes. With one socket shared by all, the process that woke first
-      accepted every connection there was: in about 1 round of 3 of ``bench/bench_serve.py`` all 8
-      clients' keep-alive connections went to one process, and the other stayed idle;
-    - on SIGTERM or SIGINT the supervisor closes the socket it keeps (bound, not listening: it holds the
-      port), so once the processes have closed theirs a new connection is refused;
-
-    ``probe``: the port bound by the command without ``SO_REUSEPORT`` (so a port held by another program,
-    or by another service whose processes would silently share it, was refused); it is closed here and
-    the port bound again with it.
-    - a process that could not load the model (it exits with uvicorn's ``STARTUP_FAILURE``, so it is not
-      restarted) makes the command exit 2 after the others stop.
-    """
-    from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import Multiprocess
-
-    with probe:
-        port = probe.getsockname()[1]
-    try:
-        held = bound_socket(config.host, port)
-    except OSError as exc:
-        print(f"serve: cannot listen on {config.host}:{port} ({exc.strerror or exc})", file=sys.stderr)
-        return 1
-    handed: list[socket.socket] = []
-
-    class Supervisor(Multiprocess):
-        # uvicorn reads ``self.sockets`` once for each process it starts (at start, on a restart, for a
-        # process that died): each gets a new socket; this process's copy is closed once it has started,
-        # so a process that dies takes its socket out of the port's group.
-        @property
-        def sockets(self) -> list[socket.socket]:
-            handed.append(bound_socket(config.host, port))
-            return handed[-1:]
-
-        @sockets.setter
-        def sockets(self, value: list[socket.socket]) -> None:
-            pass
-
-        def init_processes(self) -> None:
-            super().init_processes()
-            close(handed)
-
-        def keep_subprocess_alive(self) -> None:
-            super().keep_subprocess_alive()
-            close(handed)
-
-        def restart_all(self) -> None:
-            super().restart_all()
-            close(handed)
-
-        def handle_term(self) -> None:
-            held.close()
-            super().handle_term()
-
-        def handle_int(self) -> None:
-            held.close()
-            super().handle_int()
-
-    supervisor = Supervisor(config, sockets=[])
-    try:
-        supervisor.run()
-    finally:
-        close([held, *handed])
-    return 2 if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes) else 0
-
-
-def bound_socket(host: str, port: int, reuse_port: bool = True) -> socket.socket:
-    """A TCP socket bound to ``host:port`` with ``SO_REUSEADDR`` (as uvicorn binds) and, unless not
-    ``reuse_port``, ``SO_REUSEPORT``; inheritable by a service process. uvicorn listens on it."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, int(reuse_port))
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
-def close(sockets: list[socket.socket]) -> None:
-    while sockets:
-        sockets.pop().close()
 
 
 def process_app():
