@@ -52,14 +52,8 @@ def test_an_unreadable_file_is_named(tmp_path):
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """Functionals-shaped store: the fixtures' features averaged over frames (n, 1, 22), RAVDESS actors 1-4."""
-    root = tmp_path_factory.mktemp("functionals")
     src = featurestore.build(tmp_path_factory.mktemp("features"), num_variants=1)
-    for speaker in shards.speakers(src, "ravdess"):
-        s = shards.load_features(src, ["ravdess"], [speaker])
-        shards.write_shard(root / "ravdess" / shards.shard_name(speaker), {
-            "features": s.features.mean(axis=1, keepdims=True), "label": s.label, "utterance": s.utterance,
-            "speaker": s.speaker, "variant": s.variant}, {"classes": list(s.classes), "corpus": "ravdess"})
-    return root
+    return featurestore.functionals_store(src, tmp_path_factory.mktemp("functionals"))
 
 
 def test_svm_fold_reports_are_well_formed_and_chosen_on_validation(store, tmp_path):

@@ -1,5 +1,6 @@
 """tools/cv_sweep.py: several cross-validation configurations side by side on the fixture feature store
-(4 actors in 3 folds, 1 epoch), resuming, and the float16 pack / unpack of a feature store."""
+(4 actors in 3 folds, 1 epoch), resuming, and the float16 pack / unpack of a feature store; and
+tools/fusion_cv.py, a swept configuration averaged with the SVM baseline on the same folds."""
 
 from __future__ import annotations
 
@@ -149,3 +150,32 @@ def test_an_ensemble_row_averages_the_configurations_fold_by_fold(swept):
     with pytest.raises(ParamsError, match="cannot be averaged"):
         cv_sweep.ensemble_of(base, {**configs, "normed": {"model.feature_norm": "speaker"}}, ["relu", "normed"],
                              features, root / "out")
+
+
+def test_late_fusion_scores_the_network_the_svm_and_their_average_on_the_network_folds(swept, tmp_path):
+    """tools/fusion_cv.py on a swept configuration and a functionals-shaped store of the same recordings:
+    the network's UA per fold is the one the sweep reported, weight 1 is the network and weight 0 the SVM,
+    and folds other than the sweep's are refused."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import fusion_cv
+    root, base, configs, features, results, logs = swept
+    store = featurestore.functionals_store(features, tmp_path / "functionals")
+    tree = {**base, "cv": {**base["cv"], "folds": [0, 1, 2]}}
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(tree, sort_keys=False))
+    network = root / "out" / "relu"
+    out = tmp_path / "fusion.json"
+    assert fusion_cv.main(["--network", str(network), "--egemaps", str(store), "--params", str(params),
+                           "--weights", "0,0.5,1", "--out", str(out)]) == 0
+    got = json.loads(out.read_text())
+    assert [row["fold"] for row in got["folds"]] == [0, 1, 2] and got["speaker_norm"] is True
+    for row in got["folds"]:
+        fold = json.loads((network / "reports" / f"fold_{row['fold']}" / "metrics.json").read_text())
+        assert row["network"] == pytest.approx(fold["unweighted_accuracy"])
+        assert row["fusion_1"] == row["network"] and row["fusion_0"] == row["svm"]
+        assert 0 <= row["fusion_0.5"] <= 1 and row["recordings"] == fold["samples"]["test"]
+    assert got["summary"]["fusion_0.5"]["mean"] == pytest.approx(np.mean([r["fusion_0.5"] for r in got["folds"]]))
+    other = {**tree, "split": {**tree["split"], "folds": 2}, "cv": {**tree["cv"], "folds": [0, 1]}}
+    params.write_text(yaml.safe_dump(other, sort_keys=False))
+    with pytest.raises(SystemExit, match="are not the SVM's"):
+        fusion_cv.main(["--network", str(network), "--egemaps", str(store), "--params", str(params)])

@@ -99,6 +99,17 @@ def build(root: str | Path, num_variants: int = 3, corpus: str = "ravdess") -> P
     return Path(root)
 
 
+def functionals_store(src: Path, root: Path, corpus: str = "ravdess") -> Path:
+    """A store shaped like the eGeMAPS one (one vector per recording, ``(n, 1, channels)``) made from the
+    feature store ``src``: each clip's frames averaged, originals and variants as they are."""
+    for speaker in store.speakers(src, corpus):
+        s = store.load_features(src, [corpus], [speaker])
+        store.write_shard(root / corpus / store.shard_name(speaker), {
+            "features": s.features.mean(axis=1, keepdims=True), "label": s.label, "utterance": s.utterance,
+            "speaker": s.speaker, "variant": s.variant}, {"classes": list(s.classes), "corpus": corpus})
+    return root
+
+
 def untrained_bundle(folder: str | Path, fitted_scaler: bool = False, logit_scale: float = 1.0,
                      **overrides: Any) -> Path:
     """A model bundle of params.yaml's network (with ``overrides``, e.g. ``**{"model.input_layout": "frames"}``)

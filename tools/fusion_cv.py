@@ -1,0 +1,180 @@
+"""Late fusion, measured: a cross-validated network's class probabilities averaged with the classic tool's
+(eGeMAPS functionals + RBF SVM, emoaugnet/evaluation/baseline.py) on the same folds' test speakers.
+
+    python tools/fusion_cv.py --network cv_sweep/NAME --egemaps data/egemaps --out fusion.json
+    python tools/fusion_cv.py --network cv_sweep/NAME --egemaps data/egemaps --weights 0.3,0.5,0.7
+    python tools/fusion_cv.py --network cv_sweep/NAME --egemaps data/egemaps \
+        --cross cv_sweep_cross --corpora tess,emodb      # also each fold's pair on corpora none saw
+
+``--network``: a folder of ``tools/cv_sweep.py`` (one configuration or an ``ensemble_...`` of several),
+whose ``reports/fold_K/predictions.csv`` hold each test recording's probabilities. For each fold K, the
+SVM is fit as ``baseline_cv`` fits it (C and gamma chosen on the fold's validation speakers, each
+speaker's functionals standardised by that speaker's recordings when ``baseline.speaker_norm``, the
+default) and refit with Platt scaling for probabilities (scikit-learn's ``CalibratedClassifierCV`` with
+``method="sigmoid"``, ``ensemble=False``: the sigmoid fit on 5-fold out-of-fold decision values (fewer
+folds where a class has fewer training recordings), what
+``SVC(probability=True)`` did before scikit-learn 1.9 deprecated it); the fold's
+test speakers must be the network's (checked). Printed per fold and as mean +- sd: the network's UA,
+the SVM's, and the UA of ``w * network + (1 - w) * SVM`` for each weight ``w`` of ``--weights`` (fixed in
+advance, never chosen on the test speakers). The folds and classes come from ``--params``.
+
+``--cross``: the folder ``tools/cv_sweep.py cross`` wrote for the same configuration's fold models
+(``fold_K/C/predictions.csv``, ``ensemble/C/predictions.csv``); each fold's SVM is then scored on every
+recording of each corpus C of ``--corpora`` (standardised as for the folds), and averaged with fold K's
+network there; the ensemble row averages the five SVMs' probabilities with the ensemble's.
+
+The network's probabilities must be of the same kind as the SVM's statistics: a speaker-normalised
+network (``model.feature_norm: speaker``) with ``baseline.speaker_norm: true`` (both use each test
+speaker's recordings: the speaker-adapted setting), a single-file network with ``baseline.speaker_norm:
+false`` (``--svm-global``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from emoaugnet.evaluation import baseline, scoring  # noqa: E402
+from emoaugnet.params import load  # noqa: E402
+from emoaugnet.training import folds, splits  # noqa: E402
+
+
+def network_probabilities(report: Path, classes: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """``corpus/utterance`` -> class probabilities of the originals in a fold's ``predictions.csv``."""
+    out = {}
+    with open(report / "predictions.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if int(row["variant"]) == 0:
+                out[f"{row['corpus']}/{row['utterance']}"] = np.array([float(row[c]) for c in classes])
+    if not out:
+        raise SystemExit(f"{report / 'predictions.csv'}: no original recording's probabilities")
+    return out
+
+
+def fit_svm(split: splits.Split, bp):
+    """The fold's SVM (C, gamma chosen as the baseline chooses them) refit with Platt scaling."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+    _, chosen = baseline.fit(split, bp)
+    x = split.train.features.reshape(len(split.train), -1).astype(np.float64)
+    fewest = int(np.bincount(split.train.label)[np.unique(split.train.label)].min())
+    if fewest < 2:
+        raise SystemExit("a class has one training recording: too few to calibrate the SVM's probabilities")
+    svm = SVC(kernel="rbf", C=chosen["C"], gamma=chosen["gamma"])
+    return CalibratedClassifierCV(make_pipeline(StandardScaler(), svm), method="sigmoid", ensemble=False,
+                                  cv=min(5, fewest)).fit(x, split.train.label)
+
+
+def svm_probabilities(model, samples) -> np.ndarray:
+    """``samples``' class probabilities, columns in class order (0 for a class the SVM never saw)."""
+    probs = np.zeros((len(samples), len(samples.classes)))
+    probs[:, model.classes_] = model.predict_proba(samples.features.reshape(len(samples), -1).astype(np.float64))
+    return probs
+
+
+def scored(labels: np.ndarray, a: np.ndarray, b: np.ndarray, classes: tuple[str, ...],
+           weights: list[float]) -> dict[str, float]:
+    """The UA of the network's probabilities ``a``, the SVM's ``b`` and their averages."""
+    return {"network": ua(labels, a, classes), "svm": ua(labels, b, classes),
+            **{f"fusion_{w:g}": ua(labels, w * a + (1 - w) * b, classes) for w in weights}}
+
+
+def aligned(net: dict[str, np.ndarray], samples, where: str) -> np.ndarray:
+    keys = splits.keys(samples)
+    if set(keys) != set(net):
+        raise SystemExit(f"{where}: the network's test recordings ({len(net)}) are not the SVM's ({len(keys)}): "
+                         f"other folds or corpora")
+    return np.stack([net[key] for key in keys])
+
+
+def summarise(rows: list[dict], names: list[str]) -> dict[str, dict[str, float]]:
+    return {name: {"mean": statistics.mean(r[name] for r in rows),
+                   "sd": statistics.stdev(r[name] for r in rows) if len(rows) > 1 else 0.0} for name in names}
+
+
+def cross_rows(p, cross: Path, corpora: list[str], models: dict[int, object], egemaps: Path,
+               weights: list[float]) -> dict[str, dict]:
+    """Per corpus: each fold's network and SVM on all of it, and the ensemble's (module doc)."""
+    from emoaugnet.evaluation import loco
+    out = {}
+    for corpus in corpora:
+        test = loco.split(p, corpus, egemaps, parts=("test",), normalise_speakers=p.baseline.speaker_norm,
+                          train_on=p.corpora_to_run).test
+        rows, svms = [], []
+        for k, model in models.items():
+            where = cross / f"fold_{k}" / corpus
+            svms.append(svm_probabilities(model, test))
+            rows.append({"fold": k, **scored(test.label, aligned(network_probabilities(where, p.classes), test, str(where)),
+                                            svms[-1], p.classes, weights)})
+        where = cross / "ensemble" / corpus
+        ensemble = scored(test.label, aligned(network_probabilities(where, p.classes), test, str(where)),
+                          np.mean(svms, axis=0), p.classes, weights)
+        out[corpus] = {"recordings": len(test), "folds": rows, "fold_mean": summarise(rows, list(ensemble)),
+                       "ensemble": ensemble}
+    return out
+
+
+def ua(labels: np.ndarray, probs: np.ndarray, classes: tuple[str, ...]) -> float:
+    return float(scoring.scores(labels, probs.argmax(axis=1), classes)["unweighted_accuracy"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--network", required=True, type=Path, help="a tools/cv_sweep.py configuration folder")
+    parser.add_argument("--egemaps", required=True, type=Path, help="the eGeMAPS store (paths.egemaps)")
+    parser.add_argument("--params", default=str(ROOT / "params.yaml"))
+    parser.add_argument("--svm-global", action="store_true",
+                        help="the SVM on globally standardised functionals (baseline.speaker_norm false), beside "
+                             "a single-file network")
+    parser.add_argument("--weights", default="0.5", help="the network's weights in the average (default 0.5)")
+    parser.add_argument("--cross", type=Path, default=None,
+                        help="tools/cv_sweep.py cross's --out folder for the same fold models")
+    parser.add_argument("--corpora", default="tess,emodb", help="with --cross: the corpora it scored")
+    parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+    p = load(args.params)
+    if args.svm_global:
+        p = replace(p, baseline=replace(p.baseline, speaker_norm=False))
+    weights = [float(w) for w in args.weights.split(",")]
+    rows, models = [], {}
+    for k in p.cv_folds:
+        report = args.network / "reports" / f"fold_{k}"
+        split = splits.make(folds.fold_params(p, k).split, p.seed, p.corpora_to_run, args.egemaps,
+                            normalise_speakers=p.baseline.speaker_norm)
+        a = aligned(network_probabilities(report, p.classes), split.test, f"fold {k} ({report})")
+        models[k] = fit_svm(split, p.baseline)
+        rows.append({"fold": k, "test_speakers": sorted(set(map(str, split.test.speaker))),
+                     "recordings": len(split.test),
+                     **scored(split.test.label, a, svm_probabilities(models[k], split.test), p.classes, weights)})
+        print(json.dumps(rows[-1]), flush=True)
+    names = ["network", "svm", *(f"fusion_{w:g}" for w in weights)]
+    summary = summarise(rows, names)
+    for name in names:
+        print(f"{name}: {100 * summary[name]['mean']:.1f} +- {100 * summary[name]['sd']:.1f}% "
+              f"({', '.join(f'{100 * r[name]:.1f}' for r in rows)})")
+    cross = cross_rows(p, args.cross, args.corpora.split(","), models, args.egemaps, weights) if args.cross else {}
+    for corpus, got in cross.items():
+        for name in names:
+            print(f"{corpus} {name}: fold models' mean {100 * got['fold_mean'][name]['mean']:.1f}%, "
+                  f"ensemble {100 * got['ensemble'][name]:.1f}%")
+    if args.out:
+        args.out.write_text(json.dumps({"network": str(args.network), "egemaps": str(args.egemaps),
+                                        "speaker_norm": p.baseline.speaker_norm, "folds": rows,
+                                        "summary": summary, "cross": cross}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
