@@ -177,6 +177,27 @@ def test_predict_command_on_a_folder_of_damaged_files(tmp_path, capsys):
     assert status == 1 and "Traceback" not in out.err
 
 
+@settings(FUZZ, max_examples=40)
+@given(case=mutated())
+def test_bytes_in_memory_get_what_the_file_gets_or_the_same_clean_error(classifier, case):
+    """Classifier.predict_bytes (what the service classifies an upload with) against predict_file on the
+    same mutated bytes: the same result, or an AudioError with the same reason, naming the upload."""
+    suffix, data = case
+    with tempfile.TemporaryDirectory() as tmp, watchdog():
+        path = Path(tmp) / f"case{suffix}"
+        path.write_bytes(data)
+        try:
+            want = classifier.predict_file(path)
+        except audio.AudioError as exc:
+            with pytest.raises(audio.AudioError) as caught:
+                classifier.predict_bytes(data, f"upload{suffix}")
+            assert str(caught.value).startswith(f"upload{suffix}: ") and tmp not in str(caught.value)
+            assert caught.value.reason.replace("<_io.BytesIO", "") == caught.value.reason
+            assert caught.value.reason.split(" (")[0] == exc.reason.split(" (")[0]
+            return
+        assert classifier.predict_bytes(data, f"upload{suffix}") == {**want, "path": f"upload{suffix}"}
+
+
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory):
     from emoaugnet.inference.api import Classifier

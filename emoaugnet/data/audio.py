@@ -68,8 +68,13 @@ Source = str | Path | Buffer
 
 
 def _opened(source: Source) -> str | io.BytesIO:
-    """What soundfile and PyAV open: the path, or a new stream over the buffer's bytes."""
-    return io.BytesIO(source.data) if isinstance(source, Buffer) else str(source)
+    """What soundfile and PyAV open: the path, or a new stream over the buffer's bytes, named as the file
+    (FFmpeg takes the name's extension as a hint when it probes the format, as it does for a file)."""
+    if not isinstance(source, Buffer):
+        return str(source)
+    stream = io.BytesIO(source.data)
+    stream.name = source.name
+    return stream
 
 
 def info(path: Source) -> sf._SoundFileInfo | ffmpeg.FFmpegInfo:

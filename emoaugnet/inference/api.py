@@ -223,7 +223,12 @@ class Classifier:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"predict_bytes takes an audio file's bytes; got {type(data).__name__}")
         name = api_inputs.name(name)
-        rec = read_windows(audio.Buffer(name, bytes(data)), self.model.audio_params, self.params)
+        try:
+            rec = read_windows(audio.Buffer(name, bytes(data)), self.model.audio_params, self.params)
+        except audio.AudioError:
+            raise
+        except (OSError, ValueError, MemoryError) as exc:      # as predict_files words a file's
+            raise audio.AudioError(name, f"cannot read ({type(exc).__name__}: {exc})") from None
         return self.predictor.classify_recording(rec)
 
     def predict_array(self, samples: Any, rate: Any, name: str = "<array>") -> dict[str, Any]:
