@@ -153,9 +153,11 @@ def test_an_ensemble_row_averages_the_configurations_fold_by_fold(swept):
 
 
 def test_late_fusion_scores_the_network_the_svm_and_their_average_on_the_network_folds(swept, tmp_path):
-    """tools/fusion_cv.py on a swept configuration and a functionals-shaped store of the same recordings:
-    the network's UA per fold is the one the sweep reported, weight 1 is the network and weight 0 the SVM,
-    and folds other than the sweep's are refused."""
+    """tools/fusion_cv.py on a swept configuration's fold reports and a functionals-shaped store of the same
+    recordings: the network's UA per fold is the one the sweep reported, weight 1 is the network and weight
+    0 the SVM; a per-utterance network beside a per-speaker SVM and folds other than the sweep's are
+    refused."""
+    import shutil
     sys.path.insert(0, str(ROOT / "tools"))
     import fusion_cv
     root, base, configs, features, results, logs = swept
@@ -163,7 +165,12 @@ def test_late_fusion_scores_the_network_the_svm_and_their_average_on_the_network
     tree = {**base, "cv": {**base["cv"], "folds": [0, 1, 2]}}
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(tree, sort_keys=False))
-    network = root / "out" / "relu"
+    network = tmp_path / "sweep" / "relu"                     # the sweep's reports, its record rewritten below
+    shutil.copytree(root / "out" / "relu" / "reports", network / "reports")
+
+    def recorded(feature_norm: str) -> None:
+        (network / "config.json").write_text(json.dumps({"overrides": {"model.feature_norm": feature_norm}}))
+    recorded("speaker")                                       # a per-speaker network beside the per-speaker SVM
     out = tmp_path / "fusion.json"
     assert fusion_cv.main(["--network", str(network), "--egemaps", str(store), "--params", str(params),
                            "--weights", "0,0.5,1", "--out", str(out)]) == 0
@@ -175,7 +182,16 @@ def test_late_fusion_scores_the_network_the_svm_and_their_average_on_the_network
         assert row["fusion_1"] == row["network"] and row["fusion_0"] == row["svm"]
         assert 0 <= row["fusion_0.5"] <= 1 and row["recordings"] == fold["samples"]["test"]
     assert got["summary"]["fusion_0.5"]["mean"] == pytest.approx(np.mean([r["fusion_0.5"] for r in got["folds"]]))
+    recorded("utterance")                                     # what relu really is: a single file's network
+    with pytest.raises(SystemExit, match="model.feature_norm is utterance, the SVM standardises per speaker"):
+        fusion_cv.main(["--network", str(network), "--egemaps", str(store), "--params", str(params)])
+    assert fusion_cv.main(["--network", str(network), "--egemaps", str(store), "--params", str(params),
+                           "--svm-global", "--weights", "1", "--out", str(out)]) == 0
+    single = json.loads(out.read_text())
+    assert single["speaker_norm"] is False
+    assert [r["fusion_1"] for r in single["folds"]] == [r["network"] for r in got["folds"]]
     other = {**tree, "split": {**tree["split"], "folds": 2}, "cv": {**tree["cv"], "folds": [0, 1]}}
     params.write_text(yaml.safe_dump(other, sort_keys=False))
     with pytest.raises(SystemExit, match="are not the SVM's"):
-        fusion_cv.main(["--network", str(network), "--egemaps", str(store), "--params", str(params)])
+        fusion_cv.main(["--network", str(network), "--egemaps", str(store), "--params", str(params),
+                        "--svm-global"])

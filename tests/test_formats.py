@@ -232,6 +232,12 @@ def test_a_files_bytes_in_memory_get_what_the_file_gets_and_bad_bytes_are_refuse
             shipped.predict_bytes(path.read_bytes(), "upload.m4a")
         assert str(caught.value).startswith("upload.m4a: not a readable audio file (libsndfile: ")
         assert reason in str(caught.value) and str(tmp_path) not in str(caught.value)
+    # a playlist that lists a file of this machine: never opened, whatever the upload's name says
+    playlist = (f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3.0,\nfile://{ORIGINALS[0].resolve()}\n"
+                f"#EXT-X-ENDLIST\n").encode()
+    for name in ("list.m3u8", "list.m3u", "list.hls", "memo.m4a"):
+        with pytest.raises(audio.AudioError, match=f"^{name}: not a readable audio file"):
+            shipped.predict_bytes(playlist, name)
     with pytest.raises(audio.AudioError, match=r"^upload.wav: empty file \(0 bytes\)$"):
         shipped.predict_bytes(b"", "upload.wav")
     with pytest.raises(TypeError, match="predict_bytes takes an audio file's bytes; got str"):

@@ -11,9 +11,10 @@ whose ``reports/fold_K/predictions.csv`` hold each test recording's probabilitie
 SVM is fit as ``baseline_cv`` fits it (C and gamma chosen on the fold's validation speakers, each
 speaker's functionals standardised by that speaker's recordings when ``baseline.speaker_norm``, the
 default) and refit with Platt scaling for probabilities (scikit-learn's ``CalibratedClassifierCV`` with
-``method="sigmoid"``, ``ensemble=False``: the sigmoid fit on 5-fold out-of-fold decision values (fewer
-folds where a class has fewer training recordings), what
-``SVC(probability=True)`` did before scikit-learn 1.9 deprecated it); the fold's
+``method="sigmoid"``, ``ensemble=False``: the sigmoid fit on out-of-fold decision values, the folds
+grouped by speaker (5, or as many as the training speakers; by recording where there is one), so it
+learns how sure the SVM is of speakers it has not seen; ``SVC(probability=True)``'s folds, before scikit-learn 1.9 deprecated it, mixed each
+speaker's recordings); the fold's
 test speakers must be the network's (checked). Printed per fold and as mean +- sd: the network's UA,
 the SVM's, and the UA of ``w * network + (1 - w) * SVM`` for each weight ``w`` of ``--weights`` (fixed in
 advance, never chosen on the test speakers). The folds and classes come from ``--params``.
@@ -61,20 +62,39 @@ def network_probabilities(report: Path, classes: tuple[str, ...]) -> dict[str, n
     return out
 
 
+def check_kind(network: Path, speaker_norm: bool, default: str) -> None:
+    """Refuse a per-speaker network beside a global SVM, or the other way round (the configuration's
+    ``config.json`` written by ``tools/cv_sweep.py``; an ``ensemble_`` folder: its members')."""
+    names = network.name.removeprefix("ensemble_").split("+") if network.name.startswith("ensemble_") \
+        else [network.name]
+    for name in names:
+        config = network.parent / name / "config.json"
+        if not config.is_file():
+            raise SystemExit(f"{config}: not found; --network is a tools/cv_sweep.py configuration folder")
+        norm = json.loads(config.read_text())["overrides"].get("model.feature_norm", default)
+        if (norm == "speaker") != speaker_norm:
+            raise SystemExit(f"{name}: model.feature_norm is {norm}, the SVM "
+                             f"{'standardises per speaker' if speaker_norm else 'globally'}: "
+                             f"{'leave out' if norm == 'speaker' else 'add'} --svm-global")
+
+
 def fit_svm(split: splits.Split, bp):
     """The fold's SVM (C, gamma chosen as the baseline chooses them) refit with Platt scaling."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
+    from sklearn.model_selection import GroupKFold
     _, chosen = baseline.fit(split, bp)
     x = split.train.features.reshape(len(split.train), -1).astype(np.float64)
-    fewest = int(np.bincount(split.train.label)[np.unique(split.train.label)].min())
-    if fewest < 2:
-        raise SystemExit("a class has one training recording: too few to calibrate the SVM's probabilities")
+    speakers = splits.speaker_keys(split.train)
+    if len(set(speakers)) >= 2:
+        folds_ = list(GroupKFold(min(5, len(set(speakers)))).split(x, split.train.label, groups=speakers))
+    else:       # one training speaker (a fixture's fold): its recordings, stratified
+        folds_ = min(5, int(np.bincount(split.train.label)[np.unique(split.train.label)].min()))
     svm = SVC(kernel="rbf", C=chosen["C"], gamma=chosen["gamma"])
     return CalibratedClassifierCV(make_pipeline(StandardScaler(), svm), method="sigmoid", ensemble=False,
-                                  cv=min(5, fewest)).fit(x, split.train.label)
+                                  cv=folds_).fit(x, split.train.label)
 
 
 def svm_probabilities(model, samples) -> np.ndarray:
@@ -147,12 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     p = load(args.params)
     if args.svm_global:
         p = replace(p, baseline=replace(p.baseline, speaker_norm=False))
+    check_kind(args.network, p.baseline.speaker_norm, p.model.feature_norm)
     weights = [float(w) for w in args.weights.split(",")]
     rows, models = [], {}
     for k in p.cv_folds:
         report = args.network / "reports" / f"fold_{k}"
         split = splits.make(folds.fold_params(p, k).split, p.seed, p.corpora_to_run, args.egemaps,
                             normalise_speakers=p.baseline.speaker_norm)
+        if tuple(split.test.classes) != tuple(p.classes):
+            raise SystemExit(f"{args.egemaps}: classes {list(split.test.classes)}, not --params' {list(p.classes)}")
         a = aligned(network_probabilities(report, p.classes), split.test, f"fold {k} ({report})")
         models[k] = fit_svm(split, p.baseline)
         rows.append({"fold": k, "test_speakers": sorted(set(map(str, split.test.speaker))),

@@ -68,12 +68,15 @@ Source = str | Path | Buffer
 
 
 def _opened(source: Source) -> str | io.BytesIO:
-    """What soundfile and PyAV open: the path, or a new stream over the buffer's bytes, named as the file
-    (FFmpeg takes the name's extension as a hint when it probes the format, as it does for a file)."""
+    """What soundfile and PyAV open: the path, or a new stream over the buffer's bytes, named by the file's
+    extension when it is one of :data:`EXTENSIONS` (FFmpeg takes it as a hint when it probes the format,
+    as it does for a file). No other name reaches FFmpeg: a playlist's (``.m3u8``) would make it open the
+    files and addresses the playlist lists, on the machine that decodes the bytes."""
     if not isinstance(source, Buffer):
         return str(source)
     stream = io.BytesIO(source.data)
-    stream.name = source.name
+    suffix = Path(source.name).suffix.lower()
+    stream.name = f"audio{suffix}" if suffix in EXTENSIONS else "audio"
     return stream
 
 
@@ -163,6 +166,8 @@ def to_mono(path: str | Path, data: np.ndarray, native: int, sample_rate: int) -
     if native != sample_rate:
         import soxr   # imported here: a file already at the analysis rate needs no resampler
         y = soxr.resample(y, native, sample_rate, quality="HQ").astype(np.float32, copy=False)
+        if len(y) == 0:       # e.g. a header claiming a rate of a billion Hz: a few samples become none
+            raise AudioError(path, f"{len(data)} samples at {native} Hz are no sample at {sample_rate} Hz")
     return np.ascontiguousarray(y, dtype=np.float32)
 
 

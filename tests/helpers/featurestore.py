@@ -100,10 +100,11 @@ def build(root: str | Path, num_variants: int = 3, corpus: str = "ravdess") -> P
 
 
 def functionals_store(src: Path, root: Path, corpus: str = "ravdess") -> Path:
-    """A store shaped like the eGeMAPS one (one vector per recording, ``(n, 1, channels)``) made from the
-    feature store ``src``: each clip's frames averaged, originals and variants as they are."""
+    """A store shaped like the eGeMAPS one (one vector per original recording, ``(n, 1, channels)``) made
+    from the feature store ``src``: each original clip's frames averaged."""
     for speaker in store.speakers(src, corpus):
         s = store.load_features(src, [corpus], [speaker])
+        s = s.subset(np.flatnonzero(s.variant == 0))
         store.write_shard(root / corpus / store.shard_name(speaker), {
             "features": s.features.mean(axis=1, keepdims=True), "label": s.label, "utterance": s.utterance,
             "speaker": s.speaker, "variant": s.variant}, {"classes": list(s.classes), "corpus": corpus})
