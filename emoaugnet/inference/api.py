@@ -218,8 +218,10 @@ class Classifier:
 
     def predict_bytes(self, data: bytes | bytearray | memoryview, name: str = "<bytes>") -> dict[str, Any]:
         """The result for an audio file's bytes held in memory (an upload; any format :meth:`predict_file`
-        reads): what :meth:`predict_file` gives for a file of those bytes, its ``path`` being ``name``.
-        Raises :class:`emoaugnet.data.audio.AudioError` naming ``name`` when they cannot be decoded."""
+        reads): what :meth:`predict_file` gives for a file of those bytes named ``name``, its ``path`` being
+        ``name`` (the name's extension is FFmpeg's hint, as a file's is: a damaged m4a may decode as
+        ``memo.m4a`` and not as ``<bytes>``). Raises :class:`emoaugnet.data.audio.AudioError` naming
+        ``name`` when they cannot be decoded."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"predict_bytes takes an audio file's bytes; got {type(data).__name__}")
         name = api_inputs.name(name)
