@@ -41,7 +41,7 @@ import numpy as np
 from emoaugnet.data import audio
 from emoaugnet.inference import api_inputs, ensemble, model_dir, onnx_model
 from emoaugnet.model import bundle
-from emoaugnet.inference.predictor import MIN_DURATION, PredictParams, Predictor, array_windows, expand, read_windows
+from emoaugnet.inference.predictor import MIN_DURATION, PredictParams, Predictor, array_windows, expand
 
 BACKENDS = ("auto", "onnx", "keras")
 
@@ -225,12 +225,9 @@ class Classifier:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"predict_bytes takes an audio file's bytes; got {type(data).__name__}")
         name = api_inputs.name(name)
-        try:
-            rec = read_windows(audio.Buffer(name, bytes(data)), self.model.audio_params, self.params)
-        except audio.AudioError:
-            raise
-        except (OSError, ValueError, MemoryError) as exc:      # as predict_files words a file's
-            raise audio.AudioError(name, f"cannot read ({type(exc).__name__}: {exc})") from None
+        rec = self.predictor.read(audio.Buffer(name, bytes(data)))     # the reason worded as for a file
+        if isinstance(rec, str):
+            raise audio.AudioError(name, rec)
         return self.predictor.classify_recording(rec)
 
     def predict_array(self, samples: Any, rate: Any, name: str = "<array>") -> dict[str, Any]:

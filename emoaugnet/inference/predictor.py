@@ -306,6 +306,16 @@ class Predictor:
             out.append(self.bundle.probabilities(frames, batch_size=self.batch_windows))
         return np.concatenate(out) if out else np.zeros((0, len(self.bundle.classes)), np.float32)
 
+    def read(self, path: audio.Source) -> Recording | str:
+        """``path``'s windows (:func:`read_windows`), or the reason it gives none: the text of its error
+        record, for a file (or bytes) that does not decode or cannot be read."""
+        try:
+            return read_windows(path, self.bundle.audio_params, self.pp)
+        except audio.AudioError as exc:
+            return exc.reason
+        except (OSError, ValueError, MemoryError) as exc:
+            return f"cannot read ({type(exc).__name__}: {exc})"
+
     def classify_recording(self, rec: Recording) -> dict[str, Any]:
         """The result of one recording already cut into windows (e.g. :func:`array_windows`)."""
         return next(self._flush([(rec.path, rec)]))
@@ -330,13 +340,9 @@ class Predictor:
         queued = 0
         for path, error in items:
             if error is None:
-                try:
-                    rec: Recording | str = read_windows(path, self.bundle.audio_params, self.pp)
+                rec: Recording | str = self.read(path)
+                if isinstance(rec, Recording):
                     queued += 0 if too_short(rec, self.pp) else sum(not w.silent for w in rec.windows)
-                except audio.AudioError as exc:
-                    rec = exc.reason
-                except (OSError, ValueError, MemoryError) as exc:
-                    rec = f"cannot read ({type(exc).__name__}: {exc})"
             else:
                 rec = error
             pending.append((path, rec))
