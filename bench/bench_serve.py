@@ -4,6 +4,7 @@
     python bench/bench_serve.py --clients 8 --requests 50 --rounds 2
     python bench/bench_serve.py --soak 10000               # then 10,000 requests from 8 clients
     python bench/bench_serve.py --serve-args "--processes 2"   # two service processes
+    python bench/bench_serve.py --serve-args "--processes 2" --spread 60   # how connections split over them
 
 Model (``--model``): ``shipped`` (default), the model ``emoaugnet serve`` serves when given none: the one
 inside the package, every network of it (emoaugnet/shipped/); ``frames`` or ``flat``: params.yaml's network
@@ -31,12 +32,15 @@ the clients' connections shows), and the rate that CPU cost allows on the CPUs i
 machine, the figure other jobs' load changes least); then one client alone (HTTP cost without queueing)
 and the ratio of its median latency to the baseline. ``--soak N``: N more requests from ``--clients``
 clients, the server's RSS every 1,000, errors, and the files the requests left in the server's temp folder.
+``--spread N``: N times, ``--clients`` connections opened at once, each asking ``/api/health`` which process
+answers; how often each split of them over the service processes came (e.g. ``4/4: 16``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import shlex
 import statistics
@@ -185,6 +189,10 @@ def pick_model(name: str, tmp: Path) -> Path:
     return Path(name)
 
 
+def port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -206,6 +214,8 @@ def main() -> None:
                         help="more options for `emoaugnet serve`, one string (e.g. '--workers 4 --processes 2')")
     parser.add_argument("--soak", type=int, default=0, metavar="N",
                         help="then N requests from --clients clients, RSS every 1,000 (e.g. 10000)")
+    parser.add_argument("--spread", type=int, default=0, metavar="N",
+                        help="then N times --clients connections at once: how they split over the processes")
     args = parser.parse_args()
 
     from bench_predict import make_inputs
@@ -281,6 +291,14 @@ def main() -> None:
                 print(f"soak: {len(lat)} requests from {args.clients} clients in {wall:.0f} s: "
                       f"{len(lat) / wall:.1f} requests/s, p95 {1000 * percentile(lat, 95):.0f} ms, errors {errors}; "
                       f"server RSS {mem['VmRSS'] / 1024:.0f} MiB, peak {mem['VmHWM'] / 1024:.0f} MiB", flush=True)
+            if args.spread:
+                splits = collections.Counter()
+                for _ in range(args.spread):
+                    answered = collections.Counter(h["process"] for h in service.healths_at_once(port(url),
+                                                                                                 args.clients))
+                    splits["/".join(map(str, sorted([answered[p] for p in answering], reverse=True)))] += 1
+                print(f"spread: {args.spread} times {args.clients} connections at once over {len(answering)} "
+                      f"process(es): " + ", ".join(f"{k}: {v}" for k, v in splits.most_common()), flush=True)
             print(f"files the requests left in the server's temp folder: {len(temp_files(tmp / 'tmp') - started)}")
     print(f"load average after: {load()}")
 

@@ -95,7 +95,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(serve_model, rav
         assert len(seen) == processes and (seen == {proc.pid} if processes == 1 else proc.pid not in seen)
         # ... and connections opened at once are spread over them (each process listens on its own socket;
         # with one socket shared by them, the first to wake took them all): 16 of them reach both
-        assert {health["process"] for health in healths_at_once(port, 16)} == seen
+        assert {health["process"] for health in service.healths_at_once(port, 16)} == seen
         with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
             s.sendall(head + body[:len(body) // 2])         # a request in flight: half its body sent
             time.sleep(0.5)
@@ -124,25 +124,6 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(serve_model, rav
         assert got["path"] == SHORT.name and got["emotion"] in got["probabilities"]
         assert proc.wait(timeout=60) == 0
     assert leftovers(tmp_path / "tmp") == []
-
-
-def healths_at_once(port: int, count: int) -> list[dict]:
-    """``GET /api/health`` on ``count`` connections, all opened before any request is sent."""
-    sockets = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(count)]
-    answers = []
-    try:
-        for s in sockets:
-            s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        for s in sockets:
-            answer = b""
-            while chunk := s.recv(65536):
-                answer += chunk
-            assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
-            answers.append(json.loads(answer.split(b"\r\n\r\n", 1)[1]))
-    finally:
-        for s in sockets:
-            s.close()
-    return answers
 
 
 def dribble(port: int, data: bytes, every: float, limit: float, first: bytes = b"") -> tuple[float, bytes]:

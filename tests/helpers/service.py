@@ -96,3 +96,23 @@ def post_file(url: str, data: bytes, filename: str, field: str = "file") -> tupl
 def get(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
+
+
+def healths_at_once(port: int, count: int) -> list[dict]:
+    """``GET /api/health`` on ``count`` connections, all opened before any request is sent."""
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(count)]
+    answers = []
+    try:
+        for s in sockets:
+            s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        for s in sockets:
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+            if not answer.startswith(b"HTTP/1.1 200"):
+                raise AssertionError(f"GET /api/health answered {answer[:300]!r}")
+            answers.append(json.loads(answer.split(b"\r\n\r\n", 1)[1]))
+    finally:
+        for s in sockets:
+            s.close()
+    return answers
