@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
     rl.add_argument("--adaptation", default=None, metavar="FILE",
                     help="tools/adaptation_curve.py's JSON for --speaker-export's configuration: its figures and "
                          "from how many recordings it beats the single-file model")
+    rl.add_argument("--classic", default=None, metavar="DIR",
+                    help="with --speaker-export: the eGeMAPS + SVM of `dvc repro baseline_export@all` (classic.onnx, "
+                         "classic.json), whose answers the member averages in")
+    rl.add_argument("--fusion", default=None, metavar="FILE",
+                    help="with --classic: tools/fusion_cv.py --out's figures for the member's configuration and it")
     inf = sub.add_parser("info", help="print a released model's card (the shipped model's by default)",
                          description="Print the card of the model shipped in the package (or of --model DIR).")
     inf.add_argument("--model", default=None, help="a released model folder holding card.json "
@@ -333,7 +338,7 @@ def release(args: argparse.Namespace) -> int:
     try:
         card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params,
                              args.speaker_export, args.speaker_models, args.adaptation,
-                             allow_dirty=args.allow_dirty)
+                             allow_dirty=args.allow_dirty, classic=args.classic, fusion=args.fusion)
     except (ReleaseError, LicenceError, BundleError, ParamsError, CardError, OSError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2
@@ -342,6 +347,7 @@ def release(args: argparse.Namespace) -> int:
           f"{len(card['figures'])} measured figures"
           + (f"; speaker-adapted member from {args.speaker_export} (from {card['speaker_model']['min_recordings']} "
              "recordings of a speaker)" if "speaker_model" in card else "")
+          + (f", averaged with the eGeMAPS + SVM from {args.classic}" if args.classic else "")
           + ("; warning: the git tree had uncommitted changes (--allow-dirty; the card says so)" if card["dirty"]
              else ""))
     return 0

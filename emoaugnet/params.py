@@ -80,6 +80,7 @@ class PathParams:
     egemaps: str = knob()
     cv: str = knob(default="cv")
     loco: str = knob(default="loco")
+    classic: str = knob(default="classic")
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,8 @@ class BaselineParams:
     cross_corpora: tuple[str, ...] = knob()     # scored by the SVM trained on run.corpora (baseline_cross@C)
     cv: tuple[str, ...] = knob(choices=("all",), default=())     # [all]: baseline_cv@all (read by dvc.yaml)
     loco: tuple[str, ...] = knob(choices=("all",), default=())   # [all]: baseline_loco@all (read by dvc.yaml)
+    export: tuple[str, ...] = knob(choices=("all",), default=())  # [all]: baseline_export@all (read by dvc.yaml)
+    fusion_weight: float = knob(low=0, high=1, default=0.5)     # the network's share of a fused answer
 
 
 @dataclass(frozen=True)

@@ -171,10 +171,23 @@ def test_late_fusion_scores_the_network_the_svm_and_their_average_on_the_network
     def recorded(feature_norm: str) -> None:
         (network / "config.json").write_text(json.dumps({"overrides": {"model.feature_norm": feature_norm}}))
     recorded("speaker")                                       # a per-speaker network beside the per-speaker SVM
-    out = tmp_path / "fusion.json"
+    out, fused = tmp_path / "fusion.json", tmp_path / "fused"
     assert fusion_cv.main(["--network", str(network), "--egemaps", str(store), "--params", str(params),
-                           "--weights", "0,0.5,1", "--out", str(out)]) == 0
+                           "--weights", "0.5,0,1", "--out", str(out), "--predictions", str(fused)]) == 0
     got = json.loads(out.read_text())
+    from emoaugnet.evaluation import calibration_report
+    for row in got["folds"]:          # the averaged probabilities, as a fold's reports the calibration reads
+        keys, probs, labels = calibration_report.read_keyed(fused / "reports" / f"fold_{row['fold']}")
+        assert len(keys) == row["recordings"] and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+        assert np.mean([probs[labels == c].argmax(axis=1).tolist().count(c) / (labels == c).sum()
+                        for c in np.unique(labels)]) == pytest.approx(row["fusion_0.5"], abs=1e-6)
+    import calibration_report as report_tool
+    part = tmp_path / "classic"
+    part.mkdir()
+    (part / "classic.json").write_text(json.dumps({"calibration": None}))
+    assert report_tool.main(["--cv", str(fused), "--cross-fit", "--png", str(tmp_path / "c.png"),
+                             "--write", str(part)]) == 0
+    assert json.loads((part / "classic.json").read_text())["calibration"]["fitted"] is True
     assert [row["fold"] for row in got["folds"]] == [0, 1, 2] and got["speaker_norm"] is True
     for row in got["folds"]:
         fold = json.loads((network / "reports" / f"fold_{row['fold']}" / "metrics.json").read_text())

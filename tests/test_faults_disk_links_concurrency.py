@@ -174,7 +174,7 @@ def test_disk_full_mid_report_fails_evaluate_and_keeps_the_old_report(tmp_path, 
     b = bundle.load(tmp_path / "models")
     bundle.save(tmp_path / "models", b.model, b.mean, b.scale, b.classes, b.model_params, b.feature_params,
                 b.audio_params, b.num_frames, b.num_channels, b.precision,
-                split=training.split_record(p, splits.from_params(p, root)))
+                split=splits.record(p, splits.from_params(p, root)))
     reports = (tmp_path / "reports").resolve()
     how = small_disk(reports, "64k")
     old = '{"weighted_accuracy": 0.5}\n'

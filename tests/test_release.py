@@ -219,8 +219,10 @@ def speaker_project(tmp_path_factory) -> Path:
     """The tiny project's configuration with per-speaker normalisation, trained on every speaker but the
     validation one (the release split: ``split.test_speakers: []``) and exported."""
     repo = tiny_project.build(tmp_path_factory.mktemp("tiny-speaker"),
-                              **{"model.feature_norm": "speaker", "split.test_speakers": []})
-    tiny_project.run(["dvc", "repro", "export"], repo)
+                              **{"model.feature_norm": "speaker", "split.test_speakers": [],
+                                 "baseline.corpora": ["ravdess"], "baseline.export": ["all"],
+                                 "baseline.C": [1.0], "baseline.gamma": [0.01]})
+    tiny_project.run(["dvc", "repro", "export", "baseline_export@all"], repo)
     return repo
 
 
@@ -289,6 +291,57 @@ def test_a_speaker_adapted_member_is_released_beside_the_model_and_answers_for_e
 
     plain = release(project, to, "--cv", str(cv))                # released again without it: the member goes
     assert plain.returncode == 0 and not (to / "speaker").exists() and "speaker_model" not in card_mod.read(to)
+
+
+def fusion_figures(tmp_path: Path, weight: float = 0.5) -> Path:
+    """tools/fusion_cv.py --out's format: the member's configuration averaged with the SVM on 5 folds."""
+    path = tmp_path / "fusion.json"
+    folds = [{"fold": k, "network": 0.6, "svm": 0.55, f"fusion_{weight:g}": 0.6 + 0.02 * k} for k in range(5)]
+    path.write_text(json.dumps({"network": "cv_sweep/frames_sn", "speaker_norm": True, "folds": folds, "summary": {
+        "network": {"mean": 0.6, "sd": 0.0}, "svm": {"mean": 0.55, "sd": 0.0},
+        f"fusion_{weight:g}": {"mean": 0.64, "sd": 0.0316}}}))
+    return path
+
+
+def test_the_member_ships_with_the_classic_part_it_averages_in(project, speaker_project, tmp_path, monkeypatch):
+    adaptation, cv = curve(tmp_path)
+    to = tmp_path / "package" / "shipped"
+    part = speaker_project / "classic"
+    member = ["--speaker-export", str(speaker_project / "export"), "--speaker-models",
+              str(speaker_project / "models"), "--adaptation", str(adaptation), "--cv", str(cv)]
+    alone = release(project, tmp_path / "alone", "--classic", str(part), "--fusion", str(fusion_figures(tmp_path)))
+    assert alone.returncode == 2 and "--classic needs --speaker-export" in alone.stderr
+    done = release(project, to, *member, "--classic", str(part), "--fusion", str(fusion_figures(tmp_path)))
+    assert done.returncode == 0, done.stderr
+    assert f"averaged with the eGeMAPS + SVM from {part}" in done.stdout
+    for name in ("classic.onnx", "classic.json"):
+        assert (to / "speaker" / "classic" / name).read_bytes() == (part / name).read_bytes(), name
+    section = card_mod.read(to)["speaker_model"]["classic"]
+    assert section["fusion_weight"] == 0.5 and section["figures"]["unweighted_accuracy"] == 0.64
+    assert section["figures"]["per_fold"] == [0.6, 0.62, 0.64, 0.66, 0.68]
+    assert section["trained_by"] == ("dvc exp run -S 'data.corpora=[ravdess]' -S 'run.corpora=[ravdess]' -S "
+                                     "'split.test_speakers=[]' -S 'split.val_speakers=[3]' -S "
+                                     "'baseline.corpora=[ravdess]' -S 'baseline.export=[all]' baseline_export@all")
+    md = (to.parent / "MODEL_CARD.md").read_text()
+    assert "### Averaged with the classic tool" in md and "**64.0% +- 3.2** UA (folds 60.0, 62.0, 64.0, 66.0, 68.0)" in md
+
+    monkeypatch.setattr(model_dir, "SHIPPED", to)
+    monkeypatch.chdir(tmp_path)
+    five = sorted((tiny_project.FIXTURE / "Actor_02").glob("*.flac"))[:5]
+    results = Classifier.open(speaker=five).predict_files(five)
+    assert all("averaged with the eGeMAPS + SVM's (0.5 x network + 0.5 x SVM" in r["combined"] for r in results)
+
+    config = json.loads((part / "classic.json").read_text())        # trained on other speakers than the member
+    other = tmp_path / "other"
+    shutil.copytree(part, other)
+    (other / "classic.json").write_text(json.dumps({**config, "split": {**config["split"], "val_speakers": ["4"]}}))
+    refused = release(project, tmp_path / "refused", *member, "--classic", str(other), "--fusion",
+                      str(fusion_figures(tmp_path)))
+    assert refused.returncode == 2 and not (tmp_path / "refused").exists()
+    assert f'{other}: trained on {{"corpora": ["ravdess"], "test_speakers": [], "val_speakers": ["4"]}}' in refused.stderr
+    weight = release(project, tmp_path / "weight", *member, "--classic", str(part), "--fusion",
+                     str(fusion_figures(tmp_path, 0.3)))
+    assert weight.returncode == 2 and "not tools/fusion_cv.py --out figures with weight 0.5" in weight.stderr
 
 
 def test_a_speaker_member_that_is_not_speaker_normalised_is_refused(project, tmp_path):

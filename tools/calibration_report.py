@@ -15,7 +15,8 @@ With ``--cross-fit``, the folds' reports need no calibration (any version's, e.g
 ``<out>/<config>``): each fold is scored with a calibration fitted on the other folds' test speakers; and with
 ``--write BUNDLE`` one calibration fitted on all the folds' test predictions is written into that Keras
 bundle's ``model.json`` (a model of the same configuration trained on all those speakers, to release;
-export it again afterwards: ``emoaugnet export`` or ``dvc repro export``).
+export it again afterwards: ``emoaugnet export`` or ``dvc repro export``), or, for the averaged folds of
+``tools/fusion_cv.py --predictions``, into a classic part's ``classic.json`` (``dvc repro baseline_export@all``).
 
 With ``--model`` instead (an export or bundle, e.g. the shipped model ``emoaugnet/shipped``): that one
 model on its own split, without retraining. Its validation and test speakers' recordings are read from
@@ -74,17 +75,22 @@ def split_run(model_dir: Path, corpus: str, source: Path,
 
 
 def write_calibration(bundle_dir: Path, c) -> str | None:
-    """Put ``c`` into a Keras bundle's ``model.json`` (atomically); what went wrong, or None."""
+    """Put ``c`` into a Keras bundle's ``model.json``, or a classic part's ``classic.json`` (the averaged
+    answer's, from tools/fusion_cv.py --predictions), atomically; what went wrong, or None."""
     from emoaugnet.atomic import write_text
+    from emoaugnet.inference import classic
     from emoaugnet.inference.model_dir import is_bundle
-    config_path = bundle_dir / "model.json"
-    if not is_bundle(bundle_dir):
-        return f"{bundle_dir}: no Keras bundle (model.json and model.weights.h5) to write a calibration into"
+    part = (bundle_dir / classic.CONFIG_FILE).is_file()
+    config_path = bundle_dir / (classic.CONFIG_FILE if part else "model.json")
+    if not part and not is_bundle(bundle_dir):
+        return (f"{bundle_dir}: no Keras bundle (model.json and model.weights.h5) nor classic part "
+                f"({classic.CONFIG_FILE}) to write a calibration into")
     config = json.loads(config_path.read_text())
     config["calibration"] = c.to_config()
     write_text(config_path, json.dumps(config, indent=1, sort_keys=True) + "\n")
     print(f"calibration_report: {config_path}: temperature {c.temperature:.3g}, not sure under top "
-          f"{c.min_probability:g} or lead {c.min_margin:g}; export it again (emoaugnet export)")
+          f"{c.min_probability:g} or lead {c.min_margin:g}"
+          + ("" if part else "; export it again (emoaugnet export)"))
     return None
 
 

@@ -10,11 +10,8 @@
 whose ``reports/fold_K/predictions.csv`` hold each test recording's probabilities. For each fold K, the
 SVM is fit as ``baseline_cv`` fits it (C and gamma chosen on the fold's validation speakers, each
 speaker's functionals standardised by that speaker's recordings when ``baseline.speaker_norm``, the
-default) and refit with Platt scaling for probabilities (scikit-learn's ``CalibratedClassifierCV`` with
-``method="sigmoid"``, ``ensemble=False``: the sigmoid fit on out-of-fold decision values, the folds
-grouped by speaker (5, or as many as the training speakers; by recording where there is one), so it
-learns how sure the SVM is of speakers it has not seen; ``SVC(probability=True)``'s folds, before scikit-learn 1.9 deprecated it, mixed each
-speaker's recordings); the fold's
+default) and refit with Platt scaling for probabilities on speaker-grouped folds
+(:func:`emoaugnet.evaluation.baseline.fit_calibrated`, as the released part is fit); the fold's
 test speakers must be the network's (checked). Printed per fold and as mean +- sd: the network's UA,
 the SVM's, and the UA of ``w * network + (1 - w) * SVM`` for each weight ``w`` of ``--weights`` (fixed in
 advance, never chosen on the test speakers). The folds and classes come from ``--params``.
@@ -23,6 +20,11 @@ advance, never chosen on the test speakers). The folds and classes come from ``-
 (``fold_K/C/predictions.csv``, ``ensemble/C/predictions.csv``); each fold's SVM is then scored on every
 recording of each corpus C of ``--corpora`` (standardised as for the folds), and averaged with fold K's
 network there; the ensemble row averages the five SVMs' probabilities with the ensemble's.
+
+``--predictions DIR``: each fold's averaged probabilities (weight: the first of ``--weights``) written as a
+fold's reports, ``DIR/reports/fold_K/predictions.csv``; ``tools/calibration_report.py --cv DIR --cross-fit``
+then scores and fits the "not sure" thresholds of the averaged answer (``--write`` puts them into the
+released part's ``classic.json``, :mod:`emoaugnet.evaluation.baseline_export`).
 
 The network's probabilities must be of the same kind as the SVM's statistics: a speaker-normalised
 network (``model.feature_norm: speaker``) with ``baseline.speaker_norm: true`` (both use each test
@@ -33,7 +35,6 @@ false`` (``--svm-global``).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 import sys
@@ -45,21 +46,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from emoaugnet.evaluation import baseline, scoring  # noqa: E402
+from emoaugnet.evaluation import baseline, calibration_report, scoring  # noqa: E402
 from emoaugnet.params import load  # noqa: E402
 from emoaugnet.training import folds, splits  # noqa: E402
 
 
 def network_probabilities(report: Path, classes: tuple[str, ...]) -> dict[str, np.ndarray]:
     """``corpus/utterance`` -> class probabilities of the originals in a fold's ``predictions.csv``."""
-    out = {}
-    with open(report / "predictions.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            if int(row["variant"]) == 0:
-                out[f"{row['corpus']}/{row['utterance']}"] = np.array([float(row[c]) for c in classes])
-    if not out:
-        raise SystemExit(f"{report / 'predictions.csv'}: no original recording's probabilities")
-    return out
+    try:
+        keys, probs, _ = calibration_report.read_keyed(report, classes, originals=True)
+    except calibration_report.CalibrationReportError as exc:
+        raise SystemExit(str(exc)) from None
+    return dict(zip(keys, probs))
 
 
 def check_kind(network: Path, speaker_norm: bool, default: str) -> None:
@@ -76,32 +74,6 @@ def check_kind(network: Path, speaker_norm: bool, default: str) -> None:
             raise SystemExit(f"{name}: model.feature_norm is {norm}, the SVM "
                              f"{'standardises per speaker' if speaker_norm else 'globally'}: "
                              f"{'leave out' if norm == 'speaker' else 'add'} --svm-global")
-
-
-def fit_svm(split: splits.Split, bp):
-    """The fold's SVM (C, gamma chosen as the baseline chooses them) refit with Platt scaling."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC
-    from sklearn.model_selection import GroupKFold
-    _, chosen = baseline.fit(split, bp)
-    x = split.train.features.reshape(len(split.train), -1).astype(np.float64)
-    speakers = splits.speaker_keys(split.train)
-    if len(set(speakers)) >= 2:
-        folds_ = list(GroupKFold(min(5, len(set(speakers)))).split(x, split.train.label, groups=speakers))
-    else:       # one training speaker (a fixture's fold): its recordings, stratified
-        folds_ = min(5, int(np.bincount(split.train.label)[np.unique(split.train.label)].min()))
-    svm = SVC(kernel="rbf", C=chosen["C"], gamma=chosen["gamma"])
-    return CalibratedClassifierCV(make_pipeline(StandardScaler(), svm), method="sigmoid", ensemble=False,
-                                  cv=folds_).fit(x, split.train.label)
-
-
-def svm_probabilities(model, samples) -> np.ndarray:
-    """``samples``' class probabilities, columns in class order (0 for a class the SVM never saw)."""
-    probs = np.zeros((len(samples), len(samples.classes)))
-    probs[:, model.classes_] = model.predict_proba(samples.features.reshape(len(samples), -1).astype(np.float64))
-    return probs
 
 
 def scored(labels: np.ndarray, a: np.ndarray, b: np.ndarray, classes: tuple[str, ...],
@@ -135,7 +107,7 @@ def cross_rows(p, cross: Path, corpora: list[str], models: dict[int, object], eg
         rows, svms = [], []
         for k, model in models.items():
             where = cross / f"fold_{k}" / corpus
-            svms.append(svm_probabilities(model, test))
+            svms.append(baseline.probabilities(model, test))
             rows.append({"fold": k, **scored(test.label, aligned(network_probabilities(where, p.classes), test, str(where)),
                                             svms[-1], p.classes, weights)})
         where = cross / "ensemble" / corpus
@@ -144,6 +116,15 @@ def cross_rows(p, cross: Path, corpora: list[str], models: dict[int, object], eg
         out[corpus] = {"recordings": len(test), "folds": rows, "fold_mean": summarise(rows, list(ensemble)),
                        "ensemble": ensemble}
     return out
+
+
+def write_fused(out: Path, split: splits.Split, probs: np.ndarray, classes: tuple[str, ...], fold: int,
+                weight: float) -> None:
+    """Fold ``fold``'s averaged probabilities as an evaluated fold's reports (``predictions.csv`` ...)."""
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = {"protocol": split.protocol, **scoring.scores(split.test.label, probs.argmax(axis=1), classes),
+               "model": f"late fusion: {weight:g} x network + {1 - weight:g} x eGeMAPS SVM", "fold": fold}
+    scoring.write_reports(out, metrics, split, probs, classes)
 
 
 def ua(labels: np.ndarray, probs: np.ndarray, classes: tuple[str, ...]) -> float:
@@ -163,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="tools/cv_sweep.py cross's --out folder for the same fold models")
     parser.add_argument("--corpora", default="tess,emodb", help="with --cross: the corpora it scored")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    parser.add_argument("--predictions", type=Path, default=None, metavar="DIR",
+                        help="write each fold's averaged probabilities (the first of --weights) as DIR/reports/"
+                             "fold_K/predictions.csv, what tools/calibration_report.py --cv DIR reads")
     args = parser.parse_args(argv)
     p = load(args.params)
     if args.svm_global:
@@ -177,11 +161,14 @@ def main(argv: list[str] | None = None) -> int:
         if tuple(split.test.classes) != tuple(p.classes):
             raise SystemExit(f"{args.egemaps}: classes {list(split.test.classes)}, not --params' {list(p.classes)}")
         a = aligned(network_probabilities(report, p.classes), split.test, f"fold {k} ({report})")
-        models[k] = fit_svm(split, p.baseline)
+        models[k], _ = baseline.fit_calibrated(split, p.baseline)
         rows.append({"fold": k, "test_speakers": sorted(set(map(str, split.test.speaker))),
                      "recordings": len(split.test),
-                     **scored(split.test.label, a, svm_probabilities(models[k], split.test), p.classes, weights)})
+                     **scored(split.test.label, a, baseline.probabilities(models[k], split.test), p.classes, weights)})
         print(json.dumps(rows[-1]), flush=True)
+        if args.predictions:
+            w, svm = weights[0], baseline.probabilities(models[k], split.test)
+            write_fused(args.predictions / "reports" / f"fold_{k}", split, w * a + (1 - w) * svm, p.classes, k, w)
     names = ["network", "svm", *(f"fusion_{w:g}" for w in weights)]
     summary = summarise(rows, names)
     for name in names:

@@ -63,6 +63,36 @@ def fit(split: splits.Split, bp: BaselineParams) -> tuple[Any, dict[str, Any]]:
                   "grid": len(grid), "train": len(train), "val": 0 if val is None else len(val)}
 
 
+def fit_calibrated(split: splits.Split, bp: BaselineParams) -> Any:
+    """The SVM of :func:`fit` (C, gamma chosen as there) refit on ``split.train`` with Platt scaling for
+    class probabilities: scikit-learn's ``CalibratedClassifierCV`` (``method="sigmoid"``, ``ensemble=False``),
+    the sigmoid fit on out-of-fold decision values with the folds grouped by speaker (5, or as many as the
+    training speakers; by recording where there is one), so it learns how sure the SVM is of speakers it
+    has not heard. (``SVC(probability=True)``'s folds, deprecated in scikit-learn 1.9, mixed each speaker's
+    recordings.) What late fusion (tools/fusion_cv.py) and the released part
+    (:mod:`emoaugnet.evaluation.baseline_export`) average with the network."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import GroupKFold
+    _, chosen = fit(split, bp)
+    x, labels = _x(split.train), split.train.label
+    speakers = splits.speaker_keys(split.train)
+    if len(set(speakers)) >= 2:
+        cv: Any = list(GroupKFold(min(5, len(set(speakers)))).split(x, labels, groups=speakers))
+    else:       # one training speaker (a fixture's fold): its recordings, stratified
+        cv = min(5, int(np.bincount(labels)[np.unique(labels)].min()))
+    svm = SVC(kernel="rbf", C=chosen["C"], gamma=chosen["gamma"])
+    model = CalibratedClassifierCV(make_pipeline(StandardScaler(), svm), method="sigmoid", ensemble=False, cv=cv)
+    return model.fit(x, labels), chosen
+
+
+def probabilities(model: Any, samples) -> np.ndarray:
+    """``samples``' class probabilities from :func:`fit_calibrated`'s model, columns in class order (0 for a
+    class the SVM never saw)."""
+    probs = np.zeros((len(samples), len(samples.classes)))
+    probs[:, model.classes_] = model.predict_proba(_x(samples))
+    return probs
+
+
 def describe(bp: BaselineParams) -> str:
     return f"egemaps-svm rbf {'speaker-norm' if bp.speaker_norm else 'global'}"
 

@@ -70,19 +70,27 @@ def read_run(name: str, folder: Path, classes: Sequence[str] | None = None) -> R
 
 def read_predictions(folder: Path, classes: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A report folder's test probabilities (the network's) and labels, from its ``predictions.csv``."""
+    _, probs, labels = read_keyed(folder, classes)
+    return probs, labels
+
+
+def read_keyed(folder: Path, classes: Sequence[str] | None = None,
+               originals: bool = False) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """:func:`read_predictions` with each row's recording, ``corpus/utterance`` (the key late fusion aligns
+    on); ``originals``: the unaugmented recordings' rows only (variant 0)."""
     pred_path = folder / "predictions.csv"
     if not pred_path.is_file():
         raise CalibrationReportError(f"{pred_path}: not found (evaluate the fold first: `dvc repro cv_summary@all`)")
     with open(pred_path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        rows = [r for r in csv.DictReader(f) if not originals or int(r["variant"]) == 0]
     if not rows:
-        raise CalibrationReportError(f"{pred_path}: no test predictions")
+        raise CalibrationReportError(f"{pred_path}: no test predictions" + (" of an original" if originals else ""))
     names = list(classes) if classes else [k for k in rows[0] if k not in
                                            ("corpus", "utterance", "speaker", "variant", "actual", "predicted")]
     index = {c: i for i, c in enumerate(names)}
     probs = np.array([[float(r[c]) for c in names] for r in rows])
     labels = np.array([index[r["actual"]] for r in rows])
-    return probs, labels
+    return [f"{r['corpus']}/{r['utterance']}" for r in rows], probs, labels
 
 
 def fold_folders(cv_dir: str | Path) -> list[Path]:

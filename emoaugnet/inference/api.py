@@ -21,7 +21,9 @@ A file that cannot give an answer raises (FileNotFoundError, IsADirectoryError, 
 otherwise the Keras bundle (``model.weights.h5``); ``"onnx"`` or ``"keras"`` insist on one. Which folder
 a name means (a project root, a stale export) is :mod:`emoaugnet.inference.model_dir`'s rule. A model trained with
 per-speaker normalisation (``model.speaker_norm``, ``model.feature_norm: speaker``) needs one speaker's
-recordings (``speaker=``): the rule is :func:`emoaugnet.model.normalisation.check_group_stats`. ``emoaugnet predict`` is built on this class, so the
+recordings (``speaker=``): the rule is :func:`emoaugnet.model.normalisation.check_group_stats`; where its folder
+holds a classic part (``classic/``), each answer averages the eGeMAPS + SVM's in (:mod:`emoaugnet.inference.classic`).
+``emoaugnet predict`` is built on this class, so the
 command and the API give the same answers and refusals. Inputs are checked by :mod:`emoaugnet.inference.api_inputs`.
 
 Opening a model is one path, top to bottom: :func:`emoaugnet.inference.model_dir.resolve` (which folder; a
@@ -39,7 +41,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from emoaugnet.data import audio
-from emoaugnet.inference import api_inputs, ensemble, model_dir, onnx_model
+from emoaugnet.inference import api_inputs, classic, ensemble, model_dir, onnx_model
 from emoaugnet.model import bundle
 from emoaugnet.inference.predictor import MIN_DURATION, PredictParams, Predictor, array_windows, expand
 
@@ -87,7 +89,7 @@ class Classifier:
 
     def __init__(self, model: Any = None, params: PredictParams | None = None,
                  speaker_stats: tuple[np.ndarray, np.ndarray] | None = None, path: str | Path | None = None,
-                 warning: str | None = None, label: str | None = None):
+                 warning: str | None = None, label: str | None = None, partner: Any = None):
         if model is None:          # Classifier(): the folder model_dir's rule picks here (or the shipped model)
             if speaker_stats is not None:
                 raise ValueError("speaker_stats without a model: use Classifier.from_dir(..., speaker=...)")
@@ -95,7 +97,7 @@ class Classifier:
             model, path, warning, label = opened.model, opened.path, opened.warning, opened.label
         self.model = model
         self.params = params or PredictParams()
-        self.predictor = Predictor(model, self.params, speaker_stats=speaker_stats)
+        self.predictor = Predictor(model, self.params, speaker_stats=speaker_stats, partner=partner)
         self.path = None if path is None else Path(path)     # the folder the model was loaded from
         self.warning = warning                                # why another folder beside it was not used
         self.label = label or (str(path) if path is not None else None)   # which model, in words
@@ -120,13 +122,17 @@ class Classifier:
         params = params or PredictParams()
         model = load_model(choice.path, backend, threads)
         params.check(model.audio_params.duration)             # before any speaker file is read
-        stats = None
+        stats = partner = None
         if speaker is not None:
             from emoaugnet.model.normalisation import check_group_stats
             from emoaugnet.inference.speaker_adaptation import speaker_statistics
             check_group_stats(model, given=True)              # refuse speaker= for a model that takes none
-            stats = speaker_statistics(expand(api_inputs.paths(speaker)), model, params)
-        return cls(model, params, stats, choice.path, choice.warning, choice.label)
+            files = expand(api_inputs.paths(speaker))
+            stats = speaker_statistics(files, model, params)
+            if classic.has_classic(choice.path):               # its answers average the eGeMAPS + SVM's in
+                partner = classic.partner(Path(choice.path) / classic.FOLDER, model,
+                                          [path for path, error in files if error is None])
+        return cls(model, params, stats, choice.path, choice.warning, choice.label, partner)
 
     @classmethod
     def from_dir(cls, directory: str | Path | None = None, backend: str = "auto", hop: float | None = None,

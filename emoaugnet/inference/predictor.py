@@ -130,6 +130,7 @@ class Recording:
     channels: int
     windows: list[Window]
     warning: str | None = None
+    source: Any = None      # what it was read from (a path, a Buffer, the mono signal): the classic part reads it
 
 
 def rms(y: np.ndarray) -> float:
@@ -157,7 +158,7 @@ def read_windows(path: audio.Source, ap: AudioParams, pp: PredictParams) -> Reco
             pieces += _slices(audio.read(path, sr), starts[1:], sr, n)
     cut = truncation(header)            # the same check and wording as the augment report
     return Recording(str(path), duration, int(header.samplerate), int(header.channels), _windows(pieces, ap, pp),
-                     cut.message("classified") if cut else None)
+                     cut.message("classified") if cut else None, path)
 
 
 def array_windows(samples: np.ndarray, rate: int, ap: AudioParams, pp: PredictParams,
@@ -175,7 +176,8 @@ def array_windows(samples: np.ndarray, rate: int, ap: AudioParams, pp: PredictPa
         starts = [0.0]
     pieces = (audio.voiced_windows(y, ap, pp.hop_for(ap.duration)) if ap.window == "voiced"
               else _slices(y, starts, ap.sample_rate, ap.num_samples))
-    return Recording(name, duration, int(rate), 1 if data.ndim == 1 else int(data.shape[1]), _windows(pieces, ap, pp))
+    return Recording(name, duration, int(rate), 1 if data.ndim == 1 else int(data.shape[1]), _windows(pieces, ap, pp),
+                     source=y)
 
 
 def _slices(y: np.ndarray, starts: Sequence[float], sr: int, n: int) -> list[tuple[float, np.ndarray]]:
@@ -238,9 +240,13 @@ def answer(result: dict[str, Any]) -> str:
 
 
 def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequence[str],
-                pp: PredictParams, calibration: Calibration = UNCALIBRATED) -> dict[str, Any]:
+                pp: PredictParams, calibration: Calibration = UNCALIBRATED, partner: Any = None,
+                svm: np.ndarray | str | None = None) -> dict[str, Any]:
     """The JSON object of one recording from its windows' probabilities (``None`` for a silent window or
-    a recording too short to classify), answered by ``calibration``'s rule."""
+    a recording too short to classify), answered by ``calibration``'s rule; with a ``partner``
+    (:class:`emoaugnet.inference.classic.Partner`), the windows' mean averaged with its ``svm`` answer
+    and answered by the partner's rule."""
+    segment_calibration = calibration
     silence_rms = pp.silence_rms
     voiced = [p for p in probs if p is not None]
     windows = []
@@ -254,6 +260,10 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
     out: dict[str, Any] = {"path": rec.path}
     if voiced:
         mean = np.mean(np.stack(voiced).astype(np.float64), axis=0)
+        fused = ""
+        if partner is not None and svm is not None:
+            mean, fused = partner.fuse(mean, svm)
+            calibration = partner.calibration if not isinstance(svm, str) else calibration
         emotion, candidates = calibration.verdict(mean, classes)
         out.update(result=emotion or "uncertain", emotion=emotion, probabilities=_probs(classes, mean),
                    uncertain=emotion is None)
@@ -262,7 +272,7 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
         skipped = len(probs) - len(voiced)
         out["combined"] = ("single window" if len(probs) == 1 else
                            f"mean of {len(voiced)} non-silent windows' probabilities"
-                           + (f" ({skipped} silent skipped)" if skipped else ""))
+                           + (f" ({skipped} silent skipped)" if skipped else "")) + fused
     elif too_short(rec, pp):
         out.update(result="too_short", emotion=None, probabilities=None,
                    combined=f"{rec.duration:.3f} s of audio, less than the {pp.min_duration:g} s needed to "
@@ -277,7 +287,8 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
         out["warning"] = rec.warning
     out.update(duration_s=round(rec.duration, 3), sample_rate=rec.sample_rate, channels=rec.channels,
                windows=windows,
-               segments=[] if too_short(rec, pp) else segments_mod.segments(rec.windows, probs, classes, calibration))
+               segments=[] if too_short(rec, pp) else segments_mod.segments(rec.windows, probs, classes,
+                                                                           segment_calibration))
     return out
 
 
@@ -287,8 +298,9 @@ class Predictor:
     (:func:`emoaugnet.model.normalisation.check_group_stats`) before any file is read."""
 
     def __init__(self, bundle: Any, pp: PredictParams, batch_windows: int = BATCH_WINDOWS,
-                 speaker_stats: tuple[np.ndarray, np.ndarray] | None = None):
+                 speaker_stats: tuple[np.ndarray, np.ndarray] | None = None, partner: Any = None):
         self.bundle, self.pp, self.batch_windows, self.speaker_stats = bundle, pp, batch_windows, speaker_stats
+        self.partner = partner      # the classic part bound to the speaker (emoaugnet.inference.classic.Partner)
         ap, fp = bundle.audio_params, bundle.feature_params
         pp.check(ap.duration)
         normalisation.check_group_stats(bundle, given=speaker_stats is not None)
@@ -324,13 +336,16 @@ class Predictor:
         scored = [rec for _, rec in pending if isinstance(rec, Recording) and not too_short(rec, self.pp)]
         voiced = [w.samples for rec in scored for w in rec.windows if not w.silent]
         probs = iter(self.window_probabilities(np.stack(voiced)) if voiced else ())
+        heard = [rec for rec in scored if any(not w.silent for w in rec.windows)]
+        svm = dict(zip(map(id, heard), self.partner.recording_probabilities([r.source for r in heard])
+                       if self.partner is not None and heard else ()))
         for path, rec in pending:
             if isinstance(rec, str):
                 yield error_result(path, rec)
             else:
                 skip = too_short(rec, self.pp)
                 yield file_result(rec, [None if w.silent or skip else next(probs) for w in rec.windows],
-                                  self.bundle.classes, self.pp, self.bundle.calibration)
+                                  self.bundle.classes, self.pp, self.bundle.calibration, self.partner, svm.get(id(rec)))
         pending.clear()
 
     def classify(self, items: Iterable[tuple[str, str | None]]) -> Iterator[dict[str, Any]]:

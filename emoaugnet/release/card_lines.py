@@ -149,4 +149,24 @@ def speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
                      for n, m in zip(named, models)]
     lines.append("")
     lines += [f"- {member['folder']}/{name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in member["files"].items()]
-    return lines
+    return lines + classic_lines(member.get("classic"))
+
+
+def classic_lines(part: Mapping[str, Any] | None) -> list[str]:
+    """The card's lines on the eGeMAPS + SVM the member averages in (nothing when it has none)."""
+    if not part:
+        return []
+    fig, w = part["figures"], part["fusion_weight"]
+    folds = ", ".join(f"{100 * v:.1f}" for v in fig["per_fold"])
+    return ["", "### Averaged with the classic tool", "",
+            f"Each answer of the member is `{w:g} x` its probabilities `+ {1 - w:g} x` those of `{part['folder']}/`: "
+            f"openSMILE's {part['feature_set']} functionals of the whole recording, standardised by the speaker's "
+            f"own, and an RBF SVM ({part['model']}; C {part['chosen']['C']:g}, gamma {part['chosen']['gamma']:g}), "
+            f"trained on the member's speakers by `{part['trained_by']}`.", "",
+            f"The same 5-fold cross-validation, the network's and the SVM's probabilities averaged fold by fold "
+            f"(`{fig['file']}`, made by `tools/fusion_cv.py`, every recording of each test speaker giving its "
+            f"statistics): **{percent(fig['unweighted_accuracy'])} +- {100 * fig['sd']:.1f}** UA (folds {folds}), "
+            f"against {percent(fig['network_alone'])} for the member's configuration alone and "
+            f"{percent(fig['svm_alone'])} for the SVM alone.", "",
+            "The averaged answer's " + calibrated_line(part.get("calibration"))[4:], ""] + [
+        f"- {part['folder']}/{name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in part["files"].items()]

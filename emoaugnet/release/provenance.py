@@ -50,16 +50,16 @@ def files(export: Path) -> dict[str, Any]:
             for name in (ONNX_FILE, FEATURES_FILE)}
 
 
-def training_command(split: dict[str, Any], extra: str = "") -> str:
-    """The ``dvc exp run`` line that trains and exports a model on the data its split record names:
-    params.yaml's configuration (plus ``extra``) on those corpora, holding out those speakers."""
+def training_command(split: dict[str, Any], extra: str = "", target: str = "export") -> str:
+    """The ``dvc exp run`` line that trains and exports a model (the stage ``target``) on the data its split
+    record names: params.yaml's configuration (plus ``extra``) on those corpora, holding out those speakers."""
     corpora = ",".join(split.get("corpora", []))
 
     def listed(key: str) -> str:
         return "[" + ",".join(map(str, split.get(key) or [])) + "]"
     return (f"dvc exp run -S 'data.corpora=[{corpora}]' -S 'run.corpora=[{corpora}]' -S "
             f"'split.test_speakers={listed('test_speakers')}' -S 'split.val_speakers={listed('val_speakers')}'"
-            f"{extra} export")
+            f"{extra} {target}")
 
 
 def speakers(split: dict[str, Any], corpus: str, manifests: Path) -> dict[str, list[str] | None]:

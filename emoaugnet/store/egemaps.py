@@ -21,7 +21,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from emoaugnet.data import audio, manifest
-from emoaugnet.store import shards
 
 FEATURE_SET = "eGeMAPSv02"
 NUM_FUNCTIONALS = 88
@@ -60,18 +59,30 @@ def _worker(items: list[str | np.ndarray], sample_rate: int) -> list[np.ndarray 
     return out
 
 
-def compute(items: Sequence[str | Path | np.ndarray], sample_rate: int) -> np.ndarray:
-    """The 88 eGeMAPS functionals (float64, one row per item) of files, read whole as the pipeline reads them
-    (mono, ``sample_rate``), or of mono signals at ``sample_rate``. openSMILE runs in a fresh process of its
-    own: its native library corrupts the heap of a process that has loaded TensorFlow. A file that cannot be
-    read or described raises :class:`emoaugnet.data.audio.AudioError` naming it."""
+def compute_each(items: Sequence[str | Path | np.ndarray], sample_rate: int) -> list[np.ndarray | tuple[str, str]]:
+    """Each item's 88 eGeMAPS functionals (float64), or ``(file, reason)`` for one that cannot be read or
+    described: files read whole as the pipeline reads them (mono, ``sample_rate``), or mono signals at
+    ``sample_rate``. In a process that has loaded TensorFlow, openSMILE runs in a fresh process of its own
+    (its native library corrupts that process's heap); elsewhere (``emoaugnet predict`` with an ONNX model),
+    here."""
+    import sys
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
     items = [i if isinstance(i, np.ndarray) else str(i) for i in items]
     if not items:
-        return np.zeros((0, NUM_FUNCTIONALS))
+        return []
+    if "tensorflow" not in sys.modules:
+        return _worker(items, sample_rate)
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        results = pool.submit(_worker, items, sample_rate).result()
+        return pool.submit(_worker, items, sample_rate).result()
+
+
+def compute(items: Sequence[str | Path | np.ndarray], sample_rate: int) -> np.ndarray:
+    """The functionals of every item (:func:`compute_each`), one row each; the first file that cannot be
+    read or described raises :class:`emoaugnet.data.audio.AudioError` naming it."""
+    results = compute_each(items, sample_rate)
+    if not results:
+        return np.zeros((0, NUM_FUNCTIONALS))
     for r in results:
         if isinstance(r, tuple):
             raise audio.AudioError(*r)
@@ -91,6 +102,7 @@ def file_functionals(path: str | Path, sample_rate: int) -> np.ndarray:
 def extract_corpus(corpus: str, manifest_path: str | Path, out_dir: str | Path, sample_rate: int,
                    classes: Sequence[str]) -> dict[str, Any]:
     """Write one shard per speaker of the corpus's kept recordings; returns counts."""
+    from emoaugnet.store import shards     # h5py: the pipeline's; predict computes functionals without it
     if not Path(manifest_path).is_file():
         raise shards.StoreError(f"{manifest_path}: manifest not found (run `dvc repro download@{corpus}` first)")
     rows = [r for r in manifest.read(manifest_path) if r.kept]

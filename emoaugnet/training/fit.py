@@ -135,19 +135,6 @@ def fit(p: Params, split: splits.Split, precision: str = "float32",
     })
 
 
-def split_record(p: Params, split: splits.Split) -> dict[str, Any]:
-    """What model.json keeps about the split: the params that made it, the counts, the measured overlap
-    and a fingerprint of the test set, which evaluate compares with the test set params.yaml gives now."""
-    return {"protocol": p.split.protocol, "seed": p.seed, "corpora": list(p.corpora_to_run),
-            "test_speakers": list(split.test_speakers or p.split.test_speakers),
-            "val_speakers": list(split.val_speakers or p.split.val_speakers), "fold": p.split.fold,
-            "test_fraction": p.split.test_fraction, "val_fraction": p.split.val_fraction,
-            "counts": split.counts(), "leakage": split.leakage,
-            # the release split (no test speakers) has no test set to measure overlap with or to fingerprint
-            "overlap": splits.overlap(split) if split.test is not None else None,
-            "test_fingerprint": splits.fingerprint(split.test) if split.test is not None else None}
-
-
 def calibrate(net: keras.Model, trained: Trained, split: splits.Split, layout: str) -> calibration.Calibration | None:
     """The temperature and "not sure" thresholds fitted on the validation part's predictions
     (:func:`emoaugnet.model.calibration.fit`); ``None`` when the split has no validation part."""
@@ -188,7 +175,7 @@ def train_and_save(p: Params, features_dir: str | Path, models_dir: str | Path,
               f"ECE {fitted.fit['ece_before']:.3f} -> {fitted.fit['ece_after']:.3f}; \"not sure\" under "
               f"{fitted.min_probability:g} top probability or {fitted.min_margin:g} lead", flush=True)
     bundle.save(models_dir, export, trained.mean, trained.scale, p.classes, p.model, p.features, p.audio,
-                num_frames, num_channels, trained.precision, split=split_record(p, split),
+                num_frames, num_channels, trained.precision, split=splits.record(p, split),
                 training={**trained.summary, "batch_size": p.train.batch_size, "max_epochs": p.train.epochs,
                           "balance": p.train.balance, "class_weight": p.train.class_weight,
                           "learning_rate": p.train.learning_rate,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -67,11 +67,8 @@ def speaker_keys(samples: Samples) -> np.ndarray:
 
 
 def stratified_pick(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """Boolean mask picking ``round(n * fraction)`` items, shared out over classes in proportion.
-
-    Largest-remainder allocation keeps every class's share within one item of exact, even for tiny sets
-    where ``sklearn``'s stratified split refuses to run.
-    """
+    """Boolean mask picking ``round(n * fraction)`` items, shared out over classes in proportion: largest-remainder
+    allocation keeps each class's share within one item of exact, even for tiny sets sklearn's split refuses."""
     labels = np.asarray(labels)
     picked = np.zeros(len(labels), bool)
     total = int(round(len(labels) * fraction))
@@ -249,3 +246,15 @@ def overlap(split: Split) -> dict[str, int]:
             "test_utterances": len(test_utts),
             "test_speakers_in_train": len(test_speakers & set(speaker_keys(split.train))),
             "test_speakers": len(test_speakers)}
+
+
+def record(p: Params, split: Split) -> dict[str, Any]:
+    """What model.json keeps of the split: its params, counts, measured overlap and test-set fingerprint (evaluate
+    compares it with params.yaml's test set; the release split has no test set: both None)."""
+    tested = split.test is not None
+    return {"protocol": p.split.protocol, "seed": p.seed, "corpora": list(p.corpora_to_run),
+            "test_speakers": list(split.test_speakers or p.split.test_speakers),
+            "val_speakers": list(split.val_speakers or p.split.val_speakers), "fold": p.split.fold,
+            "test_fraction": p.split.test_fraction, "val_fraction": p.split.val_fraction, "counts": split.counts(),
+            "leakage": split.leakage, "overlap": overlap(split) if tested else None,
+            "test_fingerprint": fingerprint(split.test) if tested else None}

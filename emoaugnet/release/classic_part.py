@@ -1,0 +1,82 @@
+"""The classic part of a release: the eGeMAPS + SVM whose answers the speaker-adapted member averages in.
+
+``emoaugnet release --speaker-export ... --classic DIR --fusion FILE`` ships ``DIR`` (``classic.onnx`` and
+``classic.json`` from ``dvc repro baseline_export@all``, :mod:`emoaugnet.evaluation.baseline_export`) in the
+member's folder as ``speaker/classic/`` (:mod:`emoaugnet.inference.classic` reads it there). Checked first: it
+loads, its classes and sample rate are the member's, it was trained on the member's corpora and speakers,
+and ``FILE`` (tools/fusion_cv.py ``--out``) measured the average at its weight. The card's
+``speaker_model.classic`` says what it is, how it was made, its weight, the averaged answer's
+cross-validation figures and calibration, and its files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from emoaugnet.atomic import atomic_path
+from emoaugnet.inference import classic
+from emoaugnet.release.member import check_same_data
+from emoaugnet.release.provenance import ReleaseError, sha256, training_command
+
+
+def check(folder: Path, member: list[dict[str, Any]], exports: list[Path]) -> classic.ClassicModel:
+    """The classic part in ``folder``, refused unless it fits the member (``member``: its models' configs)."""
+    try:
+        model = classic.load(folder)
+    except classic.ClassicError as exc:
+        raise ReleaseError(f"{exc}; make it with `dvc repro baseline_export@all`") from None
+    first = member[0]
+    if list(model.classes) != list(first.get("classes", [])):
+        raise ReleaseError(f"{folder}: classes {list(model.classes)}, the speaker-adapted member's "
+                           f"{first.get('classes')}")
+    if model.sample_rate != first.get("audio", {}).get("sample_rate"):
+        raise ReleaseError(f"{folder}: functionals at {model.sample_rate} Hz, the member reads "
+                           f"{first.get('audio', {}).get('sample_rate')} Hz")
+    if not model.config.get("speaker_norm"):
+        raise ReleaseError(f"{folder}: fit on globally standardised functionals; the member's partner standardises "
+                           "each speaker's own (baseline.speaker_norm: true)")
+    check_same_data([first, model.config], [exports[0], folder])
+    return model
+
+
+def figures(path: Path, weight: float) -> dict[str, Any]:
+    """The averaged answer's cross-validation figures from tools/fusion_cv.py's JSON, at ``weight``."""
+    try:
+        got = json.loads(path.read_text())
+        summary, folds = got["summary"], got["folds"]
+        key = f"fusion_{weight:g}"
+        fused, network, svm = summary[key], summary["network"], summary["svm"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ReleaseError(f"{path}: not tools/fusion_cv.py --out figures with weight {weight:g} ({exc})") from None
+    if not got.get("speaker_norm"):
+        raise ReleaseError(f"{path}: measured with the SVM standardised globally (--svm-global); the member's "
+                           "partner standardises per speaker")
+    return {"file": str(path), "network_cv": got["network"], "weight": weight,
+            "unweighted_accuracy": round(fused["mean"], 6), "sd": round(fused["sd"], 6),
+            "network_alone": round(network["mean"], 6), "svm_alone": round(svm["mean"], 6),
+            "per_fold": [round(f[key], 6) for f in folds]}
+
+
+def section(folder: Path, model: classic.ClassicModel, fusion: Path) -> dict[str, Any]:
+    """The card's ``speaker_model.classic``."""
+    config = model.config
+    split = config.get("split", {})
+    return {"folder": f"speaker/{classic.FOLDER}", "model": config.get("model"),
+            "feature_set": config.get("feature_set"), "fusion_weight": model.weight,
+            "chosen": config.get("chosen"), "versions": config.get("versions"),
+            "trained_by": training_command(split, f" -S 'baseline.corpora=[{','.join(split.get('corpora', []))}]' "
+                                                  "-S 'baseline.export=[all]'", "baseline_export@all"),
+            "calibration": config.get("calibration"), "figures": figures(fusion, model.weight),
+            "files": {name: {"bytes": (folder / name).stat().st_size, "sha256": sha256(folder / name)}
+                      for name in (classic.ONNX_FILE, classic.CONFIG_FILE)}}
+
+
+def copy(folder: Path, to: Path) -> None:
+    """``classic.onnx`` then ``classic.json`` (it marks a complete part) into ``to``, each atomically."""
+    to.mkdir(parents=True, exist_ok=True)
+    for name in (classic.ONNX_FILE, classic.CONFIG_FILE):
+        with atomic_path(to / name) as tmp:
+            shutil.copyfile(folder / name, tmp)

@@ -1,0 +1,124 @@
+"""The classic part beside the speaker-adapted member (emoaugnet/evaluation/baseline_export.py,
+emoaugnet/inference/classic.py): the eGeMAPS + SVM fit on real functionals of the RAVDESS fixtures, exported as
+ONNX, and a speaker's answers averaged with it. The release that ships it: tests/test_release.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emoaugnet.data import manifest
+from emoaugnet.evaluation import baseline, baseline_export
+from emoaugnet.inference import classic
+from emoaugnet.inference.api import Classifier
+from emoaugnet.model import speaker_norm
+from emoaugnet.store import egemaps
+from emoaugnet.training import splits
+from helpers import featurestore
+
+OVERRIDES = {"split.test_speakers": [], "split.val_speakers": [4], "baseline.C": [1.0, 10.0],
+             "baseline.gamma": [0.001, 0.01], "run.corpora": ["ravdess"]}
+SPEAKER = sorted((featurestore.FIXTURE / "Actor_04").glob("*.flac"))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    """The eGeMAPS store of the 64 fixture recordings (RAVDESS actors 1-4), made by the real stage function."""
+    root = tmp_path_factory.mktemp("egemaps")
+    rows = featurestore.fixture_rows(actors=(1, 2, 3, 4), per_actor=16)
+    manifest.write(root / "ravdess.csv", rows)
+    egemaps.extract_corpus("ravdess", root / "ravdess.csv", root / "store" / "ravdess", 22050,
+                           featurestore.params().classes)
+    return root / "store"
+
+
+@pytest.fixture(scope="module")
+def part(store, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("classic") / "classic"
+    baseline_export.export(featurestore.params(**OVERRIDES), store, out)
+    return out
+
+
+def test_the_export_is_the_calibrated_svm_as_onnx(store, part):
+    config = json.loads((part / classic.CONFIG_FILE).read_text())
+    assert config["split"]["counts"] == {"train": 42, "val": 14} and config["split"]["val_speakers"] == ["4"]
+    assert config["split"]["test_speakers"] == [] and config["chosen"]["grid"] == 4
+    assert config["speaker_norm"] and config["fusion_weight"] == 0.5 and config["calibration"] is None
+    p = featurestore.params(**OVERRIDES)
+    split = splits.make(p.split, p.seed, p.corpora_to_run, store, normalise_speakers=True)
+    model, chosen = baseline.fit_calibrated(split, p.baseline)          # fit again: the same SVM
+    assert chosen == config["chosen"]
+    loaded = classic.load(part)
+    got = loaded.probabilities(split.val.features[:, 0, :])
+    assert got.shape == (14, 7) and np.allclose(got.sum(axis=1), 1, atol=1e-5)
+    assert np.allclose(got, baseline.probabilities(model, split.val), atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def member(part, tmp_path_factory) -> tuple[Path, Path]:
+    """A speaker-normalised network (initial weights, spread logits) alone, and the same with the part."""
+    alone = featurestore.untrained_bundle(tmp_path_factory.mktemp("alone") / "model", fitted_scaler=True,
+                                          logit_scale=200.0, **{"model.feature_norm": "speaker"})
+    fused = tmp_path_factory.mktemp("fused") / "model"
+    shutil.copytree(alone, fused)
+    shutil.copytree(part, fused / classic.FOLDER)
+    return alone, fused
+
+
+def test_a_speakers_answers_average_the_network_and_the_svm(member, part, tmp_path):
+    alone, fused = member
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF0000WAVEfmt nothing")
+    given = [*SPEAKER, broken]                         # an unreadable recording gives no statistics, to either
+    clf = Classifier.from_dir(fused, speaker=given)
+    assert clf.predictor.partner is not None and clf.predictor.partner.speaker_recordings == len(SPEAKER)
+    results = clf.predict_files([*SPEAKER[:4], broken])
+    network = Classifier.from_dir(alone, speaker=given).predict_files(SPEAKER[:4])
+    values = egemaps.compute(SPEAKER, 22050)            # the part's answers, worked out here from its parts
+    mean, std = speaker_norm.statistics(values[:, None, :])
+    svm = classic.load(part).probabilities(speaker_norm.apply(values[:4, None, :], mean, std)[:, 0, :])
+    classes = clf.classes
+    for r, n, s in zip(results, network, svm):
+        expected = 0.5 * np.array([n["probabilities"][c] for c in classes]) + 0.5 * s
+        assert np.allclose([r["probabilities"][c] for c in classes], expected, atol=2e-6)
+        assert r["emotion"] == classes[int(np.argmax(expected))] and not r["calibrated"]
+        assert "averaged with the eGeMAPS + SVM's (0.5 x network + 0.5 x SVM; the speaker's statistics from " \
+               "16 recordings)" in r["combined"]
+        assert r["windows"] == n["windows"]              # the windows stay the network's
+    assert results[-1]["result"] == "error" and "broken.wav" in results[-1]["path"]
+    assert not np.allclose(svm, [[n["probabilities"][c] for c in classes] for n in network], atol=0.05)
+
+
+def test_the_averaged_answer_follows_the_parts_calibration(member, tmp_path):
+    _, fused = member
+    copy = tmp_path / "model"
+    shutil.copytree(fused, copy)
+    config_path = copy / classic.FOLDER / classic.CONFIG_FILE
+    config = json.loads(config_path.read_text())
+    config["calibration"] = {"temperature": 1.0, "min_probability": 0.99, "min_margin": 0.9, "fitted": True,
+                             "fit": {"on": "a test", "samples": 10}}
+    config_path.write_text(json.dumps(config))
+    results = Classifier.from_dir(copy, speaker=SPEAKER).predict_files(SPEAKER[:3])
+    assert all(r["result"] == "uncertain" and r["calibrated"] and len(r["candidates"]) == 2 for r in results)
+
+
+def test_a_part_that_does_not_fit_the_network_is_refused(member, tmp_path):
+    _, fused = member
+    copy = tmp_path / "model"
+    shutil.copytree(fused, copy)
+    config_path = copy / classic.FOLDER / classic.CONFIG_FILE
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({**config, "classes": config["classes"][::-1]}))
+    with pytest.raises(classic.ClassicError, match=r"classic: classes \['angry', .*the network's \['neutral'"):
+        Classifier.from_dir(copy, speaker=SPEAKER)
+    config_path.write_text(json.dumps(config))
+    (copy / classic.FOLDER / classic.ONNX_FILE).write_bytes(b"not a graph")
+    with pytest.raises(classic.ClassicError, match=r"classic\.onnx: cannot load it"):
+        Classifier.from_dir(copy, speaker=SPEAKER)
+    config_path.write_text(json.dumps({"format": 1}))
+    with pytest.raises(classic.ClassicError, match=r"classic\.json: not a classic part \(no kind, classes"):
+        Classifier.from_dir(copy, speaker=SPEAKER)
