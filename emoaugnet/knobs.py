@@ -85,6 +85,7 @@ def _convert(value: Any, kind: Any, dotted: str, meta: Mapping[str, Any]) -> Any
         return str(value)
     if origin is tuple:
         items = [] if value is None else ([value] if isinstance(value, (str, int)) else value)
+        items = list(items) if isinstance(items, tuple) else items      # a field's default, when the key is absent
         if not isinstance(items, list):
             raise ParamsError(f"params: `{dotted}` is {value!r}; expected a list")
         return tuple(_convert(v, args[0], f"{dotted}[{i}]", meta) for i, v in enumerate(items))

@@ -137,3 +137,11 @@ def test_the_baselines_runs_name_what_they_need(tree, edits, expected):
         P.from_dict(t)
     if "cv.folds" in edits:          # with its folds and its functionals stored, the run is accepted
         P.from_dict(_with(t, "baseline.corpora", ["ravdess"]))
+
+
+def test_an_optional_list_absent_from_the_file_takes_its_default(tree):
+    """A params.yaml written before a list param existed (baseline.cv, loco and export here) still loads."""
+    for key in ("cv", "loco", "export"):
+        del tree["baseline"][key]
+    p = P.from_dict(tree)
+    assert (p.baseline.cv, p.baseline.loco, p.baseline.export) == ((), (), ())
