@@ -140,6 +140,9 @@ def _parser() -> argparse.ArgumentParser:
                          "classic.json), whose answers the member averages in")
     rl.add_argument("--fusion", default=None, metavar="FILE",
                     help="with --classic: tools/fusion_cv.py --out's figures for the member's configuration and it")
+    rl.add_argument("--keep-models", action="store_true",
+                    help="with --classic: release the models already in --to again as they are (checked against "
+                         "their card), adding the classic part beside their speaker-adapted member")
     inf = sub.add_parser("info", help="print a released model's card (the shipped model's by default)",
                          description="Print the card of the model shipped in the package (or of --model DIR).")
     inf.add_argument("--model", default=None, help="a released model folder holding card.json "
@@ -336,6 +339,15 @@ def release(args: argparse.Namespace) -> int:
     from emoaugnet.params import ParamsError
     from emoaugnet.release.release import ReleaseError, release as release_model
     try:
+        if args.keep_models:
+            from emoaugnet.release.classic_part import add_to_release
+            if args.classic is None or args.fusion is None:
+                raise ReleaseError("--keep-models adds a classic part: give --classic DIR and --fusion FILE")
+            card = add_to_release(Path(args.to), Path(args.classic), Path(args.fusion),
+                                  Path(args.params).resolve().parent, Path(args.card), args.allow_dirty)
+            print(f"release: {card['name']}: the models of {card['models_released_as']} in {args.to}, their "
+                  f"speaker-adapted member averaged with the eGeMAPS + SVM from {args.classic}; {args.card}")
+            return 0
         card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params,
                              args.speaker_export, args.speaker_models, args.adaptation,
                              allow_dirty=args.allow_dirty, classic=args.classic, fusion=args.fusion)

@@ -344,6 +344,33 @@ def test_the_member_ships_with_the_classic_part_it_averages_in(project, speaker_
     assert weight.returncode == 2 and "not tools/fusion_cv.py --out figures with weight 0.5" in weight.stderr
 
 
+def test_keep_models_adds_the_classic_part_to_a_release_and_keeps_its_models(project, speaker_project, tmp_path):
+    adaptation, cv = curve(tmp_path)
+    to, part, fusion = tmp_path / "package" / "shipped", speaker_project / "classic", fusion_figures(tmp_path)
+    assert release(project, to, "--cv", str(cv)).returncode == 0
+    keep = ["--keep-models", "--classic", str(part), "--fusion", str(fusion)]
+    none = release(project, to, *keep)
+    assert none.returncode == 2 and "its release has no speaker-adapted member" in none.stderr
+    done = release(project, to, "--speaker-export", str(speaker_project / "export"), "--speaker-models",
+                   str(speaker_project / "models"), "--adaptation", str(adaptation), "--cv", str(cv))
+    assert done.returncode == 0, done.stderr
+    before = card_mod.read(to)
+    files = {p.relative_to(to): p.read_bytes() for p in to.rglob("*") if p.is_file() and p.name != "card.json"}
+    added = release(project, to, *keep)
+    assert added.returncode == 0, added.stderr
+    after = card_mod.read(to)
+    assert f"the models of {before['name']} in {to}" in added.stdout and after["models_released_as"] == before["name"]
+    assert {k: v for k, v in after.items() if k not in ("released", "speaker_model", "models_released_as")} == \
+        {k: v for k, v in before.items() if k not in ("released", "speaker_model")}      # the same commit here
+    assert after["speaker_model"] == {**before["speaker_model"], "classic": after["speaker_model"]["classic"]}
+    assert all((to / name).read_bytes() == data for name, data in files.items())   # the models as they were
+    assert (to / "speaker" / "classic" / "classic.onnx").read_bytes() == (part / "classic.onnx").read_bytes()
+    assert "### Averaged with the classic tool" in (to.parent / "MODEL_CARD.md").read_text()
+    (to / "speaker" / "model.onnx").write_bytes(b"changed")
+    changed = release(project, to, *keep)
+    assert changed.returncode == 2 and f"{to / 'speaker' / 'model.onnx'}: not the file its card lists" in changed.stderr
+
+
 def test_a_speaker_member_that_is_not_speaker_normalised_is_refused(project, tmp_path):
     adaptation, cv = curve(tmp_path)
     done = release(project, tmp_path / "shipped", "--speaker-export", str(project / "export"), "--speaker-models",

@@ -80,3 +80,47 @@ def copy(folder: Path, to: Path) -> None:
     for name in (classic.ONNX_FILE, classic.CONFIG_FILE):
         with atomic_path(to / name) as tmp:
             shutil.copyfile(folder / name, tmp)
+
+
+def add_to_release(to: Path, folder: Path, fusion: Path, root: Path, card_md: Path,
+                   allow_dirty: bool = False) -> dict[str, Any]:
+    """``emoaugnet release --keep-models --classic DIR --fusion FILE``: the release already in ``to`` released again
+    with the classic part beside its speaker-adapted member, its models as they are (each file checked against
+    the sha256 its card lists; their entries, figures and calibrations kept). The card's name, commit and date
+    become this release's, ``models_released_as`` names the release its models came from."""
+    from datetime import datetime, timezone
+
+    from emoaugnet.atomic import write_text
+    from emoaugnet.inference import model_dir
+    from emoaugnet.model import bundle
+    from emoaugnet.release import card as card_mod, provenance
+    old = card_mod.read(to)
+    member = old.get("speaker_model")
+    if not member:
+        raise ReleaseError(f"{to}: its release has no speaker-adapted member to average the classic part into")
+    speaker = to / model_dir.SPEAKER_FOLDER
+    for base, listed in ((to, old.get("files") or {}), (speaker, member.get("files") or {})):
+        for name, f in listed.items():
+            if not (base / name).is_file() or sha256(base / name) != f.get("sha256"):
+                raise ReleaseError(f"{base / name}: not the file its card lists (sha256 {f.get('sha256')}); release "
+                                   "the models again (`emoaugnet release` without --keep-models)")
+    exports = model_dir.member_dirs(speaker) or [speaker]
+    partner = check(folder, [bundle.read_config(e) for e in exports], exports)
+    try:
+        commit, changed = provenance.check_clean(root, allow_dirty)
+    except provenance.TreeError as exc:
+        raise ReleaseError(str(exc)) from None
+    new = {**old, "speaker_model": {**member, "classic": section(folder, partner, fusion)},
+           "name": f"{old['name'].rsplit('-', 1)[0]}-{commit[:7]}", "commit": commit,
+           "released": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "dirty": commit == provenance.NOT_GIT or bool(changed),
+           "models_released_as": old.get("models_released_as") or old["name"]}
+    for key in ("allow_dirty", "uncommitted"):
+        new.pop(key, None)
+    if new["dirty"]:
+        new.update(allow_dirty=True, uncommitted=changed[:20])
+    text = json.dumps(new, indent=1, sort_keys=True) + "\n"
+    copy(folder, speaker / classic.FOLDER)
+    write_text(to / model_dir.CARD_FILE, text)
+    write_text(card_md, card_mod.render(json.loads(text)))
+    return json.loads(text)
