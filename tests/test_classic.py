@@ -122,3 +122,16 @@ def test_a_part_that_does_not_fit_the_network_is_refused(member, tmp_path):
     config_path.write_text(json.dumps({"format": 1}))
     with pytest.raises(classic.ClassicError, match=r"classic\.json: not a classic part \(no kind, classes"):
         Classifier.from_dir(copy, speaker=SPEAKER)
+
+
+def test_bytes_and_arrays_of_a_speaker_get_the_averaged_answer_a_file_gets(member):
+    import soundfile
+    _, fused = member
+    clf = Classifier.from_dir(fused, speaker=SPEAKER)
+    from_file = clf.predict_file(SPEAKER[5])
+    from_bytes = clf.predict_bytes(SPEAKER[5].read_bytes(), SPEAKER[5].name)
+    samples, rate = soundfile.read(SPEAKER[5], dtype="float32")
+    from_array = clf.predict_array(samples, rate)
+    for got in (from_bytes, from_array):
+        assert "averaged with the eGeMAPS + SVM's" in got["combined"]
+        assert got["probabilities"] == pytest.approx(from_file["probabilities"], abs=1e-5)

@@ -1,7 +1,8 @@
 """The core install can predict: `pip install .` (pyproject's [project.dependencies] only: no Keras, no
 TensorFlow, no h5py) then `emoaugnet predict --model <export>` classifies a fixture recording, and
 `emoaugnet predict <recording>` with no model anywhere uses the model shipped in the package
-(it fails until one is released into emoaugnet/shipped/, docs/release.md); `summary`, `export` and
+(it fails until one is released into emoaugnet/shipped/, docs/release.md), and with several recordings of
+one speaker its speaker-adapted member, averaged with its classic part (openSMILE in the core install); `summary`, `export` and
 `show-augment`, which need an extra, say which one in a line (exit 2), and `emoaugnet --version` answers.
 
 Slow (a fresh virtual environment; about 2 minutes on the 2-core machine, pip taking requirements.txt's
@@ -44,7 +45,7 @@ def core_bin(tmp_path_factory) -> Path:
     listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format", "json"],
                             capture_output=True, text=True, check=True)
     installed = {p["name"].lower() for p in json.loads(listed.stdout)}
-    assert {"emoaugnet", "onnxruntime", "librosa"} <= installed
+    assert {"emoaugnet", "onnxruntime", "librosa", "opensmile"} <= installed     # opensmile: the classic part
     assert not {"keras", "tensorflow", "tensorflow-cpu", "h5py"} & installed, sorted(installed)
     return venv / "bin"
 
@@ -94,6 +95,8 @@ def test_the_core_install_classifies_with_the_shipped_model_and_prints_its_card(
     assert f"predict: model: the shipped model {card['name']}, its speaker-adapted member" in adapted.stderr
     results = [json.loads(line) for line in adapted.stdout.splitlines()]
     assert [r["path"] for r in results] == files and all(answered(r, card["classes"]) for r in results)
+    weight = card["speaker_model"]["classic"]["fusion_weight"]      # its answers average the eGeMAPS + SVM's in
+    assert all(f"averaged with the eGeMAPS + SVM's ({weight:g} x network" in r["combined"] for r in results)
 
 
 @pytest.mark.slow

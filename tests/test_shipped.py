@@ -53,6 +53,11 @@ def test_the_shipped_model_is_whole_speaker_independent_and_fits_the_wheel():
             data = (folder / name).read_bytes()
             assert (len(data), hashlib.sha256(data).hexdigest()) == (recorded["bytes"], recorded["sha256"]), name
             total += len(data)
+        part = member["classic"]                # the eGeMAPS + SVM it averages in, whole and as its card says
+        for name, recorded in part["files"].items():
+            data = (model_dir.SHIPPED / part["folder"] / name).read_bytes()
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (recorded["bytes"], recorded["sha256"]), name
+            total += len(data)
         for model in member["models"]:          # one model, or each model the member averages
             assert json.loads((model_dir.SHIPPED / model["folder"] / "model.json").read_text())["model"][
                 "feature_norm"] == "speaker"
@@ -112,6 +117,9 @@ def test_recordings_of_one_speaker_get_the_speaker_adapted_member_from_its_minim
     results, err, imported = predict(files[:needed])
     assert f"predict: model: the shipped model {card['name']}, its speaker-adapted member" in err
     assert all(answered(r, card["classes"]) for r in results) and len(results) == needed
+    weight = card["speaker_model"]["classic"]["fusion_weight"]
+    assert all(f"averaged with the eGeMAPS + SVM's ({weight:g} x network + {1 - weight:g} x SVM; the speaker's "
+               f"statistics from {needed} recordings)" in r["combined"] for r in results)
     assert "onnxruntime" in imported and not HEAVY & imported, sorted(HEAVY & imported)
     fewer, err, _ = predict(files[:needed - 1])
     assert f"{needed - 1} recording" in err and f"needs at least {needed}" in err

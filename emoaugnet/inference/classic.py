@@ -119,11 +119,20 @@ class Partner:
     def recording_probabilities(self, sources: Sequence[Any]) -> list[np.ndarray | str]:
         """Each source's SVM probabilities (a file path, an :class:`emoaugnet.data.audio.Buffer`, or a mono
         signal at the part's rate), or why its functionals could not be computed."""
-        items = [s if isinstance(s, (str, Path, np.ndarray)) else audio.read(s, self.model.sample_rate)
-                 for s in sources]
+        items: list[Any] = []
+        unread: dict[int, str] = {}      # a Buffer's bytes are decoded here (the openSMILE process may be another)
+        for i, s in enumerate(sources):
+            try:
+                items.append(s if isinstance(s, (str, Path, np.ndarray)) else audio.read(s, self.model.sample_rate))
+            except (audio.AudioError, OSError, ValueError) as exc:
+                items.append(None)
+                unread[i] = f"cannot read ({exc})"
+        computed = iter(compute_each([x for i, x in enumerate(items) if i not in unread], self.model.sample_rate))
         out: list[np.ndarray | str] = []
-        for r in compute_each(items, self.model.sample_rate):
-            if isinstance(r, tuple):
+        for r in (unread[i] if i in unread else next(computed) for i in range(len(items))):
+            if isinstance(r, str):
+                out.append(r)
+            elif isinstance(r, tuple):
                 out.append(f"eGeMAPS functionals: {r[1]}")
             else:
                 z = speaker_norm.apply(r[None, None, :], self.mean, self.std)[:, 0, :]

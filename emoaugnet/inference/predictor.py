@@ -22,7 +22,7 @@ Windows (``window`` = the model's ``audio.duration``, 2.5 s; ``offset`` = ``audi
 A window whose RMS (over its real samples, not the padding) is below :attr:`PredictParams.silence_rms`
 is reported as silent and not classified. The probabilities are the model's calibrated ones (its
 temperature applied: :mod:`emoaugnet.model.calibration`); the file's are the mean of its non-silent
-windows'. When the model is not sure of that mean (its top probability or lead under the thresholds the
+windows' (averaged with a classic part's for a speaker's recordings, :mod:`emoaugnet.inference.classic`). When the model is not sure of that mean (its top probability or lead under the thresholds the
 model carries), the file gets ``"result": "uncertain"``, ``"emotion": null`` and its two leading
 ``candidates``; ``answer`` says the result in words either way. ``segments`` are the recording's runs of
 windows (:mod:`emoaugnet.inference.segments`). A file whose windows are all silent gets
