@@ -160,7 +160,8 @@ def render(card: Mapping[str, Any]) -> str:
     lines += member[1:] + [""] if member else []
     lines += ["## Provenance", "",
               f"- git commit {card['commit']}" + card_lines.dirty(card),
-              f"- released {card['released']}",
+              f"- released {card['released']}" + (f"; its models as released in {card['models_released_as']}"
+                                                  if card.get("models_released_as") else ""),
               *[f"- {'' if not m.get('folder') else '`' + m['folder'] + '/` '}trained: "
                 f"{json.dumps(m.get('training') or {}, sort_keys=True)}; bundle sha256 {m.get('bundle_sha256')}"
                 for m in (card.get("models") or [{"training": card.get("training"),

@@ -161,7 +161,8 @@ def classic_lines(part: Mapping[str, Any] | None) -> list[str]:
     return ["", "### Averaged with the classic tool", "",
             f"Each answer of the member is `{w:g} x` its probabilities `+ {1 - w:g} x` those of `{part['folder']}/`: "
             f"openSMILE's {part['feature_set']} functionals of the whole recording, standardised by the speaker's "
-            f"own, and an RBF SVM ({part['model']}; C {part['chosen']['C']:g}, gamma {part['chosen']['gamma']:g}), "
+            f"own, and an RBF SVM (C {part['chosen']['C']:g}, gamma {part['chosen']['gamma']:g}; Platt-calibrated on "
+            f"speaker-grouped folds), "
             f"trained on the member's speakers by `{part['trained_by']}`.", "",
             f"The same 5-fold cross-validation, the network's and the SVM's probabilities averaged fold by fold "
             f"(`{fig['file']}`, made by `tools/fusion_cv.py`, every recording of each test speaker giving its "
