@@ -71,6 +71,8 @@ def expected_outputs(line: str) -> list[str]:
     out += [f"reports/cross/baseline/{t.split('@')[1]}/metrics.json" for t in targets if t.startswith("baseline_cross@")]
     if "export" in targets:
         out.append("export/model.onnx")
+    if "baseline_export@all" in targets or whole and "baseline.export=[all]" in line:
+        out += ["classic/classic.onnx", "classic/classic.json"]
     return out
 
 
@@ -126,6 +128,8 @@ def test_expected_outputs_follow_the_line():
     assert "reports/cv/baseline/metrics.json" in expected_outputs(
         "dvc exp run -S 'cv.folds=[0,1,2,3,4]' -S 'cv.summary=[all]' -S 'baseline.corpora=[ravdess]' -S 'baseline.cv=[all]'")
     assert expected_outputs("dvc exp run -S 'baseline.cv=[all]' baseline_cv@all") == ["reports/cv/baseline/metrics.json"]
+    assert expected_outputs("dvc exp run -S 'baseline.export=[all]' baseline_export@all") == [
+        "classic/classic.onnx", "classic/classic.json"]
 
 
 def test_readmes_cross_validation_and_leave_one_corpus_out_lines_are_among_those_run():
