@@ -69,13 +69,27 @@ def member(part, tmp_path_factory) -> tuple[Path, Path]:
     return alone, fused
 
 
+def tempered(model: Path, to: Path, temperature: float) -> Path:
+    """A copy of ``model`` whose network carries a temperature (its windows' probabilities calibrated)."""
+    shutil.copytree(model, to)
+    config = json.loads((to / "model.json").read_text())
+    config["calibration"] = {"temperature": temperature, "min_probability": 0.0, "min_margin": 0.0, "fitted": True,
+                             "fit": {"on": "a test", "samples": 10}}
+    (to / "model.json").write_text(json.dumps(config))
+    return to
+
+
 def test_a_speakers_answers_average_the_network_and_the_svm(member, part, tmp_path):
     alone, fused = member
-    broken = tmp_path / "broken.wav"
+    broken, silent = tmp_path / "broken.wav", tmp_path / "silent.wav"
     broken.write_bytes(b"RIFF0000WAVEfmt nothing")
-    given = [*SPEAKER, broken]                         # an unreadable recording gives no statistics, to either
-    clf = Classifier.from_dir(fused, speaker=given)
+    import soundfile
+    soundfile.write(silent, np.zeros(22050 * 2, np.float32), 22050)
+    given = [*SPEAKER, broken, silent]          # unreadable and silent recordings give statistics to neither
+    hot = tempered(fused, tmp_path / "hot", 30.0)      # the network's temperature calibrates its windows only
+    clf = Classifier.from_dir(hot, speaker=given)
     assert clf.predictor.partner is not None and clf.predictor.partner.speaker_recordings == len(SPEAKER)
+    assert Classifier.from_dir(fused, speaker=given).predict_files(SPEAKER[:4]) != clf.predict_files(SPEAKER[:4])
     results = clf.predict_files([*SPEAKER[:4], broken])
     network = Classifier.from_dir(alone, speaker=given).predict_files(SPEAKER[:4])
     values = egemaps.compute(SPEAKER, 22050)            # the part's answers, worked out here from its parts
@@ -88,9 +102,21 @@ def test_a_speakers_answers_average_the_network_and_the_svm(member, part, tmp_pa
         assert r["emotion"] == classes[int(np.argmax(expected))] and not r["calibrated"]
         assert "averaged with the eGeMAPS + SVM's (0.5 x network + 0.5 x SVM; the speaker's statistics from " \
                "16 recordings)" in r["combined"]
-        assert r["windows"] == n["windows"]              # the windows stay the network's
+        assert [w["emotion"] for w in r["windows"]] == [w["emotion"] for w in n["windows"]]    # the network's
+        assert r["windows"] != n["windows"]              # its windows calibrated by its temperature, 30
     assert results[-1]["result"] == "error" and "broken.wav" in results[-1]["path"]
     assert not np.allclose(svm, [[n["probabilities"][c] for c in classes] for n in network], atol=0.05)
+
+
+def test_with_fewer_recordings_of_the_speaker_the_network_answers_alone_and_says_why(member):
+    alone, fused = member
+    results = Classifier.from_dir(fused, speaker=SPEAKER[:2]).predict_files(SPEAKER[:2])
+    network = Classifier.from_dir(alone, speaker=SPEAKER[:2]).predict_files(SPEAKER[:2])
+    for r, n in zip(results, network):
+        assert r["probabilities"] == n["probabilities"]
+        assert r["combined"] == n["combined"] + ("; the eGeMAPS + SVM could not judge it (it standardises by the "
+                                                 "speaker's own functionals, from at least 3 of their voiced "
+                                                 "recordings; 2 gave them): the network's alone")
 
 
 def test_the_averaged_answer_follows_the_parts_calibration(member, tmp_path):

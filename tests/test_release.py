@@ -366,6 +366,11 @@ def test_keep_models_adds_the_classic_part_to_a_release_and_keeps_its_models(pro
     assert all((to / name).read_bytes() == data for name, data in files.items())   # the models as they were
     assert (to / "speaker" / "classic" / "classic.onnx").read_bytes() == (part / "classic.onnx").read_bytes()
     assert "### Averaged with the classic tool" in (to.parent / "MODEL_CARD.md").read_text()
+    config = json.loads((to / "speaker" / "model.json").read_text())
+    (to / "speaker" / "model.json").write_text(json.dumps({**config, "calibration": {"temperature": 9.0}}))
+    recalibrated = release(project, to, *keep)
+    assert recalibrated.returncode == 2 and "speaker/model.json: not the member model its card lists" in recalibrated.stderr
+    (to / "speaker" / "model.json").write_text(json.dumps(config))
     (to / "speaker" / "model.onnx").write_bytes(b"changed")
     changed = release(project, to, *keep)
     assert changed.returncode == 2 and f"{to / 'speaker' / 'model.onnx'}: not the file its card lists" in changed.stderr

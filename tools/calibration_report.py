@@ -74,9 +74,10 @@ def split_run(model_dir: Path, corpus: str, source: Path,
                       *parts["test"], cal.fit(*parts["val"]))
 
 
-def write_calibration(bundle_dir: Path, c) -> str | None:
+def write_calibration(bundle_dir: Path, c, cv_dir: Path | None = None) -> str | None:
     """Put ``c`` into a Keras bundle's ``model.json``, or a classic part's ``classic.json`` (the averaged
-    answer's, from tools/fusion_cv.py --predictions), atomically; what went wrong, or None."""
+    answer's, from tools/fusion_cv.py --predictions in ``cv_dir``, at the part's weight), atomically; what
+    went wrong, or None."""
     from emoaugnet.atomic import write_text
     from emoaugnet.inference import classic
     from emoaugnet.inference.model_dir import is_bundle
@@ -86,6 +87,13 @@ def write_calibration(bundle_dir: Path, c) -> str | None:
         return (f"{bundle_dir}: no Keras bundle (model.json and model.weights.h5) nor classic part "
                 f"({classic.CONFIG_FILE}) to write a calibration into")
     config = json.loads(config_path.read_text())
+    if part:          # the folds must be the network and this SVM averaged at the weight it answers with
+        weights = {json.loads((d / "metrics.json").read_text()).get("chosen", {}).get("fusion_weight")
+                   for d in report.fold_folders(cv_dir)}
+        if weights != {config.get("fusion_weight")}:
+            return (f"{cv_dir}: folds averaged at weight {sorted(map(str, weights))}, {config_path} answers at "
+                    f"{config.get('fusion_weight')}; write them with tools/fusion_cv.py --predictions and that "
+                    "weight first in --weights")
     config["calibration"] = c.to_config()
     write_text(config_path, json.dumps(config, indent=1, sort_keys=True) + "\n")
     print(f"calibration_report: {config_path}: temperature {c.temperature:.3g}, not sure under top "
@@ -131,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cross_fit:
         figures["pooled"]["fitted_on"] = report.CROSS_FITTED
     if args.write is not None:
-        written = write_calibration(args.write, report.fit_on_folds(args.cv))
+        written = write_calibration(args.write, report.fit_on_folds(args.cv), args.cv)
         if written:
             print(f"calibration_report: {written}", file=sys.stderr)
             return 2

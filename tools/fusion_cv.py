@@ -123,7 +123,8 @@ def write_fused(out: Path, split: splits.Split, probs: np.ndarray, classes: tupl
     """Fold ``fold``'s averaged probabilities as an evaluated fold's reports (``predictions.csv`` ...)."""
     out.mkdir(parents=True, exist_ok=True)
     metrics = {"protocol": split.protocol, **scoring.scores(split.test.label, probs.argmax(axis=1), classes),
-               "model": f"late fusion: {weight:g} x network + {1 - weight:g} x eGeMAPS SVM", "fold": fold}
+               "model": f"late fusion: {weight:g} x network + {1 - weight:g} x eGeMAPS SVM", "fold": fold,
+               "chosen": {"fusion_weight": weight}}
     scoring.write_reports(out, metrics, split, probs, classes)
 
 

@@ -127,11 +127,10 @@ class Classifier:
             from emoaugnet.model.normalisation import check_group_stats
             from emoaugnet.inference.speaker_adaptation import speaker_statistics
             check_group_stats(model, given=True)              # refuse speaker= for a model that takes none
-            files = expand(api_inputs.paths(speaker))
-            stats = speaker_statistics(files, model, params)
+            used: list[str] = []
+            stats = speaker_statistics(expand(api_inputs.paths(speaker)), model, params, used)
             if classic.has_classic(choice.path):               # its answers average the eGeMAPS + SVM's in
-                partner = classic.partner(Path(choice.path) / classic.FOLDER, model,
-                                          [path for path, error in files if error is None])
+                partner = classic.partner(Path(choice.path) / classic.FOLDER, model, used)
         return cls(model, params, stats, choice.path, choice.warning, choice.label, partner)
 
     @classmethod

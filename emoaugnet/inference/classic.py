@@ -8,15 +8,19 @@ API's ``speaker=``), each recording's answer is then the average ``w * network +
 network's probabilities (the mean over its windows) and the SVM's for the whole recording, ``w`` the
 ``fusion_weight`` it was exported with (``baseline.fusion_weight``): late fusion, measured by
 tools/fusion_cv.py (docs/evaluation.md). The SVM reads the recording's 88 eGeMAPS functionals (openSMILE,
-:func:`emoaugnet.store.egemaps.compute_each`, in a process of its own) standardised by the speaker's
-own: the mean and sd of each functional over the speaker's readable recordings (as the network takes its
-statistics from them). The averaged answer's "not sure" rule is ``classic.json``'s ``calibration``, fitted on
-averaged cross-validation predictions (tools/calibration_report.py ``--write``); uncalibrated without one.
-The windows' probabilities and segments stay the network's.
+:func:`emoaugnet.store.egemaps.compute_each`) standardised by the speaker's own: the mean and sd of each
+functional over the speaker's recordings that gave the network its statistics (readable, long enough, not
+silent), at least :data:`MIN_RECORDINGS` of them; with fewer, or where openSMILE cannot describe a
+recording, the network answers alone and ``combined`` says why. The network's side of the average is its
+uncalibrated output (the mean of its windows' ``predict_frames``), as tools/fusion_cv.py averaged the
+cross-validation folds' predictions; the average's temperature and "not sure" rule are ``classic.json``'s
+``calibration``, fitted on those averaged folds (tools/calibration_report.py ``--write``; uncalibrated
+without one). The windows' probabilities and segments stay the network's, calibrated by its own rule.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +37,8 @@ CONFIG_FILE = "classic.json"
 ONNX_FILE = "classic.onnx"
 FORMAT = 1
 KIND = "egemaps-svm"
+#: Fewest recordings of a speaker whose functionals' mean and sd standardise theirs (one gives a sd of 0).
+MIN_RECORDINGS = 3
 
 
 class ClassicError(ValueError):
@@ -88,29 +94,36 @@ def load(folder: str | Path) -> ClassicModel:
         raise ClassicError(f"{folder / CONFIG_FILE}: format {config['format']}, kind {config['kind']}; this "
                            f"version reads format {FORMAT}, kind {KIND}")
     try:
-        session = onnxruntime.InferenceSession(str(folder / ONNX_FILE), providers=["CPUExecutionProvider"])
-    except Exception as exc:     # onnxruntime raises its own types for a missing or damaged file
+        graph = (folder / ONNX_FILE).read_bytes()
+        if config.get("onnx_sha256") and hashlib.sha256(graph).hexdigest() != config["onnx_sha256"]:
+            raise ValueError(f"its sha256 is not the {config['onnx_sha256']} {CONFIG_FILE} records")
+        session = onnxruntime.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    except Exception as exc:     # onnxruntime raises its own types for a damaged file
         raise ClassicError(f"{folder / ONNX_FILE}: cannot load it ({type(exc).__name__}: {exc})") from None
     entry = config.get("calibration")
     return ClassicModel(folder, config, session, Calibration.from_config(entry) if entry else NONE)
 
 
-def check(model: ClassicModel, network: Any) -> None:
-    """Refuse a classic part whose classes or sample rate differ from the network's beside it."""
-    if model.classes != tuple(network.classes):
-        raise ClassicError(f"{model.folder}: classes {list(model.classes)}, the network's {list(network.classes)}")
-    if model.sample_rate != network.audio_params.sample_rate:
-        raise ClassicError(f"{model.folder}: functionals at {model.sample_rate} Hz, the network reads "
-                           f"{network.audio_params.sample_rate} Hz")
+def check(model: ClassicModel, classes: Sequence[str], sample_rate: int) -> None:
+    """Refuse a classic part whose classes or sample rate differ from those of the network beside it, or fit
+    on globally standardised functionals (its partner standardises each speaker's own)."""
+    if model.classes != tuple(classes):
+        raise ClassicError(f"{model.folder}: classes {list(model.classes)}, the network's {list(classes)}")
+    if model.sample_rate != sample_rate:
+        raise ClassicError(f"{model.folder}: functionals at {model.sample_rate} Hz, the network reads {sample_rate} Hz")
+    if not model.config.get("speaker_norm"):
+        raise ClassicError(f"{model.folder}: fit on globally standardised functionals; beside a speaker-adapted "
+                           "network it standardises each speaker's own (baseline.speaker_norm: true)")
 
 
 @dataclass
 class Partner:
     """The classic part bound to one speaker's statistics: :meth:`fuse` gives a recording's averaged answer."""
     model: ClassicModel
-    mean: np.ndarray
-    std: np.ndarray
+    mean: np.ndarray | None
+    std: np.ndarray | None
     speaker_recordings: int
+    reason: str | None = None       # why it cannot judge this speaker: the network answers alone
 
     @property
     def calibration(self) -> Calibration:
@@ -119,6 +132,8 @@ class Partner:
     def recording_probabilities(self, sources: Sequence[Any]) -> list[np.ndarray | str]:
         """Each source's SVM probabilities (a file path, an :class:`emoaugnet.data.audio.Buffer`, or a mono
         signal at the part's rate), or why its functionals could not be computed."""
+        if self.reason is not None:
+            return [self.reason] * len(sources)
         items: list[Any] = []
         unread: dict[int, str] = {}      # a Buffer's bytes are decoded here (the openSMILE process may be another)
         for i, s in enumerate(sources):
@@ -140,7 +155,8 @@ class Partner:
         return out
 
     def fuse(self, network: np.ndarray, svm: np.ndarray | str) -> tuple[np.ndarray, str]:
-        """The averaged probabilities and how they were combined (the network's alone when ``svm`` is a reason)."""
+        """The average of the network's uncalibrated probabilities and the SVM's, calibrated by the part's rule,
+        and how they were combined; ``network`` alone when ``svm`` is why the SVM has no answer."""
         if isinstance(svm, str):
             return network, f"; the eGeMAPS + SVM could not judge it ({svm}): the network's alone"
         w = self.model.weight
@@ -151,18 +167,22 @@ class Partner:
 
 
 def compute_each(items: Sequence[Any], sample_rate: int) -> list[np.ndarray | tuple[str, str]]:
-    from emoaugnet.store.egemaps import compute_each as compute     # openSMILE, in a process of its own
+    from emoaugnet.store.egemaps import compute_each as compute     # openSMILE (no h5py: the core's)
     return compute(items, sample_rate)
 
 
 def partner(folder: str | Path, network: Any, speaker_files: Sequence[str]) -> Partner:
     """The classic part in ``folder`` checked against ``network`` and bound to the speaker whose recordings
-    are ``speaker_files`` (unreadable ones skipped, as the network's statistics skip them)."""
+    are ``speaker_files`` (those that gave the network its statistics); with fewer than
+    :data:`MIN_RECORDINGS` of them described by openSMILE, a partner that says why it cannot judge."""
     model = load(folder)
-    check(model, network)
-    values = [r for r in compute_each(list(speaker_files), model.sample_rate) if not isinstance(r, tuple)]
-    if not values:
-        raise ClassicError(f"no recording of the speaker gave eGeMAPS functionals: "
-                           f"{', '.join(list(speaker_files)[:3])}" + (" ..." if len(speaker_files) > 3 else ""))
+    check(model, network.classes, network.audio_params.sample_rate)
+    results = compute_each(list(speaker_files), model.sample_rate)
+    values = [r for r in results if not isinstance(r, tuple)]
+    if len(values) < MIN_RECORDINGS:
+        failed = [f"{path}: {why}" for path, why in (r for r in results if isinstance(r, tuple))][:2]
+        return Partner(model, None, None, len(values),
+                       f"it standardises by the speaker's own functionals, from at least {MIN_RECORDINGS} of their "
+                       f"voiced recordings; {len(values)} gave them" + (f" ({'; '.join(failed)})" if failed else ""))
     mean, std = speaker_norm.statistics(np.stack(values)[:, None, :])
     return Partner(model, mean, std, len(values))

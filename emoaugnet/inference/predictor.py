@@ -241,11 +241,12 @@ def answer(result: dict[str, Any]) -> str:
 
 def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequence[str],
                 pp: PredictParams, calibration: Calibration = UNCALIBRATED, partner: Any = None,
-                svm: np.ndarray | str | None = None) -> dict[str, Any]:
+                fused: tuple[np.ndarray | str, list[np.ndarray]] | None = None) -> dict[str, Any]:
     """The JSON object of one recording from its windows' probabilities (``None`` for a silent window or
     a recording too short to classify), answered by ``calibration``'s rule; with a ``partner``
-    (:class:`emoaugnet.inference.classic.Partner`), the windows' mean averaged with its ``svm`` answer
-    and answered by the partner's rule."""
+    (:class:`emoaugnet.inference.classic.Partner`) and ``fused`` (its answer for the recording, or why it
+    has none, and the network's uncalibrated probabilities of the voiced windows), the average of the two,
+    answered by the partner's rule."""
     segment_calibration = calibration
     silence_rms = pp.silence_rms
     voiced = [p for p in probs if p is not None]
@@ -260,10 +261,12 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
     out: dict[str, Any] = {"path": rec.path}
     if voiced:
         mean = np.mean(np.stack(voiced).astype(np.float64), axis=0)
-        fused = ""
-        if partner is not None and svm is not None:
-            mean, fused = partner.fuse(mean, svm)
-            calibration = partner.calibration if not isinstance(svm, str) else calibration
+        note = ""
+        if partner is not None and fused is not None:
+            svm, raw = fused
+            averaged, note = partner.fuse(np.mean(np.stack(raw).astype(np.float64), axis=0), svm)
+            if not isinstance(svm, str):
+                mean, calibration = averaged, partner.calibration
         emotion, candidates = calibration.verdict(mean, classes)
         out.update(result=emotion or "uncertain", emotion=emotion, probabilities=_probs(classes, mean),
                    uncertain=emotion is None)
@@ -272,7 +275,7 @@ def file_result(rec: Recording, probs: list[np.ndarray | None], classes: Sequenc
         skipped = len(probs) - len(voiced)
         out["combined"] = ("single window" if len(probs) == 1 else
                            f"mean of {len(voiced)} non-silent windows' probabilities"
-                           + (f" ({skipped} silent skipped)" if skipped else "")) + fused
+                           + (f" ({skipped} silent skipped)" if skipped else "")) + note
     elif too_short(rec, pp):
         out.update(result="too_short", emotion=None, probabilities=None,
                    combined=f"{rec.duration:.3f} s of audio, less than the {pp.min_duration:g} s needed to "
@@ -309,14 +312,20 @@ class Predictor:
                              f"{fp.num_frames(ap.num_samples)} x {fp.num_channels} features per window, "
                              f"its model expects {bundle.num_frames} x {bundle.num_channels}")
 
-    def window_probabilities(self, clips: np.ndarray) -> np.ndarray:
-        """``(n, classes)`` calibrated probabilities for ``(n, num_samples)`` windows, :attr:`batch_windows` at a time."""
-        out = []
+    def window_probabilities(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(n, classes)`` calibrated probabilities for ``(n, num_samples)`` windows, :attr:`batch_windows` at a
+        time, and the network's uncalibrated ones (what a classic part averages with)."""
+        models = getattr(self.bundle, "members", None) or [self.bundle]     # an ensemble averages its models
+        calibrated, raw = [], []
         for i in range(0, len(clips), self.batch_windows):
             frames = self.bundle.extract(clips[i:i + self.batch_windows])
             frames = normalisation.for_predict(frames, self.bundle.model_params.normalisation, self.speaker_stats)
-            out.append(self.bundle.probabilities(frames, batch_size=self.batch_windows))
-        return np.concatenate(out) if out else np.zeros((0, len(self.bundle.classes)), np.float32)
+            each = [m.predict_frames(frames, batch_size=self.batch_windows) for m in models]
+            calibrated.append(np.mean([m.calibration.apply(p) for m, p in zip(models, each)], axis=0))
+            raw.append(np.mean(each, axis=0))
+        if not calibrated:
+            return (np.zeros((0, len(self.bundle.classes)), np.float32),) * 2
+        return np.concatenate(calibrated).astype(np.float32), np.concatenate(raw).astype(np.float32)
 
     def read(self, path: audio.Source) -> Recording | str:
         """``path``'s windows (:func:`read_windows`), or the reason it gives none: the text of its error
@@ -335,17 +344,20 @@ class Predictor:
     def _flush(self, pending: list[tuple[str, Recording | str]]) -> Iterator[dict[str, Any]]:
         scored = [rec for _, rec in pending if isinstance(rec, Recording) and not too_short(rec, self.pp)]
         voiced = [w.samples for rec in scored for w in rec.windows if not w.silent]
-        probs = iter(self.window_probabilities(np.stack(voiced)) if voiced else ())
+        calibrated, raw = self.window_probabilities(np.stack(voiced)) if voiced else ((), ())
+        probs, raws = iter(calibrated), iter(raw)
         heard = [rec for rec in scored if any(not w.silent for w in rec.windows)]
         svm = dict(zip(map(id, heard), self.partner.recording_probabilities([r.source for r in heard])
                        if self.partner is not None and heard else ()))
         for path, rec in pending:
             if isinstance(rec, str):
                 yield error_result(path, rec)
-            else:
-                skip = too_short(rec, self.pp)
-                yield file_result(rec, [None if w.silent or skip else next(probs) for w in rec.windows],
-                                  self.bundle.classes, self.pp, self.bundle.calibration, self.partner, svm.get(id(rec)))
+                continue
+            skip = too_short(rec, self.pp)
+            own = [None if w.silent or skip else (next(probs), next(raws)) for w in rec.windows]
+            fused = None if id(rec) not in svm else (svm[id(rec)], [o[1] for o in own if o is not None])
+            yield file_result(rec, [None if o is None else o[0] for o in own], self.bundle.classes, self.pp,
+                              self.bundle.calibration, self.partner, fused)
         pending.clear()
 
     def classify(self, items: Iterable[tuple[str, str | None]]) -> Iterator[dict[str, Any]]:

@@ -16,10 +16,12 @@ from emoaugnet.inference import predictor as inference
 from emoaugnet.model import normalisation, speaker_norm
 
 
-def speaker_statistics(items: list[tuple[str, str | None]], bundle: Any, pp: Any) -> tuple[Any, Any]:
+def speaker_statistics(items: list[tuple[str, str | None]], bundle: Any, pp: Any,
+                       used: list[str] | None = None) -> tuple[Any, Any]:
     """Per-channel mean / sd over the voiced windows of every readable file in ``items``: the statistics
     a ``model.speaker_norm`` model standardises one speaker's features by (:mod:`emoaugnet.model.speaker_norm`).
-    Unreadable files are skipped here (``classify`` reports them)."""
+    Unreadable, too short and silent files are skipped here (``classify`` reports them); ``used`` gets the
+    paths that gave statistics (the classic part takes its own from the same recordings)."""
     frames = []
     for path, error in items:
         try:
@@ -30,6 +32,8 @@ def speaker_statistics(items: list[tuple[str, str | None]], bundle: Any, pp: Any
         voiced = [w.samples for w in rec.windows if not w.silent] if usable else []
         if voiced:
             frames.append(bundle.extract(np.stack(voiced)))
+            if used is not None:
+                used.append(path)
     if not frames:
         raise normalisation.SpeakerNormError("no readable, voiced recording to take the speaker's statistics from "
                                          f"(--speaker-norm / speaker=): {', '.join(p for p, _ in items[:3])}"

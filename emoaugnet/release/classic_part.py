@@ -28,17 +28,11 @@ def check(folder: Path, member: list[dict[str, Any]], exports: list[Path]) -> cl
         model = classic.load(folder)
     except classic.ClassicError as exc:
         raise ReleaseError(f"{exc}; make it with `dvc repro baseline_export@all`") from None
-    first = member[0]
-    if list(model.classes) != list(first.get("classes", [])):
-        raise ReleaseError(f"{folder}: classes {list(model.classes)}, the speaker-adapted member's "
-                           f"{first.get('classes')}")
-    if model.sample_rate != first.get("audio", {}).get("sample_rate"):
-        raise ReleaseError(f"{folder}: functionals at {model.sample_rate} Hz, the member reads "
-                           f"{first.get('audio', {}).get('sample_rate')} Hz")
-    if not model.config.get("speaker_norm"):
-        raise ReleaseError(f"{folder}: fit on globally standardised functionals; the member's partner standardises "
-                           "each speaker's own (baseline.speaker_norm: true)")
-    check_same_data([first, model.config], [exports[0], folder])
+    try:
+        classic.check(model, member[0].get("classes", []), member[0].get("audio", {}).get("sample_rate"))
+    except classic.ClassicError as exc:
+        raise ReleaseError(str(exc)) from None
+    check_same_data([*member, model.config], [*exports, folder])     # every model of the member and the part
     return model
 
 
@@ -82,6 +76,27 @@ def copy(folder: Path, to: Path) -> None:
             shutil.copyfile(folder / name, tmp)
 
 
+def check_listed(to: Path, old: dict[str, Any], exports: list[Path], configs: list[dict[str, Any]]) -> None:
+    """Refuse a release folder whose models are not those its card lists: other model folders, or a member
+    model whose ``model.json`` records another bundle or calibration than its card entry."""
+    from emoaugnet.inference import model_dir
+    main = sorted(d.name for d in model_dir.member_dirs(to))
+    listed = sorted(m["folder"] for m in old.get("models") or [])
+    if main != listed:
+        raise ReleaseError(f"{to}: holds the models {main or ['(one, at the top)']}, its card lists "
+                           f"{listed or ['(one, at the top)']}; release the models again")
+    entries = {m["folder"]: m for m in old["speaker_model"].get("models") or []}
+    for export, config in zip(exports, configs):
+        name = export.relative_to(to).as_posix()
+        entry = entries.pop(name, None)
+        if entry is None or (config.get("onnx", {}).get("bundle_sha256"), config.get("calibration")) != \
+                (entry.get("bundle_sha256"), entry.get("calibration")):
+            raise ReleaseError(f"{export / model_dir.CONFIG_FILE}: not the member model its card lists (bundle, "
+                               "calibration); release the models again")
+    if entries:
+        raise ReleaseError(f"{to}: the card's member models {sorted(entries)} are missing; release the models again")
+
+
 def add_to_release(to: Path, folder: Path, fusion: Path, root: Path, card_md: Path,
                    allow_dirty: bool = False) -> dict[str, Any]:
     """``emoaugnet release --keep-models --classic DIR --fusion FILE``: the release already in ``to`` released again
@@ -105,7 +120,9 @@ def add_to_release(to: Path, folder: Path, fusion: Path, root: Path, card_md: Pa
                 raise ReleaseError(f"{base / name}: not the file its card lists (sha256 {f.get('sha256')}); release "
                                    "the models again (`emoaugnet release` without --keep-models)")
     exports = model_dir.member_dirs(speaker) or [speaker]
-    partner = check(folder, [bundle.read_config(e) for e in exports], exports)
+    configs = [bundle.read_config(e) for e in exports]
+    check_listed(to, old, exports, configs)
+    partner = check(folder, configs, exports)
     try:
         commit, changed = provenance.check_clean(root, allow_dirty)
     except provenance.TreeError as exc:

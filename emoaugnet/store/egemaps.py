@@ -73,8 +73,14 @@ def compute_each(items: Sequence[str | Path | np.ndarray], sample_rate: int) -> 
         return []
     if "tensorflow" not in sys.modules:
         return _worker(items, sample_rate)
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(_worker, items, sample_rate).result()
+    from concurrent.futures.process import BrokenProcessPool
+    try:
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            return pool.submit(_worker, items, sample_rate).result()
+    except BrokenProcessPool as exc:     # e.g. a script without `if __name__ == "__main__":` (spawn runs it again)
+        return [("<signal>" if isinstance(i, np.ndarray) else i,
+                 f"openSMILE's process stopped ({exc}); a script that starts it needs `if __name__ == "
+                 f"\"__main__\":`") for i in items]
 
 
 def compute(items: Sequence[str | Path | np.ndarray], sample_rate: int) -> np.ndarray:
