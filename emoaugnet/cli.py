@@ -343,6 +343,9 @@ def release(args: argparse.Namespace) -> int:
             from emoaugnet.release.classic_part import add_to_release
             if args.classic is None or args.fusion is None:
                 raise ReleaseError("--keep-models adds a classic part: give --classic DIR and --fusion FILE")
+            if args.speaker_export or args.speaker_models or args.adaptation or args.export != DEFAULT_EXPORT:
+                raise ReleaseError("--keep-models releases the models already in --to: leave out --export, "
+                                   "--speaker-export, --speaker-models and --adaptation")
             card = add_to_release(Path(args.to), Path(args.classic), Path(args.fusion),
                                   Path(args.params).resolve().parent, Path(args.card), args.allow_dirty)
             print(f"release: {card['name']}: the models of {card['models_released_as']} in {args.to}, their "

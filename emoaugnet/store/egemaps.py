@@ -39,7 +39,10 @@ def names() -> list[str]:
 
 
 def _functionals(y: np.ndarray, sample_rate: int, source: str) -> np.ndarray:
-    values = _smile().process_signal(np.asarray(y, np.float32), sample_rate).to_numpy(np.float64).reshape(-1)
+    import warnings
+    with warnings.catch_warnings():      # openSMILE's own notices (a short segment) are not the caller's
+        warnings.simplefilter("ignore", UserWarning)
+        values = _smile().process_signal(np.asarray(y, np.float32), sample_rate).to_numpy(np.float64).reshape(-1)
     if values.shape != (NUM_FUNCTIONALS,) or not np.all(np.isfinite(values)):
         raise audio.AudioError(source, f"openSMILE gave {values.shape[0]} eGeMAPS values, "
                                        f"{int(np.sum(~np.isfinite(values)))} not finite")
