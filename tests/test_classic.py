@@ -119,12 +119,15 @@ def test_with_fewer_recordings_of_the_speaker_the_network_answers_alone_and_says
                                                  "recordings; 2 gave them): the network's alone")
 
 
+def copy_of(model: Path, to: Path) -> tuple[Path, Path, dict]:
+    """A copy of ``model`` to change: its folder, its classic part's ``classic.json`` and what that holds."""
+    shutil.copytree(model, to)
+    config_path = to / classic.FOLDER / classic.CONFIG_FILE
+    return to, config_path, json.loads(config_path.read_text())
+
+
 def test_the_averaged_answer_follows_the_parts_calibration(member, tmp_path):
-    _, fused = member
-    copy = tmp_path / "model"
-    shutil.copytree(fused, copy)
-    config_path = copy / classic.FOLDER / classic.CONFIG_FILE
-    config = json.loads(config_path.read_text())
+    copy, config_path, config = copy_of(member[1], tmp_path / "model")
     config["calibration"] = {"temperature": 1.0, "min_probability": 0.99, "min_margin": 0.9, "fitted": True,
                              "fit": {"on": "a test", "samples": 10}}
     config_path.write_text(json.dumps(config))
@@ -133,11 +136,7 @@ def test_the_averaged_answer_follows_the_parts_calibration(member, tmp_path):
 
 
 def test_a_part_that_does_not_fit_the_network_is_refused(member, tmp_path):
-    _, fused = member
-    copy = tmp_path / "model"
-    shutil.copytree(fused, copy)
-    config_path = copy / classic.FOLDER / classic.CONFIG_FILE
-    config = json.loads(config_path.read_text())
+    copy, config_path, config = copy_of(member[1], tmp_path / "model")
     config_path.write_text(json.dumps({**config, "classes": config["classes"][::-1]}))
     with pytest.raises(classic.ClassicError, match=r"classic: classes \['angry', .*the network's \['neutral'"):
         Classifier.from_dir(copy, speaker=SPEAKER)
