@@ -54,11 +54,22 @@ def serve_model(tmp_path_factory) -> Path:
     return root / "export"
 
 
+#: Beside the reproduced project: what its one ``dvc repro`` printed (stdout, then stderr).
+FIRST_RUN = "first-run.log"
+
+
 @pytest.fixture(scope="session")
 def reproduced_project(tmp_path_factory) -> Path:
     """The tiny project (helpers.tiny_project.build, its defaults) after one plain ``dvc repro``, run once for
-    the tests that start from there; each works on its own copy (helpers.tiny_project.copy), never on this."""
+    the tests that start from there; each works on its own copy (helpers.tiny_project.copy), never on this.
+    The run is a user's (TensorFlow's log level not set), and what it printed is kept in ``../FIRST_RUN``
+    (tests/test_pipeline_guard.py reads what a newcomer reads)."""
+    import subprocess
     from helpers import tiny_project
     repo = tiny_project.build(tmp_path_factory.mktemp("reproduced"))
-    tiny_project.run(["dvc", "repro"], repo)
+    env = {k: v for k, v in tiny_project.env().items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run(tiny_project.DVC + ["repro"], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (repo.parent / FIRST_RUN).write_text(done.stdout + done.stderr)
     return repo

@@ -32,17 +32,18 @@ def dvc(args: list[str], repo: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> dict:
-    repo = tiny_project.build(tmp_path_factory.mktemp("guard"))
-    first = dvc(["repro"], repo)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+def project(tmp_path_factory, reproduced_project) -> dict:
+    """A copy of the session's reproduced project (its first plain `dvc repro`, run as a user runs it, and what
+    that printed: conftest.FIRST_RUN), committed."""
+    from conftest import FIRST_RUN
+    repo = tiny_project.copy(reproduced_project, tmp_path_factory.mktemp("guard") / "repo")
     tiny_project.run(["git", "add", "-A"], repo)
     tiny_project.run(["git", "commit", "-q", "-m", "first run"], repo)
-    return {"repo": repo, "first": first}
+    return {"repo": repo, "first": (reproduced_project.parent / FIRST_RUN).read_text()}
 
 
 def test_a_plain_run_checks_params_first_and_prints_no_tensorflow_node_def_errors_or_notices(project):
-    out = project["first"].stdout + project["first"].stderr
+    out = project["first"]
     assert out.index("Running stage 'check_params'") < out.index("Running stage 'download@ravdess'")
     assert "check_params: params.yaml is valid" in out
     assert "Running stage 'train'" in out and "Running stage 'export'" in out
