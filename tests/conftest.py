@@ -54,22 +54,38 @@ def serve_model(tmp_path_factory) -> Path:
     return root / "export"
 
 
-#: Beside the reproduced project: what its one ``dvc repro`` printed (stdout, then stderr).
-FIRST_RUN = "first-run.log"
-
-
 @pytest.fixture(scope="session")
-def reproduced_project(tmp_path_factory) -> Path:
-    """The tiny project (helpers.tiny_project.build, its defaults) after one plain ``dvc repro``, run once for
-    the tests that start from there; each works on its own copy (helpers.tiny_project.copy), never on this.
-    The run is a user's (TensorFlow's log level not set), and what it printed is kept in ``../FIRST_RUN``
-    (tests/test_pipeline_guard.py reads what a newcomer reads)."""
+def reproduced(tmp_path_factory) -> tuple[Path, str]:
+    """The tiny project (helpers.tiny_project.build, its defaults) after one plain ``dvc repro``, run once, as a
+    user runs it (helpers.tiny_project.user_env), and what that run printed (stdout, then stderr)."""
     import subprocess
     from helpers import tiny_project
     repo = tiny_project.build(tmp_path_factory.mktemp("reproduced"))
-    env = {k: v for k, v in tiny_project.env().items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    done = subprocess.run(tiny_project.DVC + ["repro"], cwd=repo, env=env, capture_output=True, text=True,
-                          timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    (repo.parent / FIRST_RUN).write_text(done.stdout + done.stderr)
-    return repo
+    done = subprocess.run(tiny_project.DVC + ["repro"], cwd=repo, env=tiny_project.user_env(), capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, f"dvc repro failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return repo, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="session")
+def reproduced_project(reproduced) -> Path:
+    """The tiny project after one plain ``dvc repro`` (:func:`reproduced`), for the tests that start from there;
+    each works on its own copy (helpers.tiny_project.copy), never on this."""
+    return reproduced[0]
+
+
+@pytest.fixture(scope="session")
+def reproduced_output(reproduced) -> str:
+    """What the first plain ``dvc repro`` of the tiny project printed: what a newcomer reads."""
+    return reproduced[1]
+
+
+@pytest.fixture(scope="session")
+def documented_runs(tmp_path_factory):
+    """Every ``dvc repro`` / ``dvc exp run`` line of README.md and docs/ run once, as written, in tiny copies of
+    the project (helpers.doc_runs): line -> its run (problem or None, output, and for some lines the project
+    as that line left it). tests/test_doc_commands.py checks every line; tests/test_loco.py,
+    test_cross_corpus.py and test_plots.py check what their lines wrote, instead of running the same pipeline
+    again."""
+    from helpers import doc_runs
+    return doc_runs.run_all(tmp_path_factory.mktemp("doc-commands"))

@@ -1,8 +1,10 @@
 """Cross-corpus evaluation: a model scored on corpora it never saw, each reported on its own.
 
-The unit tests score an untrained (seeded initial weights) bundle on a real feature store; the end-to-end
-test runs `dvc repro` of a tiny project that trains on the RAVDESS fixtures and is scored on the real TESS
-and EmoDB fixture files (tests/fixtures/README.md), then runs the leave-one-corpus-out command.
+The unit tests score an untrained (seeded initial weights) bundle on a real feature store. End to end, on the
+real TESS and EmoDB fixture files (tests/fixtures/README.md): the project README's cross-corpus line left
+(`dvc exp run -S 'data.corpora=[ravdess,tess,emodb]' -S 'evaluate.cross_corpora=[tess,emodb]' ...`, run once
+for every test by conftest's ``documented_runs``), trained on the RAVDESS fixtures; then, in a copy of it,
+`dvc exp run` trains on RAVDESS + TESS and scores EmoDB.
 """
 
 from __future__ import annotations
@@ -18,12 +20,10 @@ from sklearn.metrics import f1_score, recall_score
 from emoaugnet.model import bundle
 from emoaugnet.evaluation.cross_corpus import evaluate_corpus
 from emoaugnet.params import ParamsError
-from helpers import featurestore, tiny_project
+from helpers import doc_runs, featurestore, tiny_project
 from helpers.tiny_project import run
 
 pytestmark = pytest.mark.slow      # runs dvc repro and dvc exp run on tiny projects
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +70,10 @@ def test_a_corpus_the_model_trained_on_is_refused(tmp_path, store):
     assert not (tmp_path / "cross").exists()
 
 
-def test_train_on_ravdess_score_tess_and_emodb_through_dvc_repro(tmp_path):
-    repo = tiny_project.build(tmp_path, **{
-        "corpora.tess.source": str(FIXTURES / "tess"), "corpora.emodb.source": str(FIXTURES / "emodb"),
-        "data.corpora": ["ravdess", "tess", "emodb"], "evaluate.cross_corpora": ["tess", "emodb"]})
-    run(["dvc", "repro"], repo)
+def test_train_on_ravdess_score_tess_and_emodb_through_dvc_repro(documented_runs):
+    done = documented_runs[doc_runs.the_line(doc_runs.is_cross)]
+    assert done.problem is None, done.problem
+    repo = done.project                  # as README's cross-corpus line left it: trained on RAVDESS alone
     expected = {"tess": (14, 2, {c: 2 for c in featurestore.params().classes}),
                 "emodb": (12, 3, {**{c: 2 for c in featurestore.params().classes}, "surprise": 0})}
     for corpus, (n, speakers, per_class) in expected.items():
@@ -90,12 +89,19 @@ def test_train_on_ravdess_score_tess_and_emodb_through_dvc_repro(tmp_path):
     assert {"reports/metrics.json", "reports/cross/tess/metrics.json", "reports/cross/emodb/metrics.json"} <= set(files)
     assert "up to date" in run(["dvc", "status"], repo)
 
-    # leave one corpus out: train on RAVDESS + TESS, score EmoDB (the documented `dvc exp run` command)
-    run(["dvc", "exp", "run", "-S", "run.corpora=[ravdess,tess]", "-S", "evaluate.cross_corpora=[emodb]"], repo)
+
+def test_train_on_ravdess_and_tess_score_emodb_through_dvc_exp_run(documented_runs, tmp_path):
+    """Leave one corpus out with the cross-corpus stage: in a copy of the project README's cross-corpus line
+    left (its params score TESS and EmoDB), `dvc exp run` trains on RAVDESS + TESS and scores EmoDB only."""
+    done = documented_runs[doc_runs.the_line(doc_runs.is_cross)]
+    assert done.problem is None, done.problem
+    repo = tiny_project.copy(done.project, tmp_path / "repo")
+    out = run(["dvc", "exp", "run", "-S", "run.corpora=[ravdess,tess]", "-S", "evaluate.cross_corpora=[emodb]"], repo)
+    assert "Running stage 'train'" in out and "Running stage 'features@tess'" not in out
     m = json.loads((repo / "reports" / "cross" / "emodb" / "metrics.json").read_text())
     assert m["trained_on"] == ["ravdess", "tess"] and m["samples"]["test"] == 12
     head = json.loads((repo / "reports" / "metrics.json").read_text())
-    assert head["samples"]["test"] == 7          # the in-corpus test: RAVDESS actor 4, statement 01
+    assert head["samples"]["test"] == 7          # the in-corpus test: RAVDESS actor 5, statement 01
     shown = json.loads(run(["dvc", "metrics", "show", "--json"], repo))
     files = set(next(iter(shown.values()))["data"])
     assert "reports/cross/emodb/metrics.json" in files and "reports/cross/tess/metrics.json" not in files

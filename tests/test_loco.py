@@ -1,7 +1,11 @@
-"""Leave-one-corpus-out run by DVC itself (`dvc repro loco_summary@all`) on a tiny project of the fixtures:
-RAVDESS (actors 1-4, statement 01: 28 kept), TESS (OAF, YAF: 14) and EmoDB (03, 08, 09: 12 kept, no
-surprise); 1 epoch, frames layout, one validation speaker per training corpus. The same project runs the
-eGeMAPS + SVM baseline's leave-one-corpus-out and 3-fold RAVDESS CV (`baseline_loco@all`, `baseline_cv@all`).
+"""Leave-one-corpus-out run by DVC itself, as README documents it (`dvc exp run -S 'data.corpora=[ravdess,tess,emodb]'
+-S 'loco.corpora=[ravdess,tess,emodb]' -S 'loco.summary=[all]'`), on the tiny project of the documented lines
+(conftest's ``documented_runs``, tests/helpers/doc_runs.py, which runs each documented line once): RAVDESS
+(actors 1-5, statement 01: 35 kept), TESS (OAF, YAF: 14) and EmoDB (03, 08, 09: 12 kept, no surprise);
+1 epoch, frames layout, one validation speaker per training corpus. The eGeMAPS + SVM baseline's
+leave-one-corpus-out and 5-fold RAVDESS CV are docs/evaluation.md's line (`... baseline_cv@all
+baseline_loco@all baseline_cross@tess baseline_cross@emodb`) on the same project. Each test reads the project
+as its line left it.
 """
 
 from __future__ import annotations
@@ -13,24 +17,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from emoaugnet.evaluation import cv_summary, scoring as evaluation
 from emoaugnet.training import folds
-from helpers import featurestore, tiny_project
+from helpers import doc_runs, featurestore
 from helpers.tiny_project import run
 
 pytestmark = pytest.mark.slow
 
-FIXTURES = Path(__file__).parent / "fixtures"
 CORPORA = ["ravdess", "tess", "emodb"]
-RECORDINGS = {"ravdess": 28, "tess": 14, "emodb": 12}
-TRAINED = {"ravdess": 21, "tess": 7, "emodb": 11}     # recordings of all but the last speaker (EmoDB 03: 6, 08: 5)
-SPEAKERS = {"ravdess": ["1", "2", "3", "4"], "tess": ["OAF", "YAF"], "emodb": ["03", "08", "09"]}
-LOCO = {"corpora.tess.source": str(FIXTURES / "tess"), "corpora.emodb.source": str(FIXTURES / "emodb"),
-        "data.corpora": CORPORA, "loco.corpora": CORPORA, "loco.summary": ["all"], "split.val_per_fold": 1,
-        "baseline.corpora": CORPORA, "baseline.C": [1.0, 10.0], "baseline.gamma": [0.01],
-        "split.folds": 3, "cv.folds": [0, 1, 2], "cv.summary": ["all"],
-        "baseline.cv": ["all"], "baseline.loco": ["all"]}
+RECORDINGS = {"ravdess": 35, "tess": 14, "emodb": 12}
+TRAINED = {"ravdess": 28, "tess": 7, "emodb": 11}     # recordings of all but the last speaker (EmoDB 03: 6, 08: 5)
+SPEAKERS = {"ravdess": ["1", "2", "3", "4", "5"], "tess": ["OAF", "YAF"], "emodb": ["03", "08", "09"]}
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -43,11 +42,15 @@ def ran(output: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    repo = tiny_project.build(tmp_path_factory.mktemp("loco"), **LOCO)
-    first = run(["dvc", "repro", "loco_summary@all"], repo)
+def project(documented_runs):
+    """README's leave-one-corpus-out line as it ran (the project it left and what it printed), then
+    `dvc repro loco_summary@all` again there."""
+    done = documented_runs[doc_runs.the_line(doc_runs.is_loco)]
+    assert done.problem is None, done.problem
+    repo = done.project
+    assert yaml.safe_load((repo / "params.yaml").read_text())["split"]["val_per_fold"] == 1
     again = run(["dvc", "repro", "loco_summary@all"], repo)
-    return repo, first, again
+    return repo, done.output, again
 
 
 def test_each_corpus_is_held_out_once_in_a_cached_stage(project):
@@ -100,40 +103,48 @@ def test_summary_arithmetic_matches_the_held_out_reports(project):
         assert summary["per_corpus"][c]["trained_on"] == sorted(o for o in CORPORA if o != c)
     pooled = Counter((r["actual"], r["predicted"]) for r in rows(repo / "reports/loco/confusion.csv"))
     correct = sum(n for (a, p), n in pooled.items() if a == p)
-    assert sum(pooled.values()) == 54
-    assert summary["pooled"]["weighted_accuracy"] == pytest.approx(correct / 54, abs=1e-6)
+    assert sum(pooled.values()) == 61
+    assert summary["pooled"]["weighted_accuracy"] == pytest.approx(correct / 61, abs=1e-6)
     shown = run(["dvc", "metrics", "show"], repo)
     assert "reports/loco/metrics.json" in shown and "mean.unweighted_accuracy" in shown
 
 
 @pytest.fixture(scope="module")
-def baseline(project):
-    repo = project[0]
-    out = run(["dvc", "repro", "baseline_loco@all", "baseline_cv@all"], repo)
-    return repo, out
+def baseline(documented_runs):
+    """docs/evaluation.md's baseline line (cross-validation and leave-one-corpus-out of the eGeMAPS + SVM,
+    targets only) as it ran: the project it left and what it printed."""
+    done = documented_runs[doc_runs.the_line(doc_runs.is_both)]
+    assert done.problem is None, done.problem
+    return done.project, done.output
 
 
-def test_baseline_runs_only_on_the_functionals_and_writes_the_networks_report_format(baseline):
+def test_baseline_runs_only_on_the_functionals_and_writes_the_networks_report_format(baseline, project):
     repo, out = baseline
-    assert ran(out) == {"egemaps@ravdess", "egemaps@tess", "egemaps@emodb", "baseline_loco@all", "baseline_cv@all"}
+    # the raw recordings' download (restored: other lines ran it) and the functionals; no network stage
+    functionals = {f"{s}@{c}" for s in ("download", "egemaps") for c in CORPORA}
+    assert {"baseline_loco@all", "baseline_cv@all", "baseline_cross@tess", "baseline_cross@emodb"} <= ran(out)
+    assert ran(out) <= {"check_params", "baseline_loco@all", "baseline_cv@all", "baseline_cross@tess",
+                        "baseline_cross@emodb"} | functionals, ran(out)
+    assert all((repo / "data/egemaps" / c).exists() for c in CORPORA)
     loco = json.loads((repo / "reports/loco/baseline/metrics.json").read_text())
-    network = json.loads((repo / "reports/loco/metrics.json").read_text())
+    network = json.loads((project[0] / "reports/loco/metrics.json").read_text())   # the network's, README's line
     assert set(loco) == set(network) and loco["model"].startswith("egemaps-svm")
+    grid = yaml.safe_load((repo / "params.yaml").read_text())["baseline"]["C"]
     for c in CORPORA:
         m = json.loads((repo / f"loco/baseline/{c}/metrics.json").read_text())
         assert m["samples"]["test"] == RECORDINGS[c] and m["leakage"]["test_speakers_in_train"] == 0
-        assert m["chosen"]["C"] in (1.0, 10.0) and m["chosen"]["val"] > 0
+        assert m["chosen"]["C"] in grid and m["chosen"]["val"] > 0
         assert len(rows(repo / f"loco/baseline/{c}/predictions.csv")) == RECORDINGS[c]
         assert loco["per_corpus"][c]["unweighted_accuracy"] == m["unweighted_accuracy"]
     cv = json.loads((repo / "reports/cv/baseline/metrics.json").read_text())
-    assert cv["folds_run"] == 3 and cv["complete"] and cv["test_recordings"] == 28
+    assert cv["folds_run"] == 5 and cv["complete"] and cv["test_recordings"] == 35
     tested = []
-    for k in range(3):
-        test, _ = folds.fold_roles(SPEAKERS["ravdess"], 3, k, 1)
+    for k in range(5):
+        test, _ = folds.fold_roles(SPEAKERS["ravdess"], 5, k, 1)
         assert cv["per_fold"][str(k)]["test_speakers"] == test
         tested += test
     assert sorted(tested) == SPEAKERS["ravdess"]
-    values = [cv["per_fold"][str(k)]["unweighted_accuracy"] for k in range(3)]
+    values = [cv["per_fold"][str(k)]["unweighted_accuracy"] for k in range(5)]
     assert cv["mean"]["unweighted_accuracy"] == pytest.approx(np.mean(values), abs=1e-6)
     shown = run(["dvc", "metrics", "show"], repo)
     assert "reports/cv/baseline/metrics.json" in shown and "reports/loco/baseline/metrics.json" in shown

@@ -1,4 +1,5 @@
-"""A real ``dvc repro`` of a tiny project (tests/helpers/tiny_project.py), then bad params.yaml edits.
+"""A real ``dvc repro`` of a tiny project (tests/helpers/tiny_project.py; conftest's ``reproduced``, the run the
+other tests of the tiny project share), then bad params.yaml edits on a copy of it.
 
 DVC removes a stage's outputs before running its command, so the stage ``check_params`` runs first
 (every stage depends on its output) and stops the pipeline on a bad params.yaml: ``models/`` and
@@ -27,19 +28,18 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def dvc(args: list[str], repo: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in tiny_project.env().items() if k != "TF_CPP_MIN_LOG_LEVEL"}    # as a user runs it
-    return subprocess.run(tiny_project.DVC + args, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(tiny_project.DVC + args, cwd=repo, env=tiny_project.user_env(),    # as a user runs it
+                          capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, reproduced_project) -> dict:
-    """A copy of the session's reproduced project (its first plain `dvc repro`, run as a user runs it, and what
-    that printed: conftest.FIRST_RUN), committed."""
-    from conftest import FIRST_RUN
+def project(tmp_path_factory, reproduced_project, reproduced_output) -> dict:
+    """A copy of the tiny project after its first plain `dvc repro` (run as a user runs it), committed, and
+    what that run printed."""
     repo = tiny_project.copy(reproduced_project, tmp_path_factory.mktemp("guard") / "repo")
     tiny_project.run(["git", "add", "-A"], repo)
     tiny_project.run(["git", "commit", "-q", "-m", "first run"], repo)
-    return {"repo": repo, "first": (reproduced_project.parent / FIRST_RUN).read_text()}
+    return {"repo": repo, "first": reproduced_output}
 
 
 def test_a_plain_run_checks_params_first_and_prints_no_tensorflow_node_def_errors_or_notices(project):

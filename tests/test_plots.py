@@ -3,6 +3,9 @@ browser, and ``dvc plots diff`` between two experiments.
 
 The project is ``tests/helpers/tiny_project.py`` (the RAVDESS fixtures, frames layout, 1 epoch) after one
 ``dvc repro``, committed, with this project's ``plots.html_template`` setting (``.dvc/config``) and page.
+The two experiments are docs/pipeline.md's relu / elu pair (``dvc exp run -n conv-relu ...``, ``-n conv-elu``),
+compared as that page says (``dvc plots diff conv-relu conv-elu``) in the project the pair left (conftest's
+``documented_runs``, which runs each documented line once).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dvc_render.html import PAGE_HTML
 
 from emoaugnet.model import bundle
 from emoaugnet.evaluation import figures
-from helpers import browser, tiny_project
+from helpers import browser, doc_commands, doc_runs, tiny_project
 from helpers.tiny_project import ROOT, run
 
 pytestmark = pytest.mark.slow      # runs dvc repro and dvc exp run, then headless Chromium
@@ -83,14 +86,17 @@ def test_plots_page_renders_offline_in_headless_chromium(project, tmp_path):
     assert all((tmp_path / "all" / "static" / f"workspace_reports_{name}").is_file() for name in PNGS)
 
 
-def test_plots_diff_compares_two_experiments(project):
-    out = run(["dvc", "exp", "run", "--temp", "-n", "relu", "-S", "model.conv_activation=relu"], project)
-    assert "Running stage 'train'" in out and "Running stage 'augment@ravdess'" not in out
-    diff = json.loads(run(["dvc", "plots", "diff", "HEAD", "relu", "--json"], project))["data"]
+def test_plots_diff_compares_two_experiments(documented_runs):
+    pair = [line for line in doc_commands.runnable() if doc_runs.is_pair(line)]
+    assert [documented_runs[line].problem for line in pair] == [None, None]
+    relu, elu = (documented_runs[line] for line in pair)
+    assert "Running stage 'train'" in relu.output                  # a model of its own: conv-relu
+    project = elu.project                                          # both experiments in its git refs
+    diff = json.loads(run(["dvc", "plots", "diff", "conv-relu", "conv-elu", "--json"], project))["data"]
     for path in VEGA[:2] + ["dvclive/plots/metrics/eval/accuracy.tsv"]:
-        assert diff[path][0]["revisions"] == ["HEAD", "relu"], path
+        assert diff[path][0]["revisions"] == ["conv-relu", "conv-elu"], path
     for path in IMAGES:
         revs = {p["revisions"][0]: Path(p["url"]) for p in diff[path]}
-        assert sorted(revs) == ["HEAD", "relu"], path
-        assert revs["HEAD"].read_bytes() == (project / path).read_bytes()      # --temp left the workspace alone
-        assert revs["HEAD"].read_bytes() != revs["relu"].read_bytes(), path    # titled conv-relu, other numbers
+        assert sorted(revs) == ["conv-elu", "conv-relu"], path
+        assert revs["conv-elu"].read_bytes() == (project / path).read_bytes()   # the workspace: the last run
+        assert revs["conv-elu"].read_bytes() != revs["conv-relu"].read_bytes(), path   # titled conv-relu, other numbers

@@ -8,7 +8,8 @@ for validation; plus any dotted overrides), then ``git init``, ``dvc init`` and 
 clean environment (this virtual environment first on PATH, a git identity, no DVC analytics) and
 returns its stdout, failing the test with the command's output when it exits non-zero. ``copy(repo, dest)``
 copies a project whole (git history, DVC cache, outputs): the tests that need the project after a plain
-``dvc repro`` and then change it each work on a copy of one run (conftest's ``reproduced_project``).
+``dvc repro`` and then change it each work on a copy of one run (conftest's ``reproduced_project``, run in
+``user_env()``; ``reproduced_output`` is what that first run printed).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def env() -> dict[str, str]:
             "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
             "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
             "DVC_NO_ANALYTICS": "1", "PYTHONPATH": "", "PYTHONUNBUFFERED": "1"}
+
+
+def user_env() -> dict[str, str]:
+    """:func:`env` as a user runs DVC: without the TF_CPP_MIN_LOG_LEVEL the tests set, so TensorFlow's own
+    notices would show (emoaugnet/model/backend.py takes them out of its first import's stderr)."""
+    return {k: v for k, v in env().items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 
 
 def run(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> str:
