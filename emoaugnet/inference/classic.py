@@ -30,7 +30,7 @@ import numpy as np
 
 from emoaugnet.data import audio
 from emoaugnet.model import speaker_norm
-from emoaugnet.model.calibration import NONE, Calibration
+from emoaugnet.model.calibration import Calibration
 
 FOLDER = "classic"
 CONFIG_FILE = "classic.json"
@@ -100,8 +100,11 @@ def load(folder: str | Path) -> ClassicModel:
         session = onnxruntime.InferenceSession(graph, providers=["CPUExecutionProvider"])
     except Exception as exc:     # onnxruntime raises its own types for a damaged file
         raise ClassicError(f"{folder / ONNX_FILE}: cannot load it ({type(exc).__name__}: {exc})") from None
-    entry = config.get("calibration")
-    return ClassicModel(folder, config, session, Calibration.from_config(entry) if entry else NONE)
+    try:
+        calibration = Calibration.from_config(config.get("calibration"))     # none recorded: uncalibrated
+    except ValueError as exc:
+        raise ClassicError(f"{folder / CONFIG_FILE}: {exc}") from None
+    return ClassicModel(folder, config, session, calibration)
 
 
 def check(model: ClassicModel, classes: Sequence[str], sample_rate: int) -> None:

@@ -54,8 +54,7 @@ class Ensemble:
 
     def probabilities(self, frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """The members' calibrated probabilities (each with its own temperature), averaged."""
-        probs = [m.probabilities(frames, batch_size=batch_size) for m in self.members]
-        return np.mean(probs, axis=0).astype(np.float32)
+        return scored(self, frames, batch_size)[0]
 
     @property
     def calibration(self) -> Calibration:
@@ -68,6 +67,15 @@ class Ensemble:
                            float(np.mean([c.min_margin for c in cals])), True,
                            {"on": "each member's validation speakers (temperature per member, before averaging)",
                             "samples": sum(int(c.fit.get("samples", 0)) for c in cals)})
+
+
+def scored(model: Any, frames: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """A model's (or an :class:`Ensemble`'s members' averaged) calibrated probabilities, each model's temperature
+    applied to its own output, and the uncalibrated ones (what a classic part averages with), from one pass."""
+    models = model.members if isinstance(model, Ensemble) else [model]
+    raw = [m.predict_frames(frames, batch_size=batch_size) for m in models]
+    calibrated = [m.calibration.apply(r) for m, r in zip(models, raw)]
+    return np.mean(calibrated, axis=0).astype(np.float32), np.mean(raw, axis=0).astype(np.float32)
 
 
 def check(members: list[Any], names: list[str]) -> None:

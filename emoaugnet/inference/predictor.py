@@ -315,14 +315,14 @@ class Predictor:
     def window_probabilities(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(n, classes)`` calibrated probabilities for ``(n, num_samples)`` windows, :attr:`batch_windows` at a
         time, and the network's uncalibrated ones (what a classic part averages with)."""
-        models = getattr(self.bundle, "members", None) or [self.bundle]     # an ensemble averages its models
+        from emoaugnet.inference.ensemble import scored
         calibrated, raw = [], []
         for i in range(0, len(clips), self.batch_windows):
             frames = self.bundle.extract(clips[i:i + self.batch_windows])
             frames = normalisation.for_predict(frames, self.bundle.model_params.normalisation, self.speaker_stats)
-            each = [m.predict_frames(frames, batch_size=self.batch_windows) for m in models]
-            calibrated.append(np.mean([m.calibration.apply(p) for m, p in zip(models, each)], axis=0))
-            raw.append(np.mean(each, axis=0))
+            both = scored(self.bundle, frames, self.batch_windows)
+            calibrated.append(both[0])
+            raw.append(both[1])
         if not calibrated:
             return (np.zeros((0, len(self.bundle.classes)), np.float32),) * 2
         return np.concatenate(calibrated).astype(np.float32), np.concatenate(raw).astype(np.float32)
