@@ -135,14 +135,16 @@ def _parser() -> argparse.ArgumentParser:
     rl.add_argument("--adaptation", default=None, metavar="FILE",
                     help="tools/adaptation_curve.py's JSON for --speaker-export's configuration: its figures and "
                          "from how many recordings it beats the single-file model")
-    rl.add_argument("--classic", default=None, metavar="DIR",
-                    help="with --speaker-export: the eGeMAPS + SVM of `dvc repro baseline_export@all` (classic.onnx, "
-                         "classic.json), whose answers the member averages in")
-    rl.add_argument("--fusion", default=None, metavar="FILE",
-                    help="with --classic: tools/fusion_cv.py --out's figures for the member's configuration and it")
+    rl.add_argument("--classic", action="append", default=[], metavar="DIR",
+                    help="an eGeMAPS + SVM of `dvc repro baseline_export@all` (classic.onnx, classic.json) whose "
+                         "answers a model averages in: the single-file model's when fit on globally standardised "
+                         "functionals, the --speaker-export member's when fit per speaker; give it twice for both")
+    rl.add_argument("--fusion", action="append", default=[], metavar="FILE",
+                    help="one for each --classic, in the same order: tools/fusion_cv.py --out's figures for its "
+                         "model's configuration and it")
     rl.add_argument("--keep-models", action="store_true",
                     help="with --classic: release the models already in --to again as they are (checked against "
-                         "their card), adding the classic part beside their speaker-adapted member")
+                         "their card), adding each classic part beside the model it fits")
     inf = sub.add_parser("info", help="print a released model's card (the shipped model's by default)",
                          description="Print the card of the model shipped in the package (or of --model DIR).")
     inf.add_argument("--model", default=None, help="a released model folder holding card.json "
@@ -341,15 +343,15 @@ def release(args: argparse.Namespace) -> int:
     try:
         if args.keep_models:
             from emoaugnet.release.classic_part import add_to_release
-            if args.classic is None or args.fusion is None:
+            if not args.classic:
                 raise ReleaseError("--keep-models adds a classic part: give --classic DIR and --fusion FILE")
             if args.speaker_export or args.speaker_models or args.adaptation or args.export != DEFAULT_EXPORT:
                 raise ReleaseError("--keep-models releases the models already in --to: leave out --export, "
                                    "--speaker-export, --speaker-models and --adaptation")
-            card = add_to_release(Path(args.to), Path(args.classic), Path(args.fusion),
+            card = add_to_release(Path(args.to), args.classic, args.fusion,
                                   Path(args.params).resolve().parent, Path(args.card), args.allow_dirty)
-            print(f"release: {card['name']}: the models of {card['models_released_as']} in {args.to}, their "
-                  f"speaker-adapted member averaged with the eGeMAPS + SVM from {args.classic}; {args.card}")
+            print(f"release: {card['name']}: the models of {card['models_released_as']} in {args.to}, averaged "
+                  f"with the eGeMAPS + SVM from {', '.join(args.classic)}; {args.card}")
             return 0
         card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params,
                              args.speaker_export, args.speaker_models, args.adaptation,
@@ -362,7 +364,7 @@ def release(args: argparse.Namespace) -> int:
           f"{len(card['figures'])} measured figures"
           + (f"; speaker-adapted member from {args.speaker_export} (from {card['speaker_model']['min_recordings']} "
              "recordings of a speaker)" if "speaker_model" in card else "")
-          + (f", averaged with the eGeMAPS + SVM from {args.classic}" if args.classic else "")
+          + (f"; averaged with the eGeMAPS + SVM from {', '.join(args.classic)}" if args.classic else "")
           + ("; warning: the git tree had uncommitted changes (--allow-dirty; the card says so)" if card["dirty"]
              else ""))
     return 0

@@ -1,6 +1,6 @@
-"""The classic part beside the speaker-adapted member (emoaugnet/evaluation/baseline_export.py,
-emoaugnet/inference/classic.py): the eGeMAPS + SVM fit on real functionals of the RAVDESS fixtures, exported as
-ONNX, and a speaker's answers averaged with it. The release that ships it: tests/test_release.py."""
+"""The classic parts (emoaugnet/evaluation/baseline_export.py, emoaugnet/inference/classic.py): the eGeMAPS + SVM
+fit on real functionals of the RAVDESS fixtures, exported as ONNX, and averaged with a speaker-adapted network's
+answers (standardised per speaker) or a single-file network's (globally). The release: tests/test_release.py."""
 
 from __future__ import annotations
 
@@ -160,3 +160,53 @@ def test_bytes_and_arrays_of_a_speaker_get_the_averaged_answer_a_file_gets(membe
     for got in (from_bytes, from_array):
         assert "averaged with the eGeMAPS + SVM's" in got["combined"]
         assert got["probabilities"] == pytest.approx(from_file["probabilities"], abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def single(store, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """A globally standardised part (``baseline.speaker_norm: false``), a single-file network (per-utterance
+    normalisation; initial weights, spread logits) alone, and the same network with the part."""
+    part = tmp_path_factory.mktemp("global") / "classic"
+    baseline_export.export(featurestore.params(**OVERRIDES, **{"baseline.speaker_norm": False}), store, part)
+    alone = featurestore.untrained_bundle(tmp_path_factory.mktemp("single") / "model", fitted_scaler=True,
+                                          logit_scale=200.0, **{"model.feature_norm": "utterance"})
+    fused = tmp_path_factory.mktemp("single-fused") / "model"
+    shutil.copytree(alone, fused)
+    shutil.copytree(part, fused / classic.FOLDER)
+    return part, alone, fused
+
+
+def test_a_single_files_answer_averages_the_network_and_the_globally_standardised_svm(single):
+    part, alone, fused = single
+    assert json.loads((part / classic.CONFIG_FILE).read_text())["speaker_norm"] is False
+    clf = Classifier.from_dir(fused)                     # no speaker: each file on its own
+    results = clf.predict_files(SPEAKER[:4])
+    network = Classifier.from_dir(alone).predict_files(SPEAKER[:4])
+    svm = classic.load(part).probabilities(egemaps.compute(SPEAKER[:4], 22050))    # its graph standardises
+    classes = clf.classes
+    for r, n, s in zip(results, network, svm):
+        expected = 0.5 * np.array([n["probabilities"][c] for c in classes]) + 0.5 * s
+        assert np.allclose([r["probabilities"][c] for c in classes], expected, atol=2e-6)
+        assert r["emotion"] == classes[int(np.argmax(expected))]
+        assert r["combined"] == n["combined"] + (", averaged with the eGeMAPS + SVM's (0.5 x network + 0.5 x SVM; "
+                                                 "its training speakers' statistics)")
+        assert r["windows"] == n["windows"]              # the windows stay the network's
+    assert not np.allclose(svm, [[n["probabilities"][c] for c in classes] for n in network], atol=0.05)
+    one = clf.predict_bytes(SPEAKER[5].read_bytes(), SPEAKER[5].name)      # bytes: the answer a file gets
+    assert one["probabilities"] == pytest.approx(clf.predict_file(SPEAKER[5])["probabilities"], abs=1e-5)
+
+
+def test_a_part_sits_only_beside_the_kind_of_network_it_was_fit_for(single, member, tmp_path):
+    part, alone, _ = single
+    wrong = tmp_path / "single-with-speaker-part"
+    shutil.copytree(alone, wrong)
+    shutil.copytree(member[1] / classic.FOLDER, wrong / classic.FOLDER)
+    with pytest.raises(classic.ClassicError, match="fit on functionals standardised per speaker; beside a "
+                                                   "single-file network it needs baseline.speaker_norm: false"):
+        Classifier.from_dir(wrong)
+    other = tmp_path / "speaker-with-global-part"
+    shutil.copytree(member[0], other)
+    shutil.copytree(part, other / classic.FOLDER)
+    with pytest.raises(classic.ClassicError, match="fit on functionals standardised globally; beside a "
+                                                   "speaker-adapted network it needs baseline.speaker_norm: true"):
+        Classifier.from_dir(other, speaker=SPEAKER)

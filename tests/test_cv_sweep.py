@@ -184,11 +184,15 @@ def test_late_fusion_scores_the_network_the_svm_and_their_average_on_the_network
     import calibration_report as report_tool
     part = tmp_path / "classic"
     part.mkdir()
-    (part / "classic.json").write_text(json.dumps({"calibration": None, "fusion_weight": 0.3}))
+    (part / "classic.json").write_text(json.dumps({"calibration": None, "fusion_weight": 0.3, "speaker_norm": True}))
     assert report_tool.main(["--cv", str(fused), "--cross-fit", "--png", str(tmp_path / "c.png"),
                              "--write", str(part)]) == 2                    # folds averaged at 0.5, not 0.3
     assert json.loads((part / "classic.json").read_text())["calibration"] is None
-    (part / "classic.json").write_text(json.dumps({"calibration": None, "fusion_weight": 0.5}))
+    (part / "classic.json").write_text(json.dumps({"calibration": None, "fusion_weight": 0.5, "speaker_norm": False}))
+    assert report_tool.main(["--cv", str(fused), "--cross-fit", "--png", str(tmp_path / "c.png"),
+                             "--write", str(part)]) == 2                    # folds standardised per speaker
+    assert json.loads((part / "classic.json").read_text())["calibration"] is None
+    (part / "classic.json").write_text(json.dumps({"calibration": None, "fusion_weight": 0.5, "speaker_norm": True}))
     assert report_tool.main(["--cv", str(fused), "--cross-fit", "--png", str(tmp_path / "c.png"),
                              "--write", str(part)]) == 0
     assert json.loads((part / "classic.json").read_text())["calibration"]["fitted"] is True

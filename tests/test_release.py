@@ -293,11 +293,12 @@ def test_a_speaker_adapted_member_is_released_beside_the_model_and_answers_for_e
     assert plain.returncode == 0 and not (to / "speaker").exists() and "speaker_model" not in card_mod.read(to)
 
 
-def fusion_figures(tmp_path: Path, weight: float = 0.5) -> Path:
-    """tools/fusion_cv.py --out's format: the member's configuration averaged with the SVM on 5 folds."""
-    path = tmp_path / "fusion.json"
+def fusion_figures(tmp_path: Path, weight: float = 0.5, speaker_norm: bool = True) -> Path:
+    """tools/fusion_cv.py --out's format: a configuration averaged with the SVM on 5 folds (the member's, or
+    the single-file model's with the SVM standardised globally)."""
+    path = tmp_path / f"fusion-{'speaker' if speaker_norm else 'global'}-{weight:g}.json"
     folds = [{"fold": k, "network": 0.6, "svm": 0.55, f"fusion_{weight:g}": 0.6 + 0.02 * k} for k in range(5)]
-    path.write_text(json.dumps({"network": "cv_sweep/frames_sn", "speaker_norm": True, "folds": folds, "summary": {
+    path.write_text(json.dumps({"network": "cv_sweep/frames", "speaker_norm": speaker_norm, "folds": folds, "summary": {
         "network": {"mean": 0.6, "sd": 0.0}, "svm": {"mean": 0.55, "sd": 0.0},
         f"fusion_{weight:g}": {"mean": 0.64, "sd": 0.0316}}}))
     return path
@@ -310,7 +311,7 @@ def test_the_member_ships_with_the_classic_part_it_averages_in(project, speaker_
     member = ["--speaker-export", str(speaker_project / "export"), "--speaker-models",
               str(speaker_project / "models"), "--adaptation", str(adaptation), "--cv", str(cv)]
     alone = release(project, tmp_path / "alone", "--classic", str(part), "--fusion", str(fusion_figures(tmp_path)))
-    assert alone.returncode == 2 and "--classic needs --speaker-export" in alone.stderr
+    assert alone.returncode == 2 and "fit per speaker, it needs --speaker-export" in alone.stderr
     done = release(project, to, *member, "--classic", str(part), "--fusion", str(fusion_figures(tmp_path)))
     assert done.returncode == 0, done.stderr
     assert f"averaged with the eGeMAPS + SVM from {part}" in done.stdout
@@ -321,7 +322,8 @@ def test_the_member_ships_with_the_classic_part_it_averages_in(project, speaker_
     assert section["figures"]["per_fold"] == [0.6, 0.62, 0.64, 0.66, 0.68]
     assert section["trained_by"] == ("dvc exp run -S 'data.corpora=[ravdess]' -S 'run.corpora=[ravdess]' -S "
                                      "'split.test_speakers=[]' -S 'split.val_speakers=[3]' -S "
-                                     "'baseline.corpora=[ravdess]' -S 'baseline.export=[all]' baseline_export@all")
+                                     "'baseline.corpora=[ravdess]' -S baseline.speaker_norm=true -S baseline.fusion_weight=0.5 "
+                                     "-S 'baseline.export=[all]' baseline_export@all")
     md = (to.parent / "MODEL_CARD.md").read_text()
     assert "### Averaged with the classic tool" in md and "**64.0% +- 3.2** UA (folds 60.0, 62.0, 64.0, 66.0, 68.0)" in md
 
@@ -369,7 +371,7 @@ def test_keep_models_adds_the_classic_part_to_a_release_and_keeps_its_models(pro
     config = json.loads((to / "speaker" / "model.json").read_text())
     (to / "speaker" / "model.json").write_text(json.dumps({**config, "calibration": {"temperature": 9.0}}))
     recalibrated = release(project, to, *keep)
-    assert recalibrated.returncode == 2 and "speaker/model.json: not the member model its card lists" in recalibrated.stderr
+    assert recalibrated.returncode == 2 and "speaker/model.json: not the model its card lists" in recalibrated.stderr
     (to / "speaker" / "model.json").write_text(json.dumps(config))
     (to / "speaker" / "model.onnx").write_bytes(b"changed")
     changed = release(project, to, *keep)
@@ -512,3 +514,50 @@ def test_the_model_may_be_several_draws_of_the_configuration_averaged(project, t
     assert bad.returncode == 2 and "are the same model" in bad.stderr and not (tmp_path / "other").exists()
     inside = release(project, to, "--export", str(to), "--models", str(bundles / "draw_b"))
     assert inside.returncode == 2 and "which the release rewrites" in inside.stderr and model_dir.is_export(to)
+
+
+@pytest.fixture(scope="module")
+def global_part(project, speaker_project, tmp_path_factory) -> Path:
+    """The eGeMAPS + SVM on globally standardised functionals, fit on the single-file model's split (the tiny
+    project's params; the speaker project's eGeMAPS store holds the same recordings)."""
+    from emoaugnet.evaluation import baseline_export
+    from emoaugnet.params import from_dict, override
+    tree = yaml.safe_load((project / "params.yaml").read_text())
+    for key, value in {"baseline.speaker_norm": False, "baseline.corpora": ["ravdess"], "baseline.C": [1.0],
+                       "baseline.gamma": [0.01]}.items():
+        override(tree, key, value)
+    out = tmp_path_factory.mktemp("global") / "classic"
+    baseline_export.export(from_dict(tree), speaker_project / "data" / "egemaps", out)
+    return out
+
+
+def test_the_single_file_model_ships_with_a_globally_standardised_classic_part(project, global_part, tmp_path,
+                                                                              monkeypatch):
+    to, figures = tmp_path / "package" / "shipped", fusion_figures(tmp_path, speaker_norm=False)
+    wrong = release(project, tmp_path / "wrong", "--classic", str(global_part), "--fusion", str(fusion_figures(tmp_path)))
+    assert wrong.returncode == 2 and "measured with the SVM standardised per speaker; the part standardises " \
+                                     "globally" in wrong.stderr
+    done = release(project, to, "--classic", str(global_part), "--fusion", str(figures))
+    assert done.returncode == 0, done.stderr
+    assert (to / "classic" / "classic.onnx").read_bytes() == (global_part / "classic.onnx").read_bytes()
+    section = card_mod.read(to)["classic"]
+    assert (section["folder"], section["standardised"], section["figures"]["unweighted_accuracy"]) == \
+        ("classic", "globally", 0.64)
+    assert "-S baseline.speaker_norm=false -S baseline.fusion_weight=0.5" in section["trained_by"]
+    md = (to.parent / "MODEL_CARD.md").read_text()
+    assert "\n## Averaged with the classic tool\n" in md and "Each answer of the single-file model is `0.5 x`" in md
+
+    monkeypatch.setattr(model_dir, "SHIPPED", to)
+    monkeypatch.chdir(tmp_path)
+    five = sorted((tiny_project.FIXTURE / "Actor_02").glob("*.flac"))[:5]
+    results = Classifier.open().predict_files(five)           # each file on its own
+    assert all(r["combined"].endswith("averaged with the eGeMAPS + SVM's (0.5 x network + 0.5 x SVM; its training "
+                                      "speakers' statistics)") for r in results)
+
+    assert release(project, to).returncode == 0              # released again without it: gone, files and card
+    assert not (to / "classic").exists() and "classic" not in card_mod.read(to)
+    files = {p.relative_to(to): p.read_bytes() for p in to.rglob("*") if p.is_file() and p.name != "card.json"}
+    added = release(project, to, "--keep-models", "--classic", str(global_part), "--fusion", str(figures))
+    assert added.returncode == 0, added.stderr
+    assert all((to / name).read_bytes() == data for name, data in files.items())   # the model as it was
+    assert card_mod.read(to)["classic"] == section and (to / "classic" / "classic.json").is_file()

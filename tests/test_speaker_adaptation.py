@@ -132,6 +132,26 @@ def test_adaptation_curve_scores_what_cross_validation_scored_given_all_recordin
     with pytest.raises(SystemExit, match="speaker-normalised models"):      # a single-file model is refused
         tool.curve([_single_file_folds(tmp_path)], store, [1], 1, 0)
 
+    # averaged with the classic tool, as the member answers: given all of a speaker's recordings, each fold's
+    # UA is what tools/fusion_cv.py scores on the same folds; given fewer than 3, the network's alone
+    import sys
+    sys.path.insert(0, str(featurestore.ROOT / "tools"))
+    import fusion_cv
+    functionals = featurestore.functionals_store(store, tmp_path / "functionals")
+    params = featurestore.write_params(tmp_path / "params.yaml", **{
+        "model.feature_norm": "speaker", "split.folds": 2, "split.val_per_fold": 1, "cv.folds": [0, 1],
+        "baseline.C": [1.0, 10.0], "baseline.gamma": [0.01]})
+    (tmp_path / "config.json").write_text(json.dumps({"overrides": {"model.feature_norm": "speaker"}}))
+    assert fusion_cv.main(["--network", str(tmp_path), "--egemaps", str(functionals), "--params", str(params),
+                           "--out", str(tmp_path / "fusion.json")]) == 0
+    fusion = json.loads((tmp_path / "fusion.json").read_text())["folds"]
+    assert tool.main(["--models", str(tmp_path / "models"), "--features", str(store), "--recordings", "1,3",
+                      "--draws", "2", "--classic", str(functionals), "--params", str(params), "--out", str(out)]) == 0
+    fused = json.loads(out.read_text())
+    np.testing.assert_allclose(fused["recordings_per_speaker"]["all"], [f["fusion_0.5"] for f in fusion], atol=1e-6)
+    assert fused["recordings_per_speaker"]["1"] == curve["1"]                 # the same draws, the network alone
+    assert fused["classic"] == {"egemaps": str(functionals), "weight": 0.5, "min_recordings": 3, "single_file": False}
+
 
 def _single_file_folds(tmp_path: Path) -> Path:
     folder = tmp_path / "single" / "fold_0"

@@ -15,6 +15,16 @@ as ``predict`` averages a folder of models), which must have been tested on the 
 classes) per fold, averaged over ``--draws`` draws; the table is the mean and sd over folds. "all" is every
 recording of the speaker, as the cross-validation scored it. ``--single``: fold models that need no
 statistics (per-utterance normalisation), scored on the same recordings, for the row to beat.
+
+``--classic EGEMAPS --params PARAMS``: the curve of the network averaged with the classic tool, as the
+shipped member answers (:mod:`emoaugnet.inference.classic`): each fold's eGeMAPS + SVM fit as
+tools/fusion_cv.py fits it (per speaker, on the fold's training speakers of ``PARAMS``' folds), each test
+speaker's functionals standardised by the same N recordings that gave the network its statistics, and the
+answer ``w x`` the network's probabilities ``+ (1 - w) x`` the SVM's (``--weight``, default
+``baseline.fusion_weight``). With fewer than 3 recordings the member answers with the network alone
+(:data:`emoaugnet.inference.classic.MIN_RECORDINGS`), and so does this curve. ``--single-classic``: the
+same for ``--single``'s fold models with an SVM on globally standardised functionals (tools/fusion_cv.py
+``--svm-global``).
 """
 
 from __future__ import annotations
@@ -28,10 +38,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from emoaugnet.evaluation.scoring import scores  # noqa: E402  (the project root on the path first)
+from emoaugnet.evaluation import baseline  # noqa: E402  (the project root on the path first)
+from emoaugnet.evaluation.scoring import scores  # noqa: E402
 from emoaugnet.inference import ensemble  # noqa: E402
+from emoaugnet.inference.classic import MIN_RECORDINGS  # noqa: E402
 from emoaugnet.model import bundle, normalisation, speaker_norm  # noqa: E402
 from emoaugnet.store import shards  # noqa: E402
+from emoaugnet.training import folds, splits  # noqa: E402
 
 
 def fold_dirs(models: Path) -> list[Path]:
@@ -56,18 +69,60 @@ def test_originals(b: bundle.Bundle, features: Path) -> shards.Samples:
     return shards.load_features(features, corpora, speakers=b.split["test_speakers"], variants=[0])
 
 
-def adapted_ua(b: bundle.Bundle, test: shards.Samples, n: int | None, rng: np.random.Generator) -> float:
-    """UA on ``test`` with each speaker's statistics from ``n`` of their recordings (None: all of them)."""
+class Svm:
+    """A fold's eGeMAPS + SVM, fit as tools/fusion_cv.py fits it, and the raw functionals of the fold's test
+    recordings in the order of the network's ``test``."""
+
+    def __init__(self, p, egemaps: Path, fold: int, test: shards.Samples, speaker: bool, weight: float):
+        fp = folds.fold_params(p, fold).split
+        self.model, _ = baseline.fit_calibrated(splits.make(fp, p.seed, p.corpora_to_run, egemaps,
+                                                            normalise_speakers=speaker), p.baseline)
+        raw = splits.make(fp, p.seed, p.corpora_to_run, egemaps, normalise_speakers=False).test
+        index = {key: i for i, key in enumerate(splits.keys(raw))}
+        missing = [key for key in splits.keys(test) if key not in index]
+        if missing or len(index) != len(test):
+            raise SystemExit(f"{egemaps}: fold {fold}'s test recordings are not the network's ({len(index)} against "
+                             f"{len(test)}; e.g. {missing[:1]}): other --params folds or another store")
+        self.raw = raw.features[[index[key] for key in splits.keys(test)]].astype(np.float64)
+        self.classes, self.speaker, self.weight = raw.classes, speaker, weight
+
+    def probabilities(self, rows: np.ndarray, enrol: np.ndarray | None = None) -> np.ndarray:
+        """The SVM's probabilities of ``rows``, standardised by the functionals of ``enrol`` (per speaker)."""
+        z = self.raw[rows]
+        if self.speaker:
+            z = speaker_norm.apply(z, *speaker_norm.statistics(self.raw[enrol]))
+        out = np.zeros((len(rows), len(self.classes)))
+        out[:, self.model.classes_] = self.model.predict_proba(z.reshape(len(rows), -1))
+        return out
+
+    def fuse(self, network: np.ndarray, svm: np.ndarray) -> np.ndarray:
+        return self.weight * network + (1 - self.weight) * svm
+
+
+def adapted_ua(b: bundle.Bundle, test: shards.Samples, n: int | None, rng: np.random.Generator,
+               svm: Svm | None = None) -> float:
+    """UA on ``test`` with each speaker's statistics from ``n`` of their recordings (None: all of them);
+    averaged with ``svm``'s answers from :data:`MIN_RECORDINGS` recordings on."""
     z = np.empty_like(test.features)
+    other = np.zeros((len(test), len(b.classes)))
+    fused = np.zeros(len(test), bool)
     for speaker in np.unique(test.speaker):
         rows = np.flatnonzero(test.speaker == speaker)
         enrol = rows if n is None or n >= len(rows) else rng.choice(rows, n, replace=False)
         mean, std = speaker_norm.statistics(test.features[enrol])
         z[rows] = speaker_norm.apply(test.features[rows], mean, std)
-    return scores(test.label, b.predict_frames(z).argmax(axis=1), b.classes)["unweighted_accuracy"]
+        if svm is not None and len(enrol) >= MIN_RECORDINGS:
+            other[rows], fused[rows] = svm.probabilities(rows, enrol), True
+    probs = b.predict_frames(z).astype(np.float64)
+    if svm is not None:
+        probs[fused] = svm.fuse(probs[fused], other[fused])
+    return scores(test.label, probs.argmax(axis=1), b.classes)["unweighted_accuracy"]
 
 
-def curve(models: list[Path], features: Path, counts: list[int], draws: int, seed: int) -> dict[str, list[float]]:
+def curve(models: list[Path], features: Path, counts: list[int], draws: int, seed: int,
+          classic: tuple | None = None) -> dict[str, list[float]]:
+    """Per N, each fold's UA averaged over ``draws``; ``classic``: (params, eGeMAPS store, weight) to average
+    each fold's SVM in."""
     per_fold: dict[str, list[float]] = {str(n): [] for n in counts} | {"all": []}
     for fold in fold_dirs(models[0]):
         b = fold_model(models, fold.name)
@@ -75,20 +130,28 @@ def curve(models: list[Path], features: Path, counts: list[int], draws: int, see
             raise SystemExit(f"{fold}: trained with model.feature_norm: {normalisation.method(b)}; this tool "
                              "measures speaker-normalised models (pass those with --single)")
         test = test_originals(b, features)
-        rng = np.random.default_rng([seed, int(fold.name.split("_")[1])])
+        k = int(fold.name.split("_")[1])
+        svm = None if classic is None else Svm(classic[0], classic[1], k, test, True, classic[2])
+        rng = np.random.default_rng([seed, k])
         for n in counts:
-            per_fold[str(n)].append(float(np.mean([adapted_ua(b, test, n, rng) for _ in range(draws)])))
-        per_fold["all"].append(adapted_ua(b, test, None, rng))
+            per_fold[str(n)].append(float(np.mean([adapted_ua(b, test, n, rng, svm) for _ in range(draws)])))
+        per_fold["all"].append(adapted_ua(b, test, None, rng, svm))
         print(f"{fold.name}: " + ", ".join(f"N={k} {100 * v[-1]:.1f}%" for k, v in per_fold.items()), flush=True)
     return per_fold
 
 
-def single_file(models: Path, features: Path) -> list[float]:
+def single_file(models: list[Path], features: Path, classic: tuple | None = None) -> list[float]:
+    """Each fold's UA of single-file models (several: averaged), each file on its own; ``classic`` as in
+    :func:`curve`, with the SVM on globally standardised functionals."""
     out = []
-    for fold in fold_dirs(models):
-        b = bundle.load(fold)
-        test = normalisation.for_model(b, test_originals(b, features))
-        out.append(scores(test.label, b.predict_frames(test.features).argmax(axis=1), b.classes)["unweighted_accuracy"])
+    for fold in fold_dirs(models[0]):
+        b = fold_model(models, fold.name)
+        test = test_originals(b, features)
+        probs = b.predict_frames(normalisation.for_model(b, test).features).astype(np.float64)
+        if classic is not None:
+            svm = Svm(classic[0], classic[1], int(fold.name.split("_")[1]), test, False, classic[2])
+            probs = svm.fuse(probs, svm.probabilities(np.arange(len(test))))
+        out.append(scores(test.label, probs.argmax(axis=1), b.classes)["unweighted_accuracy"])
     return out
 
 
@@ -97,16 +160,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", required=True, help="fold models of a speaker-normalised CV (several, comma-"
                         "separated: each fold's models averaged)")
     parser.add_argument("--features", required=True, type=Path, help="the feature store they were trained from")
-    parser.add_argument("--single", type=Path, help="fold models of a single-file CV, scored alongside")
+    parser.add_argument("--single", help="fold models of a single-file CV (several, comma-separated: averaged), "
+                        "scored alongside")
+    parser.add_argument("--classic", type=Path, default=None, metavar="EGEMAPS",
+                        help="average each fold's eGeMAPS + SVM (per speaker) in; the eGeMAPS store of the same "
+                             "recordings (paths.egemaps)")
+    parser.add_argument("--single-classic", action="store_true",
+                        help="with --classic and --single: average the single-file models with a globally "
+                             "standardised SVM")
+    parser.add_argument("--params", default=str(ROOT / "params.yaml"),
+                        help="with --classic: the params whose cv folds and baseline the SVMs follow")
+    parser.add_argument("--weight", type=float, default=None,
+                        help="with --classic: the network's share (default: baseline.fusion_weight)")
     parser.add_argument("--recordings", default="1,3,5,10,20", help="numbers of recordings per speaker")
     parser.add_argument("--draws", type=int, default=5, help="random draws of the recordings per number")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="write the per-fold figures here as JSON")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.recordings.split(",")]
-    result = {"recordings_per_speaker": curve([Path(m) for m in args.models.split(",")], args.features, counts, args.draws, args.seed)}
+    classic = None
+    if args.classic:
+        from emoaugnet.params import load
+        p = load(args.params)
+        classic = (p, args.classic, p.baseline.fusion_weight if args.weight is None else args.weight)
+    result = {"recordings_per_speaker": curve([Path(m) for m in args.models.split(",")], args.features, counts,
+                                              args.draws, args.seed, classic)}
     if args.single:
-        result["single_file"] = single_file(args.single, args.features)
+        result["single_file"] = single_file([Path(m) for m in args.single.split(",")], args.features,
+                                            classic if args.single_classic else None)
+    if classic is not None:
+        result["classic"] = {"egemaps": str(args.classic), "weight": classic[2], "min_recordings": MIN_RECORDINGS,
+                             "single_file": bool(args.single_classic)}
     print("| recordings per speaker | UA, mean +- sd over folds | per fold |\n|---|---|---|")
     rows = [(f"{k} (adapted)", v) for k, v in result["recordings_per_speaker"].items()]
     rows += [("single file (no statistics)", result["single_file"])] if args.single else []

@@ -88,12 +88,16 @@ def write_calibration(bundle_dir: Path, c, cv_dir: Path | None = None) -> str | 
                 f"({classic.CONFIG_FILE}) to write a calibration into")
     config = json.loads(config_path.read_text())
     if part:          # the folds must be the network and this SVM averaged at the weight it answers with
-        weights = {json.loads((d / "metrics.json").read_text()).get("chosen", {}).get("fusion_weight")
-                   for d in report.fold_folders(cv_dir)}
+        chosen = [json.loads((d / "metrics.json").read_text()).get("chosen", {}) for d in report.fold_folders(cv_dir)]
+        weights = {c.get("fusion_weight") for c in chosen}
         if weights != {config.get("fusion_weight")}:
             return (f"{cv_dir}: folds averaged at weight {sorted(map(str, weights))}, {config_path} answers at "
                     f"{config.get('fusion_weight')}; write them with tools/fusion_cv.py --predictions and that "
                     "weight first in --weights")
+        if {c.get("speaker_norm") for c in chosen} != {config.get("speaker_norm")}:
+            return (f"{cv_dir}: folds averaged with the SVM standardised {'per speaker' if chosen[0].get('speaker_norm') else 'globally'}"
+                    f", {config_path} standardises {'per speaker' if config.get('speaker_norm') else 'globally'}; "
+                    "write them with tools/fusion_cv.py --predictions" + ("" if config.get("speaker_norm") else " --svm-global"))
     config["calibration"] = c.to_config()
     write_text(config_path, json.dumps(config, indent=1, sort_keys=True) + "\n")
     print(f"calibration_report: {config_path}: temperature {c.temperature:.3g}, not sure under top "

@@ -119,12 +119,12 @@ def cross_rows(p, cross: Path, corpora: list[str], models: dict[int, object], eg
 
 
 def write_fused(out: Path, split: splits.Split, probs: np.ndarray, classes: tuple[str, ...], fold: int,
-                weight: float) -> None:
+                weight: float, speaker_norm: bool) -> None:
     """Fold ``fold``'s averaged probabilities as an evaluated fold's reports (``predictions.csv`` ...)."""
     out.mkdir(parents=True, exist_ok=True)
     metrics = {"protocol": split.protocol, **scoring.scores(split.test.label, probs.argmax(axis=1), classes),
                "model": f"late fusion: {weight:g} x network + {1 - weight:g} x eGeMAPS SVM", "fold": fold,
-               "chosen": {"fusion_weight": weight}}
+               "chosen": {"fusion_weight": weight, "speaker_norm": speaker_norm}}
     scoring.write_reports(out, metrics, split, probs, classes)
 
 
@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rows[-1]), flush=True)
         if args.predictions:
             w, svm = weights[0], baseline.probabilities(models[k], split.test)
-            write_fused(args.predictions / "reports" / f"fold_{k}", split, w * a + (1 - w) * svm, p.classes, k, w)
+            write_fused(args.predictions / "reports" / f"fold_{k}", split, w * a + (1 - w) * svm, p.classes, k, w,
+                        p.baseline.speaker_norm)
     names = ["network", "svm", *(f"fusion_{w:g}" for w in weights)]
     summary = summarise(rows, names)
     for name in names:

@@ -122,15 +122,15 @@ class Classifier:
         params = params or PredictParams()
         model = load_model(choice.path, backend, threads)
         params.check(model.audio_params.duration)             # before any speaker file is read
-        stats = partner = None
+        from emoaugnet.model.normalisation import check_group_stats
+        check_group_stats(model, given=speaker is not None)   # speaker= for exactly the models that take it
+        stats = partner = used = None
         if speaker is not None:
-            from emoaugnet.model.normalisation import check_group_stats
             from emoaugnet.inference.speaker_adaptation import speaker_statistics
-            check_group_stats(model, given=True)              # refuse speaker= for a model that takes none
-            used: list[str] = []
+            used = []
             stats = speaker_statistics(expand(api_inputs.paths(speaker)), model, params, used)
-            if classic.has_classic(choice.path):               # its answers average the eGeMAPS + SVM's in
-                partner = classic.partner(Path(choice.path) / classic.FOLDER, model, used)
+        if classic.has_classic(choice.path):                   # its answers average the eGeMAPS + SVM's in
+            partner = classic.partner(Path(choice.path) / classic.FOLDER, model, used)
         return cls(model, params, stats, choice.path, choice.warning, choice.label, partner)
 
     @classmethod

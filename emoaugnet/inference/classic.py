@@ -1,21 +1,27 @@
-"""The classic tool beside the speaker-adapted network: eGeMAPS functionals and a calibrated RBF SVM, as ONNX.
+"""The classic tool beside the network: eGeMAPS functionals and a calibrated RBF SVM, as ONNX.
 
-A folder ``classic/`` (:data:`FOLDER`) inside a speaker-adapted model's folder (the shipped model's
-``speaker/``) holds ``classic.onnx`` and ``classic.json`` (:data:`ONNX_FILE`, :data:`CONFIG_FILE`), written
-by :mod:`emoaugnet.evaluation.baseline_export` (``dvc repro baseline_export@all``) and put there by
-``emoaugnet release --classic``. When a speaker's recordings are given (``predict --speaker-norm``, the
-API's ``speaker=``), each recording's answer is then the average ``w * network + (1 - w) * SVM`` of the
-network's probabilities (the mean over its windows) and the SVM's for the whole recording, ``w`` the
-``fusion_weight`` it was exported with (``baseline.fusion_weight``): late fusion, measured by
-tools/fusion_cv.py (docs/evaluation.md). The SVM reads the recording's 88 eGeMAPS functionals (openSMILE,
-:func:`emoaugnet.store.egemaps.compute_each`) standardised by the speaker's own: the mean and sd of each
-functional over the speaker's recordings that gave the network its statistics (readable, long enough, not
-silent), at least :data:`MIN_RECORDINGS` of them; with fewer, or where openSMILE cannot describe a
-recording, the network answers alone and ``combined`` says why. The network's side of the average is its
-uncalibrated output (the mean of its windows' ``predict_frames``), as tools/fusion_cv.py averaged the
-cross-validation folds' predictions; the average's temperature and "not sure" rule are ``classic.json``'s
-``calibration``, fitted on those averaged folds (tools/calibration_report.py ``--write``; uncalibrated
-without one). The windows' probabilities and segments stay the network's, calibrated by its own rule.
+A folder ``classic/`` (:data:`FOLDER`) inside a model's folder holds ``classic.onnx`` and ``classic.json``
+(:data:`ONNX_FILE`, :data:`CONFIG_FILE`), written by :mod:`emoaugnet.evaluation.baseline_export` (``dvc repro
+baseline_export@all``) and put there by ``emoaugnet release --classic``. Each recording's answer is then the
+average ``w * network + (1 - w) * SVM`` of the network's probabilities (the mean over its windows) and the
+SVM's for the whole recording, ``w`` the ``fusion_weight`` it was exported with (``baseline.fusion_weight``):
+late fusion, measured by tools/fusion_cv.py (docs/evaluation.md). The SVM reads the recording's 88 eGeMAPS
+functionals (openSMILE, :func:`emoaugnet.store.egemaps.compute_each`), standardised as it was fit
+(``classic.json``'s ``speaker_norm``, which also says which network it sits beside):
+
+* **per speaker**, beside a speaker-adapted network (the shipped model's ``speaker/``): by the mean and sd of
+  each functional over the speaker's recordings that gave the network its statistics (readable, long
+  enough, not silent), at least :data:`MIN_RECORDINGS` of them; with fewer the network answers alone and
+  ``combined`` says why;
+* **globally**, beside a single-file network (the shipped model's top folder): by its training speakers'
+  statistics, inside the ONNX graph; each file on its own.
+
+Where openSMILE cannot describe a recording, the network answers alone and ``combined`` says why. The
+network's side of the average is its uncalibrated output (the mean of its windows' ``predict_frames``), as
+tools/fusion_cv.py averaged the cross-validation folds' predictions; the average's temperature and "not
+sure" rule are ``classic.json``'s ``calibration``, fitted on those averaged folds
+(tools/calibration_report.py ``--write``; uncalibrated without one). The windows' probabilities and segments
+stay the network's, calibrated by its own rule.
 """
 
 from __future__ import annotations
@@ -107,25 +113,27 @@ def load(folder: str | Path) -> ClassicModel:
     return ClassicModel(folder, config, session, calibration)
 
 
-def check(model: ClassicModel, classes: Sequence[str], sample_rate: int) -> None:
-    """Refuse a classic part whose classes or sample rate differ from those of the network beside it, or fit
-    on globally standardised functionals (its partner standardises each speaker's own)."""
+def check(model: ClassicModel, classes: Sequence[str], sample_rate: int, per_speaker: bool) -> None:
+    """Refuse a classic part whose classes or sample rate differ from those of the network beside it, or whose
+    standardisation is not the network's kind: per speaker beside a speaker-adapted network (``per_speaker``),
+    global beside a single-file one."""
     if model.classes != tuple(classes):
         raise ClassicError(f"{model.folder}: classes {list(model.classes)}, the network's {list(classes)}")
     if model.sample_rate != sample_rate:
         raise ClassicError(f"{model.folder}: functionals at {model.sample_rate} Hz, the network reads {sample_rate} Hz")
-    if not model.config.get("speaker_norm"):
-        raise ClassicError(f"{model.folder}: fit on globally standardised functionals; beside a speaker-adapted "
-                           "network it standardises each speaker's own (baseline.speaker_norm: true)")
+    if bool(model.config.get("speaker_norm")) != per_speaker:
+        fit, needs = ("per speaker", "single-file") if model.config.get("speaker_norm") else ("globally", "speaker-adapted")
+        raise ClassicError(f"{model.folder}: fit on functionals standardised {fit}; beside a {needs} network it "
+                           f"needs baseline.speaker_norm: {str(per_speaker).lower()}")
 
 
 @dataclass
 class Partner:
     """The classic part bound to one speaker's statistics: :meth:`fuse` gives a recording's averaged answer."""
     model: ClassicModel
-    mean: np.ndarray | None
+    mean: np.ndarray | None         # the speaker's statistics (None: a global part, standardised in its graph)
     std: np.ndarray | None
-    speaker_recordings: int
+    speaker_recordings: int | None  # how many recordings gave them (None: a global part)
     reason: str | None = None       # why it cannot judge this speaker: the network answers alone
 
     @property
@@ -153,7 +161,7 @@ class Partner:
             elif isinstance(r, tuple):
                 out.append(f"eGeMAPS functionals: {r[1]}")
             else:
-                z = speaker_norm.apply(r[None, None, :], self.mean, self.std)[:, 0, :]
+                z = r[None, :] if self.mean is None else speaker_norm.apply(r[None, None, :], self.mean, self.std)[:, 0, :]
                 out.append(self.model.probabilities(z)[0])
         return out
 
@@ -164,9 +172,10 @@ class Partner:
             return network, f"; the eGeMAPS + SVM could not judge it ({svm}): the network's alone"
         w = self.model.weight
         fused = w * np.asarray(network, np.float64) + (1 - w) * svm
+        stats = ("its training speakers' statistics" if self.speaker_recordings is None else
+                 f"the speaker's statistics from {self.speaker_recordings} recordings")
         return self.calibration.apply(fused[None, :])[0], (
-            f", averaged with the eGeMAPS + SVM's ({w:g} x network + {1 - w:g} x SVM; the speaker's statistics "
-            f"from {self.speaker_recordings} recordings)")
+            f", averaged with the eGeMAPS + SVM's ({w:g} x network + {1 - w:g} x SVM; {stats})")
 
 
 def compute_each(items: Sequence[Any], sample_rate: int) -> list[np.ndarray | tuple[str, str]]:
@@ -174,12 +183,15 @@ def compute_each(items: Sequence[Any], sample_rate: int) -> list[np.ndarray | tu
     return compute(items, sample_rate)
 
 
-def partner(folder: str | Path, network: Any, speaker_files: Sequence[str]) -> Partner:
-    """The classic part in ``folder`` checked against ``network`` and bound to the speaker whose recordings
-    are ``speaker_files`` (those that gave the network its statistics); with fewer than
-    :data:`MIN_RECORDINGS` of them described by openSMILE, a partner that says why it cannot judge."""
+def partner(folder: str | Path, network: Any, speaker_files: Sequence[str] | None = None) -> Partner:
+    """The classic part in ``folder`` checked against ``network``: a global part for a single file (no
+    ``speaker_files``), or a per-speaker part bound to the speaker whose recordings are ``speaker_files``
+    (those that gave the network its statistics); with fewer than :data:`MIN_RECORDINGS` of them described
+    by openSMILE, a partner that says why it cannot judge."""
     model = load(folder)
-    check(model, network.classes, network.audio_params.sample_rate)
+    check(model, network.classes, network.audio_params.sample_rate, per_speaker=speaker_files is not None)
+    if speaker_files is None:
+        return Partner(model, None, None, None)
     results = compute_each(list(speaker_files), model.sample_rate)
     values = [r for r in results if not isinstance(r, tuple)]
     if len(values) < MIN_RECORDINGS:

@@ -133,6 +133,8 @@ def render(card: Mapping[str, Any]) -> str:
              "    pip install .", "    emoaugnet predict recording.wav", "",
              "## Intended use", "", card["intended_use"], ""]
     lines += card_lines.figures(card)
+    classic = card_lines.classic_lines(card.get("classic"), heading="##")
+    lines += classic[1:] + [""] if classic else []
     lines += ["## Known limits", ""]
     lines += [f"- {limit}" for limit in card["limits"]]
     lines += ["", "## Training data and licences", "",

@@ -152,22 +152,27 @@ def speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
     return lines + classic_lines(member.get("classic"))
 
 
-def classic_lines(part: Mapping[str, Any] | None) -> list[str]:
-    """The card's lines on the eGeMAPS + SVM the member averages in (nothing when it has none)."""
+def classic_lines(part: Mapping[str, Any] | None, heading: str = "###") -> list[str]:
+    """The card's lines on an eGeMAPS + SVM a model averages in (nothing when it has none): the member's
+    (standardised per speaker) or the single-file model's (globally)."""
     if not part:
         return []
     fig, w = part["figures"], part["fusion_weight"]
     folds = ", ".join(f"{100 * v:.1f}" for v in fig["per_fold"])
-    return ["", "### Averaged with the classic tool", "",
-            f"Each answer of the member is `{w:g} x` its probabilities `+ {1 - w:g} x` those of `{part['folder']}/`: "
-            f"openSMILE's {part['feature_set']} functionals of the whole recording, standardised by the speaker's "
-            f"own, and an RBF SVM (C {part['chosen']['C']:g}, gamma {part['chosen']['gamma']:g}; Platt-calibrated on "
-            f"speaker-grouped folds), "
-            f"trained on the member's speakers by `{part['trained_by']}`.", "",
+    member = part.get("standardised", "per speaker") == "per speaker"    # cards before 2026-12-08: the member's
+    who, how, data = (("the member", "standardised by the speaker's own", "every recording of each test speaker "
+                       "giving its statistics") if member else
+                      ("the single-file model", "standardised by its training speakers' statistics", "each file on "
+                       "its own"))
+    return ["", f"{heading} Averaged with the classic tool", "",
+            f"Each answer of {who} is `{w:g} x` its probabilities `+ {1 - w:g} x` those of `{part['folder']}/`: "
+            f"openSMILE's {part['feature_set']} functionals of the whole recording, {how}, and an RBF SVM (C "
+            f"{part['chosen']['C']:g}, gamma {part['chosen']['gamma']:g}; Platt-calibrated on speaker-grouped "
+            f"folds), trained on the same speakers by `{part['trained_by']}`. Windows and segments stay the "
+            "network's.", "",
             f"The same 5-fold cross-validation, the network's and the SVM's probabilities averaged fold by fold "
-            f"(`{fig['file']}`, made by `tools/fusion_cv.py`, every recording of each test speaker giving its "
-            f"statistics): **{percent(fig['unweighted_accuracy'])} +- {100 * fig['sd']:.1f}** UA (folds {folds}), "
-            f"against {percent(fig['network_alone'])} for the member's configuration alone and "
-            f"{percent(fig['svm_alone'])} for the SVM alone.", "",
+            f"(`{fig['file']}`, made by `tools/fusion_cv.py`, {data}): **{percent(fig['unweighted_accuracy'])} +- "
+            f"{100 * fig['sd']:.1f}** UA (folds {folds}), against {percent(fig['network_alone'])} for "
+            f"{who}'s configuration alone and {percent(fig['svm_alone'])} for the SVM alone.", "",
             "The averaged answer's " + calibrated_line(part.get("calibration"))[4:], ""] + [
         f"- {part['folder']}/{name}: {f['bytes']} bytes, sha256 {f['sha256']}" for name, f in part["files"].items()]

@@ -98,7 +98,8 @@ def ensemble_card(card: dict[str, Any], exports: list[Path], configs: list[dict[
 
 def clear(to: Path) -> None:
     """Remove what the release before put in ``to``, as its ``card.json`` lists it (the single model's files,
-    the subfolders of the models it averaged, its speaker-adapted member), ``card.json`` last; nothing else."""
+    the subfolders of the models it averaged, its speaker-adapted member, its classic part), ``card.json`` last;
+    nothing else."""
     try:
         old = json.loads((to / model_dir.CARD_FILE).read_text())
     except (OSError, ValueError):
@@ -108,6 +109,7 @@ def clear(to: Path) -> None:
         (to / name).unlink(missing_ok=True)
     folders = [m.get("folder") for m in old.get("models") or [] if isinstance(m, dict)]
     folders += [model_dir.SPEAKER_FOLDER] if old.get("speaker_model") else []
+    folders += [old["classic"].get("folder")] if isinstance(old.get("classic"), dict) else []
     for folder in folders:
         if isinstance(folder, str) and folder and (to / folder).is_dir() and to.resolve() in (to / folder).resolve().parents:
             shutil.rmtree(to / folder)

@@ -29,7 +29,7 @@ import json
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 
@@ -177,16 +177,17 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
             reports: str | Path = "reports", cv: str | Path | None = None, card_md: str | Path = "MODEL_CARD.md",
             params_file: str | Path = "params.yaml", speaker_export: str | Path | None = None,
             speaker_models: str | Path | None = None, adaptation: str | Path | None = None,
-            allow_dirty: bool = False, classic: str | Path | None = None,
-            fusion: str | Path | None = None) -> dict[str, Any]:
+            allow_dirty: bool = False, classic: Sequence[str | Path] = (),
+            fusion: Sequence[str | Path] = ()) -> dict[str, Any]:
     """Check and copy ``export`` into ``to`` with ``card.json``; write ``card_md``. Returns the card.
     ``export`` may be a folder of exports (``models`` then a folder of their bundles under the same names):
     models of params.yaml's configuration drawn with other seeds, averaged; each is copied into a subfolder.
     ``speaker_export`` (made from ``speaker_models``), with ``adaptation`` (tools/adaptation_curve.py's JSON
     for its configuration): the speaker-adapted member, copied into ``to/speaker``; without it, a member
     released before is removed (it would describe another model). ``allow_dirty``: release from a tree with
-    uncommitted changes (the card records it). ``classic`` (with ``fusion``, tools/fusion_cv.py's figures): the
-    eGeMAPS + SVM the member averages in, copied into ``to/speaker/classic`` (:mod:`emoaugnet.release.classic_part`)."""
+    uncommitted changes (the card records it). ``classic`` (with ``fusion``, tools/fusion_cv.py's figures, one
+    each, in order): the eGeMAPS + SVMs the models average in, each copied beside the model its standardisation
+    fits, ``to/classic`` or ``to/speaker/classic`` (:mod:`emoaugnet.release.classic_part`)."""
     export, to, params_file = Path(export), Path(to), Path(params_file)
     main_pairs = member_mod.pairs(export, Path(models), to)   # one model, or a folder of them averaged
     configs = [check_export(e, m) for e, m in main_pairs]
@@ -202,12 +203,13 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
         for e, c in zip(member_pairs, member):
             member_mod.check_member(c, config, e[0])
         member_mod.check_same_data(member, [e for e, _ in member_pairs])
-    partner = None
-    if classic is not None:
-        if member is None or fusion is None:
-            raise ReleaseError("--classic needs --speaker-export (the member whose answers it averages into) and "
-                               "--fusion (tools/fusion_cv.py's figures for them)")
-        partner = classic_part.check(Path(classic), member, [e for e, _ in member_pairs])
+    given = classic_part.parts(list(classic), list(fusion))
+    if True in given and member is None:
+        raise ReleaseError(f"{given[True][0].folder}: fit per speaker, it needs --speaker-export (the member whose "
+                           "answers it averages in)")
+    for kind, (part, _) in given.items():
+        pairs = member_pairs if kind else main_pairs
+        classic_part.check(part, member if kind else configs, [e for e, _ in pairs])
     try:
         tree = yaml.safe_load(params_file.read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -216,7 +218,7 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
         check_params(c, tree, str(params_file) + ("" if len(configs) == 1 else f" ({e.name})"), seed=i == 0)
     exports = [e for e, _ in main_pairs] + [e for e, _ in member_pairs]
     size = sum((e / name).stat().st_size for e in exports for name in (ONNX_FILE, FEATURES_FILE))
-    size += 0 if classic is None else (Path(classic) / classic_mod.ONNX_FILE).stat().st_size
+    size += sum((part.folder / classic_mod.ONNX_FILE).stat().st_size for part, _ in given.values())
     if size > MAX_BYTES:
         raise ReleaseError(f"{', '.join(map(str, exports))}: {size} bytes of model files; the package holds at "
                            f"most {MAX_BYTES}")
@@ -228,16 +230,16 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
     if member is not None:
         the_card["speaker_model"] = member_mod.speaker_section([e for e, _ in member_pairs], member, Path(adaptation),
                                                                the_card, root / from_dict(tree).paths.manifests)
-    if partner is not None:
-        the_card["speaker_model"]["classic"] = classic_part.section(Path(classic), partner, Path(fusion))
+    for kind, part in given.items():
+        (the_card["speaker_model"] if kind else the_card)["classic"] = classic_part.section(*part)
     text = json.dumps(the_card, indent=1, sort_keys=True) + "\n"
     the_card = json.loads(text)            # as card.read gives it back: MODEL_CARD.md is rendered from this
     member_mod.clear(to)      # what the release before put there (model.json and card.json mark a whole one)
     if member is not None:
         for e, _ in member_pairs:
             _copy_model(e, to / model_dir.SPEAKER_FOLDER / (e.name if len(member_pairs) > 1 else ""))
-    if partner is not None:
-        classic_part.copy(Path(classic), to / model_dir.SPEAKER_FOLDER / classic_mod.FOLDER)
+    for part, _ in given.values():
+        classic_part.copy(part.folder, to / classic_part.place(part))
     if len(main_pairs) == 1:
         _copy_model(main_pairs[0][0], to, card_text=text)
     else:
