@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
                          f"here, the model shipped in the package: `emoaugnet info` prints its card)")
     pr.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto",
                     help="auto (default): onnxruntime when the folder has model.onnx, else Keras")
+    pr.add_argument("--no-classic", action="store_true",
+                    help="the network alone where the model's folder holds a classic part (an eGeMAPS + SVM averaged into "
+                         "each answer, the shipped model's does): no openSMILE run per recording, faster, and the "
+                         "answers measured before it (docs/evaluation.md)")
     out = pr.add_mutually_exclusive_group()
     out.add_argument("--csv", action="store_true", help="write a CSV table instead of JSON lines")
     out.add_argument("--timeline", action="store_true",
@@ -133,7 +137,8 @@ def _parser() -> argparse.ArgumentParser:
                          "speaker-adapted member (used for several recordings of one speaker)")
     rl.add_argument("--speaker-models", default=None, metavar="DIR", help="the bundle --speaker-export was made from")
     rl.add_argument("--adaptation", default=None, metavar="FILE",
-                    help="tools/adaptation_curve.py's JSON for --speaker-export's configuration: its figures and "
+                    help="tools/adaptation_curve.py's JSON for --speaker-export's configuration (with --keep-models: "
+                         "the member's curve again, e.g. averaged with its classic part): its figures and "
                          "from how many recordings it beats the single-file model")
     rl.add_argument("--classic", action="append", default=[], metavar="DIR",
                     help="an eGeMAPS + SVM of `dvc repro baseline_export@all` (classic.onnx, classic.json) whose "
@@ -345,11 +350,12 @@ def release(args: argparse.Namespace) -> int:
             from emoaugnet.release.classic_part import add_to_release
             if not args.classic:
                 raise ReleaseError("--keep-models adds a classic part: give --classic DIR and --fusion FILE")
-            if args.speaker_export or args.speaker_models or args.adaptation or args.export != DEFAULT_EXPORT:
+            if args.speaker_export or args.speaker_models or args.export != DEFAULT_EXPORT:
                 raise ReleaseError("--keep-models releases the models already in --to: leave out --export, "
-                                   "--speaker-export, --speaker-models and --adaptation")
-            card = add_to_release(Path(args.to), args.classic, args.fusion,
-                                  Path(args.params).resolve().parent, Path(args.card), args.allow_dirty)
+                                   "--speaker-export and --speaker-models")
+            card = add_to_release(Path(args.to), args.classic, args.fusion, Path(args.params).resolve().parent,
+                                  Path(args.card), args.allow_dirty,
+                                  None if args.adaptation is None else Path(args.adaptation))
             print(f"release: {card['name']}: the models of {card['models_released_as']} in {args.to}, averaged "
                   f"with the eGeMAPS + SVM from {', '.join(args.classic)}; {args.card}")
             return 0

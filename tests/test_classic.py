@@ -110,13 +110,13 @@ def test_a_speakers_answers_average_the_network_and_the_svm(member, part, tmp_pa
 
 def test_with_fewer_recordings_of_the_speaker_the_network_answers_alone_and_says_why(member):
     alone, fused = member
-    results = Classifier.from_dir(fused, speaker=SPEAKER[:2]).predict_files(SPEAKER[:2])
-    network = Classifier.from_dir(alone, speaker=SPEAKER[:2]).predict_files(SPEAKER[:2])
+    results = Classifier.from_dir(fused, speaker=SPEAKER[:4]).predict_files(SPEAKER[:2])
+    network = Classifier.from_dir(alone, speaker=SPEAKER[:4]).predict_files(SPEAKER[:2])
     for r, n in zip(results, network):
         assert r["probabilities"] == n["probabilities"]
         assert r["combined"] == n["combined"] + ("; the eGeMAPS + SVM could not judge it (it standardises by the "
-                                                 "speaker's own functionals, from at least 3 of their voiced "
-                                                 "recordings; 2 gave them): the network's alone")
+                                                 "speaker's own functionals, from at least 5 of their voiced "
+                                                 "recordings; 4 gave them): the network's alone")
 
 
 def copy_of(model: Path, to: Path) -> tuple[Path, Path, dict]:
@@ -210,3 +210,37 @@ def test_a_part_sits_only_beside_the_kind_of_network_it_was_fit_for(single, memb
     with pytest.raises(classic.ClassicError, match="fit on functionals standardised globally; beside a "
                                                    "speaker-adapted network it needs baseline.speaker_norm: true"):
         Classifier.from_dir(other, speaker=SPEAKER)
+
+
+def test_without_the_classic_part_or_past_its_longest_recording_the_network_answers_alone(single, capsys):
+    from emoaugnet import cli
+    _, alone, fused = single
+    network = Classifier.from_dir(alone).predict_file(SPEAKER[0])
+    assert Classifier.from_dir(fused, classic_part=False).predict_file(SPEAKER[0]) == network
+    assert cli.main(["predict", "--model", str(fused), "--no-classic", "--workers", "1", str(SPEAKER[0])]) == 0
+    assert json.loads(capsys.readouterr().out) == network
+    import soundfile
+    samples, rate = soundfile.read(SPEAKER[0], dtype="float32")
+    long = np.tile(samples, int(np.ceil(21 * rate / len(samples))))      # over 20 s: not an utterance
+    got = Classifier.from_dir(fused).predict_array(long, rate)
+    assert got["probabilities"] == Classifier.from_dir(alone).predict_array(long, rate)["probabilities"]
+    assert got["combined"].endswith(f"; the eGeMAPS + SVM could not judge it ({len(long) / rate:.1f} s of audio: it "
+                                    "judges recordings up to 20 s, the utterances it was trained on): the network's alone")
+
+
+def test_predicts_worker_processes_answer_with_the_same_classic_part(single, tmp_path, monkeypatch):
+    """`predict --workers`: each worker loads the model and the part again (an ONNX model: the shipped
+    model's networks, with the global part beside them) and answers as the calling process does."""
+    from emoaugnet.inference import workers
+    from emoaugnet.inference.predictor import expand
+    model = tmp_path / "model"
+    shutil.copytree(featurestore.ROOT / "emoaugnet" / "shipped", model,
+                    ignore=shutil.ignore_patterns("speaker", classic.FOLDER, "__init__.py", "__pycache__"))
+    shutil.copytree(single[0], model / classic.FOLDER)
+    clf = Classifier.from_dir(model)
+    monkeypatch.setattr(workers, "CHUNK", 3)               # six files: two chunks, two workers
+    items = expand([str(p) for p in SPEAKER[:6]])
+    got = list(workers.classify(clf, items, 2))
+    assert workers.effective_workers(clf, 2, len(items)) == 2
+    assert got == list(clf.classify(items))
+    assert all("averaged with the eGeMAPS + SVM's" in r["combined"] for r in got)

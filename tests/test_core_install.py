@@ -86,6 +86,7 @@ def test_the_core_install_classifies_with_the_shipped_model_and_prints_its_card(
     assert answered(result, card["classes"])
     assert set(result["probabilities"]) == set(card["classes"])
     assert abs(sum(result["probabilities"].values()) - 1) < 1e-3
+    assert "averaged with the eGeMAPS + SVM's" in result["combined"]     # the single-file model's classic part
     # several recordings of one speaker: the installed package's speaker-adapted member answers
     needed = card["speaker_model"]["min_recordings"]
     files = sorted(str(p) for p in CLIP.parent.glob("*.flac"))[:needed]

@@ -368,6 +368,16 @@ def test_keep_models_adds_the_classic_part_to_a_release_and_keeps_its_models(pro
     assert all((to / name).read_bytes() == data for name, data in files.items())   # the models as they were
     assert (to / "speaker" / "classic" / "classic.onnx").read_bytes() == (part / "classic.onnx").read_bytes()
     assert "### Averaged with the classic tool" in (to.parent / "MODEL_CARD.md").read_text()
+    assert after["speaker_model"]["min_recordings"] == 5                    # from the curve released before
+    fused = tmp_path / "fused-curve.json"           # tools/adaptation_curve.py --classic: the member as it answers
+    fused.write_text(json.dumps({"recordings_per_speaker": {"1": [0.30, 0.40], "3": [0.55, 0.57], "all": [0.6, 0.7]},
+                                 "classic": {"weight": 0.5, "min_recordings": 3}}))
+    again = release(project, to, *keep, "--adaptation", str(fused))
+    assert again.returncode == 0, again.stderr
+    member = card_mod.read(to)["speaker_model"]
+    assert member["min_recordings"] == 3 and member["adaptation"]["averaged_with_classic"] is True
+    assert member["adaptation"]["single_file_unweighted_accuracy"] == 0.5      # the network's: no part beside it
+    assert "from 3 recordings each answer averaged with the fold's eGeMAPS + SVM" in (to.parent / "MODEL_CARD.md").read_text()
     config = json.loads((to / "speaker" / "model.json").read_text())
     (to / "speaker" / "model.json").write_text(json.dumps({**config, "calibration": {"temperature": 9.0}}))
     recalibrated = release(project, to, *keep)
@@ -561,3 +571,6 @@ def test_the_single_file_model_ships_with_a_globally_standardised_classic_part(p
     assert added.returncode == 0, added.stderr
     assert all((to / name).read_bytes() == data for name, data in files.items())   # the model as it was
     assert card_mod.read(to)["classic"] == section and (to / "classic" / "classic.json").is_file()
+    nobody = release(project, to, "--keep-models", "--classic", str(global_part), "--fusion", str(figures),
+                     "--adaptation", str(figures))
+    assert nobody.returncode == 2 and "its release has no speaker-adapted member for --adaptation" in nobody.stderr

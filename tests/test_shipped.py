@@ -53,15 +53,17 @@ def test_the_shipped_model_is_whole_speaker_independent_and_fits_the_wheel():
             data = (folder / name).read_bytes()
             assert (len(data), hashlib.sha256(data).hexdigest()) == (recorded["bytes"], recorded["sha256"]), name
             total += len(data)
-        part = member["classic"]                # the eGeMAPS + SVM it averages in, whole and as its card says
-        for name, recorded in part["files"].items():
-            data = (model_dir.SHIPPED / part["folder"] / name).read_bytes()
-            assert (len(data), hashlib.sha256(data).hexdigest()) == (recorded["bytes"], recorded["sha256"]), name
-            total += len(data)
         for model in member["models"]:          # one model, or each model the member averages
             assert json.loads((model_dir.SHIPPED / model["folder"] / "model.json").read_text())["model"][
                 "feature_norm"] == "speaker"
         assert member["min_recordings"] == model_dir.speaker_min_recordings()
+    parts = [card["classic"], *([member["classic"]] if member else [])]   # the eGeMAPS + SVMs averaged in
+    assert [p["folder"] for p in parts] == ["classic", "speaker/classic"][:len(parts)]
+    for part in parts:                                                    # whole and as the card says
+        for name, recorded in part["files"].items():
+            data = (model_dir.SHIPPED / part["folder"] / name).read_bytes()
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (recorded["bytes"], recorded["sha256"]), name
+            total += len(data)
     assert total <= release.MAX_BYTES
     assert card["input"]["feature_norm"] in ("none", "utterance")
     assert not any(c["derived_works"] == "forbidden" for c in card["corpora"])
@@ -88,6 +90,9 @@ def test_predict_in_an_empty_folder_uses_the_shipped_model_and_only_the_core_run
     assert f"predict: model: the shipped model {card['name']}" in done.stderr
     result = json.loads(done.stdout)
     assert answered(result, card["classes"]) and abs(sum(result["probabilities"].values()) - 1) < 1e-3
+    weight = card["classic"]["fusion_weight"]          # each file's answer averages the classic part's in
+    assert result["combined"].endswith(f", averaged with the eGeMAPS + SVM's ({weight:g} x network + {1 - weight:g} "
+                                       "x SVM; its training speakers' statistics)")
     imported = set(json.loads(done.stderr.strip().splitlines()[-1]))
     assert "onnxruntime" in imported and not HEAVY & imported, sorted(HEAVY & imported)
 
@@ -118,6 +123,8 @@ def test_recordings_of_one_speaker_get_the_speaker_adapted_member_from_its_minim
     assert f"predict: model: the shipped model {card['name']}, its speaker-adapted member" in err
     assert all(answered(r, card["classes"]) for r in results) and len(results) == needed
     weight = card["speaker_model"]["classic"]["fusion_weight"]
+    from emoaugnet.inference.classic import MIN_RECORDINGS        # the classic part judges from this many
+    assert needed >= MIN_RECORDINGS, "the member answers alone from min_recordings: the card's curve is not its own"
     assert all(f"averaged with the eGeMAPS + SVM's ({weight:g} x network + {1 - weight:g} x SVM; the speaker's "
                f"statistics from {needed} recordings)" in r["combined"] for r in results)
     assert "onnxruntime" in imported and not HEAVY & imported, sorted(HEAVY & imported)

@@ -104,21 +104,23 @@ class Classifier:
 
     @classmethod
     def open(cls, directory: str | Path | None = None, backend: str = "auto", params: PredictParams | None = None,
-             speaker: Any = None) -> "Classifier":
+             speaker: Any = None, classic_part: bool = True) -> "Classifier":
         """:meth:`from_dir` without warnings: a stale export beside the bundle is in :attr:`warning`."""
         params = params or PredictParams()
         choice, speaker = choose(directory, backend, speaker)
-        return cls.open_choice(choice, backend, params, speaker)
+        return cls.open_choice(choice, backend, params, speaker, classic_part=classic_part)
 
     @classmethod
     def open_choice(cls, choice: model_dir.Choice, backend: str = "auto", params: PredictParams | None = None,
-                    speaker: Any = None, threads: int | None = None) -> "Classifier":
+                    speaker: Any = None, threads: int | None = None, classic_part: bool = True) -> "Classifier":
         """The one way a model is opened, top to bottom, once :func:`emoaugnet.inference.model_dir.resolve` has
         picked its folder (a project's export unless stale, an ensemble of distinct members, the shipped model;
         NoModel before anything heavy is imported): load it (:func:`load_model`), check the settings against
         its window, take a speaker's statistics for a group-normalised model (refused for any other), and
-        build the predictor, which refuses a group-normalised model without them. ``threads``: onnxruntime's
-        threads per session (:func:`load_model`; ``None``: its default)."""
+        build the predictor, which refuses a group-normalised model without them; where the folder holds a
+        classic part, bind it (:func:`emoaugnet.inference.classic.partner`) unless ``classic_part`` is false (the
+        network alone: no openSMILE run per recording). ``threads``: onnxruntime's threads per session
+        (:func:`load_model`; ``None``: its default)."""
         params = params or PredictParams()
         model = load_model(choice.path, backend, threads)
         params.check(model.audio_params.duration)             # before any speaker file is read
@@ -129,21 +131,21 @@ class Classifier:
             from emoaugnet.inference.speaker_adaptation import speaker_statistics
             used = []
             stats = speaker_statistics(expand(api_inputs.paths(speaker)), model, params, used)
-        if classic.has_classic(choice.path):                   # its answers average the eGeMAPS + SVM's in
+        if classic_part and classic.has_classic(choice.path):  # its answers average the eGeMAPS + SVM's in
             partner = classic.partner(Path(choice.path) / classic.FOLDER, model, used)
         return cls(model, params, stats, choice.path, choice.warning, choice.label, partner)
 
     @classmethod
     def from_dir(cls, directory: str | Path | None = None, backend: str = "auto", hop: float | None = None,
                  silence_rms: float = 0.001, min_duration: float = MIN_DURATION,
-                 speaker: Any = None) -> "Classifier":
+                 speaker: Any = None, classic_part: bool = True) -> "Classifier":
         """The model in ``directory`` (``None``: ``export/`` or ``models/`` here, else the shipped model; see
         :mod:`emoaugnet.inference.model_dir`).
         ``speaker``: a file or folder (or a list) of one speaker's recordings, for a ``model.speaker_norm``
-        model. Raises ValueError (:class:`emoaugnet.inference.model_dir.NoModel`, :class:`emoaugnet.model.bundle.BundleError`,
+        model. ``classic_part=False``: the network alone where the folder holds a classic part. Raises ValueError (:class:`emoaugnet.inference.model_dir.NoModel`, :class:`emoaugnet.model.bundle.BundleError`,
         bad settings) with the reason; warns (UserWarning) when a stale export was passed over."""
         params = PredictParams(hop=hop, silence_rms=silence_rms, min_duration=min_duration)
-        clf = cls.open(directory, backend, params, speaker)
+        clf = cls.open(directory, backend, params, speaker, classic_part)
         if clf.warning:
             warnings.warn(clf.warning, stacklevel=2)
         return clf

@@ -43,8 +43,13 @@ CONFIG_FILE = "classic.json"
 ONNX_FILE = "classic.onnx"
 FORMAT = 1
 KIND = "egemaps-svm"
-#: Fewest recordings of a speaker whose functionals' mean and sd standardise theirs (one gives a sd of 0).
-MIN_RECORDINGS = 3
+#: Fewest recordings of a speaker whose functionals' mean and sd standardise theirs: from 5 the average beat
+#: the member alone on the same draws, at 3 it lost (RAVDESS 5-fold CV 50.4 against 54.3%, TESS YAF 56.9
+#: against 58.1%; docs/evaluation.md, tools/adaptation_curve.py --classic).
+MIN_RECORDINGS = 5
+#: Longest recording it judges: its functionals describe a whole recording, and it was trained on utterances
+#: (RAVDESS's and EmoDB's last 1.5 to 9 s); a longer one (a conversation, a lecture) gets the network's answer.
+MAX_SECONDS = 20.0
 
 
 class ClassicError(ValueError):
@@ -74,6 +79,10 @@ class ClassicModel:
     @property
     def sample_rate(self) -> int:
         return int(self.config["sample_rate"])
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its folder, loaded again (an onnxruntime session does not pickle): predict's workers."""
+        return load, (str(self.folder),)
 
     def probabilities(self, values: np.ndarray) -> np.ndarray:
         """``(n, classes)`` probabilities of ``(n, 88)`` standardised functionals, columns in class order."""
@@ -140,14 +149,20 @@ class Partner:
     def calibration(self) -> Calibration:
         return self.model.calibration
 
-    def recording_probabilities(self, sources: Sequence[Any]) -> list[np.ndarray | str]:
+    def recording_probabilities(self, sources: Sequence[Any], durations: Sequence[float]) -> list[np.ndarray | str]:
         """Each source's SVM probabilities (a file path, an :class:`emoaugnet.data.audio.Buffer`, or a mono
-        signal at the part's rate), or why its functionals could not be computed."""
+        signal at the part's rate; ``durations``: their seconds), or why it has none: its functionals could
+        not be computed, or it is longer than :data:`MAX_SECONDS`."""
         if self.reason is not None:
             return [self.reason] * len(sources)
         items: list[Any] = []
         unread: dict[int, str] = {}      # a Buffer's bytes are decoded here (the openSMILE process may be another)
-        for i, s in enumerate(sources):
+        for i, (s, seconds) in enumerate(zip(sources, durations)):
+            if seconds > MAX_SECONDS:
+                items.append(None)
+                unread[i] = (f"{seconds:.1f} s of audio: it judges recordings up to {MAX_SECONDS:g} s, the "
+                             "utterances it was trained on")
+                continue
             try:
                 items.append(s if isinstance(s, (str, Path, np.ndarray)) else audio.read(s, self.model.sample_rate))
             except (audio.AudioError, OSError, ValueError) as exc:

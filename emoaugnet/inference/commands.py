@@ -66,7 +66,8 @@ def open_classifier(command: str, args: argparse.Namespace, pp: Any, speaker: An
         return None
     folder = choice.path
     try:
-        clf = Classifier.open_choice(choice, args.backend, pp, speaker, threads)
+        clf = Classifier.open_choice(choice, args.backend, pp, speaker, threads,
+                                     classic_part=not getattr(args, "no_classic", False))
     except ValueError as exc:             # BundleError, SpeakerNormError, a bad hop for this model's window
         print(f"{command}: {folder}: {as_flags(exc)}", file=sys.stderr)
         return None

@@ -347,7 +347,8 @@ class Predictor:
         calibrated, raw = self.window_probabilities(np.stack(voiced)) if voiced else ((), ())
         probs, raws = iter(calibrated), iter(raw)
         heard = [rec for rec in scored if any(not w.silent for w in rec.windows)]
-        svm = dict(zip(map(id, heard), self.partner.recording_probabilities([r.source for r in heard])
+        svm = dict(zip(map(id, heard), self.partner.recording_probabilities([r.source for r in heard],
+                                                                            [r.duration for r in heard])
                        if self.partner is not None and heard else ()))
         for path, rec in pending:
             if isinstance(rec, str):

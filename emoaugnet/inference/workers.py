@@ -9,7 +9,8 @@ worker, or no more files than one chunk, runs in the calling process with the mo
 there. A Keras model always runs in the calling process (TensorFlow uses every core by itself).
 
 The workers compute exactly what the calling process would: the same model folder, the same
-:class:`~emoaugnet.inference.predictor.PredictParams`, the same speaker statistics (``--speaker-norm``).
+:class:`~emoaugnet.inference.predictor.PredictParams`, the same speaker statistics (``--speaker-norm``), the
+same classic part bound to them (:class:`emoaugnet.inference.classic.Partner`, its model loaded again there).
 A worker that dies (killed, out of memory) stops the run with :class:`WorkerError`; the results written
 so far stay, and a rerun with ``--output`` finishes the rest.
 """
@@ -38,7 +39,7 @@ class WorkerError(EmoAugNetError, RuntimeError):
     """A worker process died; the message says so and how to resume."""
 
 
-def _start(model_dir: str, backend: str, params: Any, speaker_stats: Any) -> None:
+def _start(model_dir: str, backend: str, params: Any, speaker_stats: Any, partner: Any) -> None:
     """Worker initialiser: one thread per library, SIGINT left to the parent, the model loaded once."""
     global _predictor
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -46,7 +47,8 @@ def _start(model_dir: str, backend: str, params: Any, speaker_stats: Any) -> Non
         os.environ[name] = "1"
     from emoaugnet.inference.api import load_model
     from emoaugnet.inference.predictor import Predictor
-    _predictor = Predictor(load_model(model_dir, backend, threads=1), params, speaker_stats=speaker_stats)
+    _predictor = Predictor(load_model(model_dir, backend, threads=1), params, speaker_stats=speaker_stats,
+                           partner=partner)
 
 
 def _classify(chunk: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
@@ -71,7 +73,8 @@ def classify(clf: Any, items: Sequence[tuple[str, str | None]], workers: int,
     import multiprocessing
     chunks = [list(items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                               initargs=(str(clf.path), clf.backend, clf.params, clf.predictor.speaker_stats))
+                               initargs=(str(clf.path), clf.backend, clf.params, clf.predictor.speaker_stats,
+                                         clf.predictor.partner))
     finished = False
     try:
         yield from _results(pool, chunks, workers * QUEUED, ordered)

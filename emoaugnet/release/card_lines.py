@@ -137,14 +137,18 @@ def speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
              "", f"Trained on {trained}; " + "; ".join(f"{n}by `{m['trained_by']}`" for n, m in zip(named, models)) + ".",
              "",
              "Its configuration's 5-fold speaker cross-validation UA (RAVDESS; each fold's test speakers' "
-             "statistics from N of their recordings drawn at random, every recording then classified; "
-             f"`{curve['file']}`, made by `tools/adaptation_curve.py`):", "",
+             "statistics from N of their recordings drawn at random, every recording then classified"
+             + ("; from 3 recordings each answer averaged with the fold's eGeMAPS + SVM, as the member answers with "
+                "its classic part (below)" if curve.get("averaged_with_classic") else "")
+             + f"; `{curve['file']}`, made by `tools/adaptation_curve.py`):", "",
              "| recordings of the speaker | UA (mean +- sd over folds) |", "|---|---|"]
     for n, fig in rows:
         sd = f" +- {100 * fig['sd']:.1f}" if fig.get("sd") is not None else ""
         lines.append(f"| {n} | {percent(fig['unweighted_accuracy'])}{sd} |")
     single = curve.get("single_file_unweighted_accuracy")
-    lines.append(f"| none: the single-file model (cross-validation above) | {percent(single)} |")
+    lines.append("| none: the single-file model (cross-validation above"
+                 + (", averaged with its classic part" if curve.get("single_file_averaged_with_classic") else "")
+                 + f") | {percent(single)} |")
     lines += [""] + [("" if len(models) == 1 else f"- {n.strip()}: ") + calibrated_line(m.get("calibration"))
                      for n, m in zip(named, models)]
     lines.append("")

@@ -136,12 +136,15 @@ def check_listed(to: Path, old: dict[str, Any], models: dict[bool, tuple[list[Pa
 
 
 def add_to_release(to: Path, classics: list[str | Path], fusions: list[str | Path], root: Path, card_md: Path,
-                   allow_dirty: bool = False) -> dict[str, Any]:
+                   allow_dirty: bool = False, adaptation: Path | None = None) -> dict[str, Any]:
     """``emoaugnet release --keep-models --classic DIR --fusion FILE ...``: the release already in ``to`` released
     again with each classic part beside the model its standardisation fits (:func:`parts`), its models as they
     are (each file checked against the sha256 its card lists; their entries, figures and calibrations kept; a
-    classic part released before and not given again stays). The card's name, commit and date become this
-    release's, ``models_released_as`` names the release its models came from."""
+    classic part released before and not given again stays). ``adaptation`` (tools/adaptation_curve.py's JSON):
+    the member's curve again, e.g. averaged with its part (``--classic``), and from how many recordings it now
+    beats the single-file model's answer (:func:`emoaugnet.release.member.single_file_figure`); without it the
+    curve and ``min_recordings`` stay. The card's name, commit and date become this release's,
+    ``models_released_as`` names the release its models came from."""
     from datetime import datetime, timezone
 
     from emoaugnet.atomic import write_text
@@ -179,6 +182,12 @@ def add_to_release(to: Path, classics: list[str | Path], fusions: list[str | Pat
         new["classic"] = section(*given[False])
     if True in given:
         new["speaker_model"] = {**member, "classic": section(*given[True])}
+    if adaptation is not None:
+        if not member:
+            raise ReleaseError(f"{to}: its release has no speaker-adapted member for --adaptation {adaptation}")
+        from emoaugnet.release.member import adaptation_curve, single_file_figure
+        curve = adaptation_curve(adaptation, *single_file_figure(new))
+        new["speaker_model"] = {**new["speaker_model"], "adaptation": curve, "min_recordings": curve["min_recordings"]}
     for key in ("allow_dirty", "uncommitted"):
         new.pop(key, None)
     if new["dirty"]:

@@ -22,12 +22,14 @@ from emoaugnet.inference.onnx_model import FEATURES_FILE, ONNX_FILE
 from emoaugnet.release.provenance import FIGURES, ReleaseError, files, speakers, training_command
 
 
-def adaptation_curve(path: Path, single_file: float | None) -> dict[str, Any]:
+def adaptation_curve(path: Path, single_file: float | None, averaged: bool = False) -> dict[str, Any]:
     """The speaker-adapted member's figures from ``tools/adaptation_curve.py``'s JSON: mean +- sd of the
     cross-validation UA per number of the speaker's recordings, and ``min_recordings``, the fewest whose
-    mean beats ``single_file`` (the single-file model's cross-validation UA; None: 1)."""
+    mean beats ``single_file`` (the single-file model's cross-validation UA, ``averaged`` with its classic
+    part or not; None: 1)."""
     try:
-        curve = json.loads(path.read_text())["recordings_per_speaker"]
+        got = json.loads(path.read_text())
+        curve, classic = got["recordings_per_speaker"], got.get("classic")
         rows = {str(n): [float(v) for v in values] for n, values in curve.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ReleaseError(f"{path}: not an adaptation curve of tools/adaptation_curve.py ({exc})") from None
@@ -40,7 +42,8 @@ def adaptation_curve(path: Path, single_file: float | None) -> dict[str, Any]:
         raise ReleaseError(f"{path}: the speaker-adapted model beats the single-file model's cross-validation "
                            f"UA ({single_file}) at no number of recordings; release it without the member")
     return {"file": str(path), "recordings": figures, "min_recordings": wins[0],
-            "single_file_unweighted_accuracy": single_file}
+            "single_file_unweighted_accuracy": single_file, "single_file_averaged_with_classic": averaged,
+            "averaged_with_classic": bool(classic)}     # tools/adaptation_curve.py --classic: as the member answers
 
 
 def pairs(export: Path, models: Path, to: Path) -> list[tuple[Path, Path]]:
@@ -116,12 +119,21 @@ def clear(to: Path) -> None:
     (to / model_dir.CARD_FILE).unlink(missing_ok=True)
 
 
+def single_file_figure(card: dict[str, Any]) -> tuple[float | None, bool]:
+    """The single-file model's cross-validation UA that the member must beat, and whether it is averaged with
+    its classic part: so when the release ships one (``card["classic"]``), else the network's."""
+    if card.get("classic"):
+        return card["classic"]["figures"]["unweighted_accuracy"], True
+    cv_figure = next((f for f in card["figures"] if f["what"] == FIGURES[1][1]), None)
+    return None if cv_figure is None else cv_figure["unweighted_accuracy"], False
+
+
 def speaker_section(exports: list[Path], configs: list[dict[str, Any]], adaptation: Path,
                     main_card: dict[str, Any], manifests: Path) -> dict[str, Any]:
     """The card's ``speaker_model``: what the speaker-adapted member is (its models, each with how it was
-    trained and its calibration), the data it trained on, its figures and files (paths within its folder)."""
-    cv_figure = next((f for f in main_card["figures"] if f["what"] == FIGURES[1][1]), None)   # its CV
-    curve = adaptation_curve(adaptation, None if cv_figure is None else cv_figure["unweighted_accuracy"])
+    trained and its calibration), the data it trained on, its figures and files (paths within its folder).
+    ``main_card``: the release's card, its ``classic`` part (if any) already in."""
+    curve = adaptation_curve(adaptation, *single_file_figure(main_card))
     single = len(exports) == 1
     split = configs[0].get("split", {})
     models, found = [], {}

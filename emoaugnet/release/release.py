@@ -227,11 +227,13 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
                           allow_dirty)
     if len(main_pairs) > 1:
         member_mod.ensemble_card(the_card, [e for e, _ in main_pairs], configs)
+    if False in given:             # before the member: it must beat the single-file model's averaged answer
+        the_card["classic"] = classic_part.section(*given[False])
     if member is not None:
         the_card["speaker_model"] = member_mod.speaker_section([e for e, _ in member_pairs], member, Path(adaptation),
                                                                the_card, root / from_dict(tree).paths.manifests)
-    for kind, part in given.items():
-        (the_card["speaker_model"] if kind else the_card)["classic"] = classic_part.section(*part)
+    if True in given:
+        the_card["speaker_model"]["classic"] = classic_part.section(*given[True])
     text = json.dumps(the_card, indent=1, sort_keys=True) + "\n"
     the_card = json.loads(text)            # as card.read gives it back: MODEL_CARD.md is rendered from this
     member_mod.clear(to)      # what the release before put there (model.json and card.json mark a whole one)

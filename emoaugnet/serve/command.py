@@ -30,6 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          f"export, else {DEFAULT_MODELS}; with neither here, the model shipped in the package)")
     sv.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto",
                     help="auto (default): onnxruntime when the folder has model.onnx, else Keras")
+    sv.add_argument("--no-classic", action="store_true",
+                    help="the network alone where the model's folder holds a classic part (an eGeMAPS + SVM averaged into "
+                         "each answer, the shipped model's does): no openSMILE run per recording, faster, and the "
+                         "answers measured before it (docs/evaluation.md)")
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     sv.add_argument("--max-upload-mb", type=float, default=20.0,
@@ -131,7 +135,8 @@ def serve(args: argparse.Namespace) -> int:
         # restarts later loads the same model, whatever the working folder holds by then)
         os.environ[SETTINGS_ENV] = json.dumps({
             "model": str(Path(classifier.path).resolve()), "backend": classifier.backend, "hop": args.hop,
-            "silence_rms": args.silence_rms, "threads": threads, "limits": dataclasses.asdict(limits)})
+            "silence_rms": args.silence_rms, "threads": threads, "limits": dataclasses.asdict(limits),
+            "no_classic": args.no_classic})
         del classifier
         return listeners.supervise(uvicorn.Config(f"{__name__}:{process_app.__name__}", factory=True,
                                                   workers=args.processes, timeout_worker_healthcheck=60, **options),
@@ -150,7 +155,8 @@ def process_app():
     limits = Limits(**settings["limits"])
     said = io.StringIO()                      # the notes the command printed once already (which model, ...)
     with contextlib.redirect_stderr(said):
-        classifier = open_classifier("serve", argparse.Namespace(model=settings["model"], backend=settings["backend"]),
+        classifier = open_classifier("serve", argparse.Namespace(model=settings["model"], backend=settings["backend"],
+                                                                 no_classic=settings["no_classic"]),
                                      PredictParams(hop=settings["hop"], silence_rms=settings["silence_rms"]),
                                      threads=settings["threads"])
     if classifier is None:                    # the command opened it a moment ago: the folder changed since

@@ -14,6 +14,7 @@ written atomically and stale ones removed only after every new one is written.
 from __future__ import annotations
 
 import functools
+import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
@@ -38,9 +39,14 @@ def names() -> list[str]:
     return list(_smile().feature_names)
 
 
+#: One openSMILE run at a time in a process: the service classifies on several threads, and openSMILE's
+#: shared Smile object makes no promise for concurrent calls.
+_LOCK = threading.Lock()
+
+
 def _functionals(y: np.ndarray, sample_rate: int, source: str) -> np.ndarray:
     import warnings
-    with warnings.catch_warnings():      # openSMILE's own notices (a short segment) are not the caller's
+    with _LOCK, warnings.catch_warnings():      # openSMILE's own notices (a short segment) are not the caller's
         warnings.simplefilter("ignore", UserWarning)
         values = _smile().process_signal(np.asarray(y, np.float32), sample_rate).to_numpy(np.float64).reshape(-1)
     if values.shape != (NUM_FUNCTIONALS,) or not np.all(np.isfinite(values)):
