@@ -378,6 +378,7 @@ def test_keep_models_adds_the_classic_part_to_a_release_and_keeps_its_models(pro
     assert member["min_recordings"] == 3 and member["adaptation"]["averaged_with_classic"] is True
     assert member["adaptation"]["single_file_unweighted_accuracy"] == 0.5      # the network's: no part beside it
     assert "from 3 recordings each answer averaged with the fold's eGeMAPS + SVM" in (to.parent / "MODEL_CARD.md").read_text()
+    assert member["adaptation"]["averaged_from_recordings"] == 3                # as the curve's JSON says
     config = json.loads((to / "speaker" / "model.json").read_text())
     (to / "speaker" / "model.json").write_text(json.dumps({**config, "calibration": {"temperature": 9.0}}))
     recalibrated = release(project, to, *keep)

@@ -138,8 +138,9 @@ def speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
              "",
              "Its configuration's 5-fold speaker cross-validation UA (RAVDESS; each fold's test speakers' "
              "statistics from N of their recordings drawn at random, every recording then classified"
-             + ("; from 3 recordings each answer averaged with the fold's eGeMAPS + SVM, as the member answers with "
-                "its classic part (below)" if curve.get("averaged_with_classic") else "")
+             + (f"; from {curve.get('averaged_from_recordings')} recordings each answer averaged with the fold's "
+                "eGeMAPS + SVM, as the member answers with its classic part (below)"
+                if curve.get("averaged_with_classic") else "")
              + f"; `{curve['file']}`, made by `tools/adaptation_curve.py`):", "",
              "| recordings of the speaker | UA (mean +- sd over folds) |", "|---|---|"]
     for n, fig in rows:

@@ -43,7 +43,9 @@ def adaptation_curve(path: Path, single_file: float | None, averaged: bool = Fal
                            f"UA ({single_file}) at no number of recordings; release it without the member")
     return {"file": str(path), "recordings": figures, "min_recordings": wins[0],
             "single_file_unweighted_accuracy": single_file, "single_file_averaged_with_classic": averaged,
-            "averaged_with_classic": bool(classic)}     # tools/adaptation_curve.py --classic: as the member answers
+            # tools/adaptation_curve.py --classic: averaged with the SVM from that many recordings, as the member answers
+            "averaged_with_classic": bool(classic),
+            "averaged_from_recordings": classic.get("min_recordings") if isinstance(classic, dict) else None}
 
 
 def pairs(export: Path, models: Path, to: Path) -> list[tuple[Path, Path]]:
