@@ -38,6 +38,9 @@ NOT_RUN = {
         "the log-mel feature store of a measurement on the full local corpora (setup_shared_corpora.py --set ...)",
     "(cd ../exp/lm && python -m dvc repro egemaps@ravdess egemaps@tess egemaps@emodb)":
         "the eGeMAPS store of the late-fusion measurement on the full local corpora (docs/evaluation.md)",
+    "(cd ../exp/un && python -m dvc repro features@ravdess features@tess features@emodb egemaps@ravdess egemaps@tess "
+    "egemaps@emodb)": "the stores of the single-file late-fusion measurement on the full local corpora "
+                      "(docs/evaluation.md; setup_shared_corpora.py --set ...)",
 }
 
 
