@@ -155,11 +155,12 @@ class Baseline:
     of the service runs it), after 3 warm-up calls; :meth:`measure` adds calls, and the figures are over
     every call so far (measured again before each round, so a machine whose speed drifts moves both)."""
 
-    def __init__(self, model: Path, clip: Path):
+    def __init__(self, model: Path, clip: Path, classic_part: bool = True):
         from emoaugnet.inference.api import Classifier, choose
         from emoaugnet.inference.predictor import PredictParams
         choice, speaker = choose(model, "auto", None)
-        self.classifier, self.clip = Classifier.open_choice(choice, "auto", PredictParams(), speaker, 1), clip
+        self.classifier = Classifier.open_choice(choice, "auto", PredictParams(), speaker, 1, classic_part=classic_part)
+        self.clip = clip
         self.times: list[float] = []
         self.cpu, self.calls = 0.0, 0
         for _ in range(3):
@@ -210,6 +211,9 @@ def main() -> None:
     parser.add_argument("--model", default="shipped",
                         help="shipped (default: the package's model) | frames | flat (params.yaml's network in "
                              "that layout, initial weights) | a model folder")
+    parser.add_argument("--no-classic", action="store_true",
+                        help="the network alone, in the baseline and the service (serve --no-classic): the figures "
+                             "of the model before its classic part")
     parser.add_argument("--serve-args", default="", metavar="ARGS",
                         help="more options for `emoaugnet serve`, one string (e.g. '--workers 4 --processes 2')")
     parser.add_argument("--soak", type=int, default=0, metavar="N",
@@ -229,9 +233,10 @@ def main() -> None:
         model = pick_model(args.model, tmp)
         print(f"model: {args.model} ({model})", flush=True)
         data = clip.read_bytes()
-        base = Baseline(model, clip)
+        base = Baseline(model, clip, not args.no_classic)
         direct, direct_cpu = base.measure(args.baseline_repeats)
-        with service.process(model, tmp / "tmp", *shlex.split(args.serve_args)) as (url, proc):
+        serve_args = shlex.split(args.serve_args) + (["--no-classic"] if args.no_classic else [])
+        with service.process(model, tmp / "tmp", *serve_args) as (url, proc):
             health = service.get(url + "/api/health")
             processes = health["limits"]["processes"]
             workers = health["limits"]["workers"] * processes

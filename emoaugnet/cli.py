@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from emoaugnet import __version__
-from emoaugnet.inference.commands import (DEFAULT_EXPORT, DEFAULT_MODELS, add_window_options, as_flags,
-                                          open_classifier, runtime_line)
+from emoaugnet.inference.commands import (DEFAULT_EXPORT, DEFAULT_MODELS, add_classic_option, add_window_options,
+                                          as_flags, open_classifier, runtime_line)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,10 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                          f"here, the model shipped in the package: `emoaugnet info` prints its card)")
     pr.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto",
                     help="auto (default): onnxruntime when the folder has model.onnx, else Keras")
-    pr.add_argument("--no-classic", action="store_true",
-                    help="the network alone where the model's folder holds a classic part (an eGeMAPS + SVM averaged into "
-                         "each answer, the shipped model's does): no openSMILE run per recording, faster, and the "
-                         "answers measured before it (docs/evaluation.md)")
+    add_classic_option(pr)
     out = pr.add_mutually_exclusive_group()
     out.add_argument("--csv", action="store_true", help="write a CSV table instead of JSON lines")
     out.add_argument("--timeline", action="store_true",
@@ -140,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="tools/adaptation_curve.py's JSON for --speaker-export's configuration (with --keep-models: "
                          "the member's curve again, e.g. averaged with its classic part): its figures and "
                          "from how many recordings it beats the single-file model")
+    rl.add_argument("--min-recordings", type=int, default=None, metavar="N",
+                    help="with --adaptation: the member answers from N recordings of a speaker (one of the curve's "
+                         "numbers) instead of the fewest whose cross-validation beats the single-file model; needs "
+                         "--why, the measurement behind it (the card records both and the rule's number)")
+    rl.add_argument("--why", default=None, metavar="TEXT", help="with --min-recordings: why")
     rl.add_argument("--classic", action="append", default=[], metavar="DIR",
                     help="an eGeMAPS + SVM of `dvc repro baseline_export@all` (classic.onnx, classic.json) whose "
                          "answers a model averages in: the single-file model's when fit on globally standardised "
@@ -346,6 +348,10 @@ def release(args: argparse.Namespace) -> int:
     from emoaugnet.params import ParamsError
     from emoaugnet.release.release import ReleaseError, release as release_model
     try:
+        if (args.min_recordings is None) != (args.why is None) or (args.min_recordings is not None
+                                                                   and args.adaptation is None):
+            raise ReleaseError("--min-recordings N goes with --why TEXT and --adaptation FILE (the curve it is on)")
+        chosen = None if args.min_recordings is None else (args.min_recordings, args.why)
         if args.keep_models:
             from emoaugnet.release.classic_part import add_to_release
             if not args.classic:
@@ -355,13 +361,13 @@ def release(args: argparse.Namespace) -> int:
                                    "--speaker-export and --speaker-models")
             card = add_to_release(Path(args.to), args.classic, args.fusion, Path(args.params).resolve().parent,
                                   Path(args.card), args.allow_dirty,
-                                  None if args.adaptation is None else Path(args.adaptation))
+                                  None if args.adaptation is None else Path(args.adaptation), chosen)
             print(f"release: {card['name']}: the models of {card['models_released_as']} in {args.to}, averaged "
                   f"with the eGeMAPS + SVM from {', '.join(args.classic)}; {args.card}")
             return 0
         card = release_model(args.export, args.to, args.models, args.reports, args.cv, args.card, args.params,
                              args.speaker_export, args.speaker_models, args.adaptation,
-                             allow_dirty=args.allow_dirty, classic=args.classic, fusion=args.fusion)
+                             allow_dirty=args.allow_dirty, classic=args.classic, fusion=args.fusion, chosen=chosen)
     except (ReleaseError, LicenceError, BundleError, ParamsError, CardError, OSError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2

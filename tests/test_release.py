@@ -238,12 +238,14 @@ def test_the_release_split_trains_on_every_speaker_and_evaluate_refuses_to_score
     assert "(split.test_speakers: [], the release split), so it has no test set to score" in done.stdout + done.stderr
 
 
-def curve(tmp_path: Path) -> tuple[Path, Path]:
-    """An adaptation curve (tools/adaptation_curve.py's format) and a cross-validation summary for the rule
-    that picks min_recordings: the fewest recordings whose mean UA beats the single-file model's (0.5)."""
-    adaptation = tmp_path / "adaptation.json"
+def curve(tmp_path: Path, averaged: bool = False) -> tuple[Path, Path]:
+    """An adaptation curve (tools/adaptation_curve.py's format; ``averaged``: with --classic, the member's SVM
+    averaged in from 5 recordings at weight 0.5) and a cross-validation summary for the rule that picks
+    min_recordings: the fewest recordings whose mean UA beats the single-file model's (0.5)."""
+    adaptation = tmp_path / f"adaptation{'-averaged' if averaged else ''}.json"
     adaptation.write_text(json.dumps({"recordings_per_speaker": {
-        "1": [0.30, 0.40], "3": [0.48, 0.50], "5": [0.50, 0.54], "10": [0.58, 0.60], "all": [0.60, 0.62]}}))
+        "1": [0.30, 0.40], "3": [0.48, 0.50], "5": [0.50, 0.54], "10": [0.58, 0.60], "all": [0.60, 0.62]},
+        **({"classic": {"weight": 0.5, "min_recordings": 5}} if averaged else {})}))
     cv = tmp_path / "cv.json"
     cv.write_text(json.dumps({"mean": {"unweighted_accuracy": 0.5, "weighted_accuracy": 0.5},
                               "sd": {"unweighted_accuracy": 0.05}, "folds_run": 5}))
@@ -305,13 +307,21 @@ def fusion_figures(tmp_path: Path, weight: float = 0.5, speaker_norm: bool = Tru
 
 
 def test_the_member_ships_with_the_classic_part_it_averages_in(project, speaker_project, tmp_path, monkeypatch):
-    adaptation, cv = curve(tmp_path)
+    plain, cv = curve(tmp_path)
+    adaptation, _ = curve(tmp_path, averaged=True)     # the member's curve as it answers, with its part
     to = tmp_path / "package" / "shipped"
     part = speaker_project / "classic"
     member = ["--speaker-export", str(speaker_project / "export"), "--speaker-models",
               str(speaker_project / "models"), "--adaptation", str(adaptation), "--cv", str(cv)]
     alone = release(project, tmp_path / "alone", "--classic", str(part), "--fusion", str(fusion_figures(tmp_path)))
     assert alone.returncode == 2 and "fit per speaker, it needs --speaker-export" in alone.stderr
+    for curve_file, said in ((plain, "the member's curve alone, but it answers averaged with its classic part"),
+                             (adaptation, "averaged with an eGeMAPS + SVM (tools/adaptation_curve.py --classic), "
+                                          "but the member has no classic part")):
+        wrong = release(project, tmp_path / "wrong", *member[:5], str(curve_file), "--cv", str(cv),
+                        *(["--classic", str(part), "--fusion", str(fusion_figures(tmp_path))] if curve_file == plain
+                          else []))
+        assert wrong.returncode == 2 and said in wrong.stderr, wrong.stderr
     done = release(project, to, *member, "--classic", str(part), "--fusion", str(fusion_figures(tmp_path)))
     assert done.returncode == 0, done.stderr
     assert f"averaged with the eGeMAPS + SVM from {part}" in done.stdout
@@ -350,35 +360,53 @@ def test_keep_models_adds_the_classic_part_to_a_release_and_keeps_its_models(pro
     adaptation, cv = curve(tmp_path)
     to, part, fusion = tmp_path / "package" / "shipped", speaker_project / "classic", fusion_figures(tmp_path)
     assert release(project, to, "--cv", str(cv)).returncode == 0
-    keep = ["--keep-models", "--classic", str(part), "--fusion", str(fusion)]
+    fused = tmp_path / "fused-curve.json"           # tools/adaptation_curve.py --classic: the member as it answers
+    fused.write_text(json.dumps({"recordings_per_speaker": {"1": [0.30, 0.40], "3": [0.55, 0.57], "all": [0.6, 0.7]},
+                                 "classic": {"weight": 0.5, "min_recordings": 5}}))
+    keep = ["--keep-models", "--classic", str(part), "--fusion", str(fusion), "--adaptation", str(fused)]
     none = release(project, to, *keep)
     assert none.returncode == 2 and "its release has no speaker-adapted member" in none.stderr
     done = release(project, to, "--speaker-export", str(speaker_project / "export"), "--speaker-models",
                    str(speaker_project / "models"), "--adaptation", str(adaptation), "--cv", str(cv))
     assert done.returncode == 0, done.stderr
     before = card_mod.read(to)
+    assert before["speaker_model"]["min_recordings"] == 5                   # by the member's curve alone
     files = {p.relative_to(to): p.read_bytes() for p in to.rglob("*") if p.is_file() and p.name != "card.json"}
+    unmeasured = release(project, to, *keep[:-2])                            # the member's answers change
+    assert unmeasured.returncode == 2 and "give --adaptation, the member's curve as it will answer" in unmeasured.stderr
     added = release(project, to, *keep)
     assert added.returncode == 0, added.stderr
     after = card_mod.read(to)
     assert f"the models of {before['name']} in {to}" in added.stdout and after["models_released_as"] == before["name"]
     assert {k: v for k, v in after.items() if k not in ("released", "speaker_model", "models_released_as")} == \
         {k: v for k, v in before.items() if k not in ("released", "speaker_model")}      # the same commit here
-    assert after["speaker_model"] == {**before["speaker_model"], "classic": after["speaker_model"]["classic"]}
+    changed = ("classic", "adaptation", "min_recordings")
+    assert {k: v for k, v in after["speaker_model"].items() if k not in changed} == \
+        {k: v for k, v in before["speaker_model"].items() if k not in changed}
     assert all((to / name).read_bytes() == data for name, data in files.items())   # the models as they were
     assert (to / "speaker" / "classic" / "classic.onnx").read_bytes() == (part / "classic.onnx").read_bytes()
     assert "### Averaged with the classic tool" in (to.parent / "MODEL_CARD.md").read_text()
-    assert after["speaker_model"]["min_recordings"] == 5                    # from the curve released before
-    fused = tmp_path / "fused-curve.json"           # tools/adaptation_curve.py --classic: the member as it answers
-    fused.write_text(json.dumps({"recordings_per_speaker": {"1": [0.30, 0.40], "3": [0.55, 0.57], "all": [0.6, 0.7]},
-                                 "classic": {"weight": 0.5, "min_recordings": 3}}))
-    again = release(project, to, *keep, "--adaptation", str(fused))
-    assert again.returncode == 0, again.stderr
-    member = card_mod.read(to)["speaker_model"]
+    member = after["speaker_model"]
     assert member["min_recordings"] == 3 and member["adaptation"]["averaged_with_classic"] is True
     assert member["adaptation"]["single_file_unweighted_accuracy"] == 0.5      # the network's: no part beside it
-    assert "from 3 recordings each answer averaged with the fold's eGeMAPS + SVM" in (to.parent / "MODEL_CARD.md").read_text()
-    assert member["adaptation"]["averaged_from_recordings"] == 3                # as the curve's JSON says
+    assert "from 5 recordings each answer averaged with the fold's eGeMAPS + SVM" in (to.parent / "MODEL_CARD.md").read_text()
+    assert member["adaptation"]["averaged_from_recordings"] == 5                # as the curve's JSON says
+    stale = tmp_path / "stale-curve.json"                                    # averaged otherwise than it answers
+    stale.write_text(json.dumps({**json.loads(fused.read_text()), "classic": {"weight": 0.5, "min_recordings": 3}}))
+    why = "on a corpus neither model heard it won from 1 recording (an example)"
+    for wrong, said in ((["--adaptation", str(stale)], "averaged from 3 recordings at weight 0.5; the member "
+                                                        "averages its part in from 5 at 0.5"),
+                        (["--min-recordings", "4", "--why", why], "give a number of recordings the curve"),
+                        (["--min-recordings", "1"], "--min-recordings N goes with --why TEXT")):
+        refused = release(project, to, *keep, *wrong)
+        assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+    chosen = release(project, to, *keep, "--min-recordings", "1", "--why", why)
+    assert chosen.returncode == 0, chosen.stderr
+    member = card_mod.read(to)["speaker_model"]
+    assert member["min_recordings"] == 1 and model_dir.speaker_min_recordings(to) == 1
+    assert member["adaptation"]["chosen"] == {"min_recordings": 1, "why": why, "by_the_rule": 3}
+    assert f"would answer from 3 recordings (the fewest whose mean beats the single-file model's); it answers from " \
+           f"1: {why}" in (to.parent / "MODEL_CARD.md").read_text()
     config = json.loads((to / "speaker" / "model.json").read_text())
     (to / "speaker" / "model.json").write_text(json.dumps({**config, "calibration": {"temperature": 9.0}}))
     recalibrated = release(project, to, *keep)
@@ -543,7 +571,7 @@ def global_part(project, speaker_project, tmp_path_factory) -> Path:
 
 
 def test_the_single_file_model_ships_with_a_globally_standardised_classic_part(project, global_part, tmp_path,
-                                                                              monkeypatch):
+                                                                              monkeypatch, capsys):
     to, figures = tmp_path / "package" / "shipped", fusion_figures(tmp_path, speaker_norm=False)
     wrong = release(project, tmp_path / "wrong", "--classic", str(global_part), "--fusion", str(fusion_figures(tmp_path)))
     assert wrong.returncode == 2 and "measured with the SVM standardised per speaker; the part standardises " \
@@ -564,6 +592,9 @@ def test_the_single_file_model_ships_with_a_globally_standardised_classic_part(p
     results = Classifier.open().predict_files(five)           # each file on its own
     assert all(r["combined"].endswith("averaged with the eGeMAPS + SVM's (0.5 x network + 0.5 x SVM; its training "
                                       "speakers' statistics)") for r in results)
+    assert Classifier().predict_files(five) == results        # README's first call binds the part too
+    assert cli.main(["predict", "--workers", "1", *map(str, five)]) == 0
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == results
 
     assert release(project, to).returncode == 0              # released again without it: gone, files and card
     assert not (to / "classic").exists() and "classic" not in card_mod.read(to)

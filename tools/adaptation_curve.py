@@ -21,8 +21,8 @@ shipped member answers (:mod:`emoaugnet.inference.classic`): each fold's eGeMAPS
 tools/fusion_cv.py fits it (per speaker, on the fold's training speakers of ``PARAMS``' folds), each test
 speaker's functionals standardised by the same N recordings that gave the network its statistics, and the
 answer ``w x`` the network's probabilities ``+ (1 - w) x`` the SVM's (``--weight``, default
-``baseline.fusion_weight``). With fewer than 3 recordings the member answers with the network alone
-(:data:`emoaugnet.inference.classic.MIN_RECORDINGS`), and so does this curve. ``--single-classic``: the
+``baseline.fusion_weight``). With fewer than :data:`emoaugnet.inference.classic.MIN_RECORDINGS` (5)
+recordings the member answers with the network alone, and so does this curve. ``--single-classic``: the
 same for ``--single``'s fold models with an SVM on globally standardised functionals (tools/fusion_cv.py
 ``--svm-global``).
 """
@@ -178,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the per-fold figures here as JSON")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.recordings.split(",")]
+    if args.single_classic and not (args.classic and args.single):
+        parser.error("--single-classic averages --single's models with --classic's SVM: give both")
     classic = None
     if args.classic:
         from emoaugnet.params import load

@@ -94,10 +94,13 @@ def write_calibration(bundle_dir: Path, c, cv_dir: Path | None = None) -> str | 
             return (f"{cv_dir}: folds averaged at weight {sorted(map(str, weights))}, {config_path} answers at "
                     f"{config.get('fusion_weight')}; write them with tools/fusion_cv.py --predictions and that "
                     "weight first in --weights")
-        if {c.get("speaker_norm") for c in chosen} != {config.get("speaker_norm")}:
-            return (f"{cv_dir}: folds averaged with the SVM standardised {'per speaker' if chosen[0].get('speaker_norm') else 'globally'}"
-                    f", {config_path} standardises {'per speaker' if config.get('speaker_norm') else 'globally'}; "
-                    "write them with tools/fusion_cv.py --predictions" + ("" if config.get("speaker_norm") else " --svm-global"))
+        norms = {c.get("speaker_norm") for c in chosen}
+        if norms != {config.get("speaker_norm")}:
+            said = {True: "per speaker", False: "globally", None: "as they do not record (written before it was"}
+            return (f"{cv_dir}: folds averaged with the SVM standardised "
+                    f"{' and '.join(said[n] + ('' if n is not None else ' recorded)') for n in norms)}, {config_path} "
+                    f"standardises {said[bool(config.get('speaker_norm'))]}; write them with tools/fusion_cv.py "
+                    "--predictions" + ("" if config.get("speaker_norm") else " --svm-global"))
     config["calibration"] = c.to_config()
     write_text(config_path, json.dumps(config, indent=1, sort_keys=True) + "\n")
     print(f"calibration_report: {config_path}: temperature {c.temperature:.3g}, not sure under top "

@@ -95,6 +95,7 @@ class Classifier:
                 raise ValueError("speaker_stats without a model: use Classifier.from_dir(..., speaker=...)")
             opened = type(self).open(None, params=params)
             model, path, warning, label = opened.model, opened.path, opened.warning, opened.label
+            partner = opened.predictor.partner                # its classic part, as open() bound it
         self.model = model
         self.params = params or PredictParams()
         self.predictor = Predictor(model, self.params, speaker_stats=speaker_stats, partner=partner)

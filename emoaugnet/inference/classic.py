@@ -80,6 +80,11 @@ class ClassicModel:
     def sample_rate(self) -> int:
         return int(self.config["sample_rate"])
 
+    @property
+    def per_speaker(self) -> bool:
+        """Fit on functionals standardised per speaker (beside a speaker-adapted network) or globally."""
+        return bool(self.config.get("speaker_norm"))
+
     def __reduce__(self) -> tuple:
         """Pickled as its folder, loaded again (an onnxruntime session does not pickle): predict's workers."""
         return load, (str(self.folder),)
@@ -112,7 +117,9 @@ def load(folder: str | Path) -> ClassicModel:
         graph = (folder / ONNX_FILE).read_bytes()
         if config.get("onnx_sha256") and hashlib.sha256(graph).hexdigest() != config["onnx_sha256"]:
             raise ValueError(f"its sha256 is not the {config['onnx_sha256']} {CONFIG_FILE} records")
-        session = onnxruntime.InferenceSession(graph, providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()        # one row at a time: no thread pool per worker
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(graph, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:     # onnxruntime raises its own types for a damaged file
         raise ClassicError(f"{folder / ONNX_FILE}: cannot load it ({type(exc).__name__}: {exc})") from None
     try:
@@ -130,8 +137,8 @@ def check(model: ClassicModel, classes: Sequence[str], sample_rate: int, per_spe
         raise ClassicError(f"{model.folder}: classes {list(model.classes)}, the network's {list(classes)}")
     if model.sample_rate != sample_rate:
         raise ClassicError(f"{model.folder}: functionals at {model.sample_rate} Hz, the network reads {sample_rate} Hz")
-    if bool(model.config.get("speaker_norm")) != per_speaker:
-        fit, needs = ("per speaker", "single-file") if model.config.get("speaker_norm") else ("globally", "speaker-adapted")
+    if model.per_speaker != per_speaker:
+        fit, needs = ("per speaker", "single-file") if model.per_speaker else ("globally", "speaker-adapted")
         raise ClassicError(f"{model.folder}: fit on functionals standardised {fit}; beside a {needs} network it "
                            f"needs baseline.speaker_norm: {str(per_speaker).lower()}")
 
@@ -157,7 +164,7 @@ class Partner:
             return [self.reason] * len(sources)
         items: list[Any] = []
         unread: dict[int, str] = {}      # a Buffer's bytes are decoded here (the openSMILE process may be another)
-        for i, (s, seconds) in enumerate(zip(sources, durations)):
+        for i, (s, seconds) in enumerate(zip(sources, durations, strict=True)):
             if seconds > MAX_SECONDS:
                 items.append(None)
                 unread[i] = (f"{seconds:.1f} s of audio: it judges recordings up to {MAX_SECONDS:g} s, the "
@@ -203,8 +210,13 @@ def partner(folder: str | Path, network: Any, speaker_files: Sequence[str] | Non
     ``speaker_files``), or a per-speaker part bound to the speaker whose recordings are ``speaker_files``
     (those that gave the network its statistics); with fewer than :data:`MIN_RECORDINGS` of them described
     by openSMILE, a partner that says why it cannot judge."""
+    import importlib.util
     model = load(folder)
     check(model, network.classes, network.audio_params.sample_rate, per_speaker=speaker_files is not None)
+    if importlib.util.find_spec("opensmile") is None:      # found, not imported: it may run in a process of its own
+        raise ClassicError(f"{model.folder}: its functionals need openSMILE, which is not installed (pip install "
+                           "opensmile, part of the core install); or leave the part out (--no-classic, "
+                           "classic_part=False)")
     if speaker_files is None:
         return Partner(model, None, None, None)
     results = compute_each(list(speaker_files), model.sample_rate)

@@ -29,6 +29,15 @@ def add_window_options(parser: argparse.ArgumentParser) -> None:
                         help="a window whose RMS is below this is reported as silence (default: 0.001)")
 
 
+def add_classic_option(parser: argparse.ArgumentParser) -> None:
+    """--no-classic, as predict and serve both take it (:meth:`emoaugnet.inference.api.Classifier.open_choice`'s
+    ``classic_part``; :func:`open_classifier` reads it)."""
+    parser.add_argument("--no-classic", action="store_true",
+                        help="the network alone where the model's folder holds a classic part (an eGeMAPS + SVM "
+                             "averaged into each answer; the shipped model's does): no openSMILE run per "
+                             "recording, faster (docs/performance.md), the network's answers")
+
+
 def runtime_line(model: Any) -> str:
     """What runs ``model``: the Keras backend and device (:func:`emoaugnet.model.backend.describe`), or onnxruntime."""
     from emoaugnet.model import backend

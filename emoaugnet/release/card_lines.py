@@ -91,7 +91,17 @@ def chance(card: Mapping[str, Any]) -> str:
 
 def calibration(card: Mapping[str, Any]) -> str:
     """Whether the probabilities can be read as how often the answer is right: the card's ``calibration``
-    (the model's ``model.json`` entry, :mod:`emoaugnet.model.calibration`; absent or not fitted: not calibrated)."""
+    (the model's ``model.json`` entry, :mod:`emoaugnet.model.calibration`; absent or not fitted: not calibrated);
+    with a classic part, these are the networks' alone (its section says how the average is calibrated)."""
+    own = _networks_calibration(card)
+    if not card.get("classic"):
+        return own
+    return ("**Probabilities** of the networks alone (`--no-classic`, and the windows and segments of every "
+            "answer; a file's answer is the average with the classic part, calibrated as its section below says): "
+            + own[len("**Probabilities:** "):])
+
+
+def _networks_calibration(card: Mapping[str, Any]) -> str:
     models = card.get("models") or []
     if len(models) > 1 and all((m.get("calibration") or {}).get("fitted") for m in models):
         return (f"**Probabilities:** the average of its {len(models)} models' calibrated probabilities, each "
@@ -150,6 +160,11 @@ def speaker_lines(member: Mapping[str, Any] | None) -> list[str]:
     lines.append("| none: the single-file model (cross-validation above"
                  + (", averaged with its classic part" if curve.get("single_file_averaged_with_classic") else "")
                  + f") | {percent(single)} |")
+    chosen = curve.get("chosen")
+    if chosen:
+        lines += ["", f"By this curve alone the member would answer from {chosen['by_the_rule']} recordings (the fewest "
+                      f"whose mean beats the single-file model's); it answers from {chosen['min_recordings']}: "
+                      f"{chosen['why']}"]
     lines += [""] + [("" if len(models) == 1 else f"- {n.strip()}: ") + calibrated_line(m.get("calibration"))
                      for n, m in zip(named, models)]
     lines.append("")
@@ -169,12 +184,18 @@ def classic_lines(part: Mapping[str, Any] | None, heading: str = "###") -> list[
                        "giving its statistics") if member else
                       ("the single-file model", "standardised by its training speakers' statistics", "each file on "
                        "its own"))
+    limit = part.get("max_seconds")
     return ["", f"{heading} Averaged with the classic tool", "",
             f"Each answer of {who} is `{w:g} x` its probabilities `+ {1 - w:g} x` those of `{part['folder']}/`: "
             f"openSMILE's {part['feature_set']} functionals of the whole recording, {how}, and an RBF SVM (C "
             f"{part['chosen']['C']:g}, gamma {part['chosen']['gamma']:g}; Platt-calibrated on speaker-grouped "
             f"folds), trained on the same speakers by `{part['trained_by']}`. Windows and segments stay the "
-            "network's.", "",
+            "network's"
+            + (f"; a recording over {limit:g} s (it was trained on utterances), or one openSMILE cannot describe, "
+               "gets the network's answer alone" if limit else "")
+            + (f"; with fewer than {part['min_recordings']} of the speaker's recordings, the network answers alone"
+               if member and part.get("min_recordings") else "")
+            + ". `--no-classic` leaves it out.", "",
             f"The same 5-fold cross-validation, the network's and the SVM's probabilities averaged fold by fold "
             f"(`{fig['file']}`, made by `tools/fusion_cv.py`, {data}): **{percent(fig['unweighted_accuracy'])} +- "
             f"{100 * fig['sd']:.1f}** UA (folds {folds}), against {percent(fig['network_alone'])} for "

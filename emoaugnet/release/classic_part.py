@@ -32,22 +32,17 @@ def load(folder: Path) -> classic.ClassicModel:
         raise ReleaseError(f"{exc}; make it with `dvc repro baseline_export@all`") from None
 
 
-def per_speaker(model: classic.ClassicModel) -> bool:
-    """Whether ``model`` sits beside the speaker-adapted member (fit per speaker) or the single-file model."""
-    return bool(model.config.get("speaker_norm"))
-
-
 def place(model: classic.ClassicModel) -> str:
     """Its folder in a release: ``speaker/classic`` or ``classic``."""
     from emoaugnet.inference.model_dir import SPEAKER_FOLDER
-    return f"{SPEAKER_FOLDER}/{classic.FOLDER}" if per_speaker(model) else classic.FOLDER
+    return f"{SPEAKER_FOLDER}/{classic.FOLDER}" if model.per_speaker else classic.FOLDER
 
 
 def check(model: classic.ClassicModel, network: list[dict[str, Any]], exports: list[Path]) -> None:
     """Refuse the classic part ``model`` unless it fits ``network`` (the configs of the models it sits beside)."""
     try:
         classic.check(model, network[0].get("classes", []), network[0].get("audio", {}).get("sample_rate"),
-                      per_speaker(model))
+                      model.per_speaker)
     except classic.ClassicError as exc:
         raise ReleaseError(str(exc)) from None
     check_same_data([*network, model.config], [*exports, model.folder])     # every model beside it and the part
@@ -61,9 +56,9 @@ def parts(classics: list[str | Path], fusions: list[str | Path]) -> dict[bool, t
     out: dict[bool, tuple[classic.ClassicModel, Path]] = {}
     for folder, fusion in zip(classics, fusions):
         model = load(Path(folder))
-        if per_speaker(model) in out:
+        if model.per_speaker in out:
             raise ReleaseError(f"{folder}: a second classic part for the {place(model)} folder")
-        out[per_speaker(model)] = (model, Path(fusion))
+        out[model.per_speaker] = (model, Path(fusion))
     return out
 
 
@@ -91,15 +86,17 @@ def section(model: classic.ClassicModel, fusion: Path) -> dict[str, Any]:
     """The card's ``classic`` or ``speaker_model.classic``."""
     config, folder = model.config, model.folder
     split = config.get("split", {})
-    return {"folder": place(model), "standardised": "per speaker" if per_speaker(model) else "globally",
+    return {"folder": place(model), "standardised": "per speaker" if model.per_speaker else "globally",
+            "max_seconds": classic.MAX_SECONDS,
+            **({"min_recordings": classic.MIN_RECORDINGS} if model.per_speaker else {}),
             "model": config.get("model"),
             "feature_set": config.get("feature_set"), "fusion_weight": model.weight,
             "chosen": config.get("chosen"), "versions": config.get("versions"),
             "trained_by": training_command(split, f" -S 'baseline.corpora=[{','.join(split.get('corpora', []))}]' "
-                                                  f"-S baseline.speaker_norm={str(per_speaker(model)).lower()} "
+                                                  f"-S baseline.speaker_norm={str(model.per_speaker).lower()} "
                                                   f"-S baseline.fusion_weight={model.weight:g} "
                                                   "-S 'baseline.export=[all]'", "baseline_export@all"),
-            "calibration": config.get("calibration"), "figures": figures(fusion, model.weight, per_speaker(model)),
+            "calibration": config.get("calibration"), "figures": figures(fusion, model.weight, model.per_speaker),
             "files": {name: {"bytes": (folder / name).stat().st_size, "sha256": sha256(folder / name)}
                       for name in (classic.ONNX_FILE, classic.CONFIG_FILE)}}
 
@@ -136,14 +133,16 @@ def check_listed(to: Path, old: dict[str, Any], models: dict[bool, tuple[list[Pa
 
 
 def add_to_release(to: Path, classics: list[str | Path], fusions: list[str | Path], root: Path, card_md: Path,
-                   allow_dirty: bool = False, adaptation: Path | None = None) -> dict[str, Any]:
+                   allow_dirty: bool = False, adaptation: Path | None = None,
+                   chosen: tuple[int, str] | None = None) -> dict[str, Any]:
     """``emoaugnet release --keep-models --classic DIR --fusion FILE ...``: the release already in ``to`` released
     again with each classic part beside the model its standardisation fits (:func:`parts`), its models as they
     are (each file checked against the sha256 its card lists; their entries, figures and calibrations kept; a
-    classic part released before and not given again stays). ``adaptation`` (tools/adaptation_curve.py's JSON):
-    the member's curve again, e.g. averaged with its part (``--classic``), and from how many recordings it now
-    beats the single-file model's answer (:func:`emoaugnet.release.member.single_file_figure`); without it the
-    curve and ``min_recordings`` stay. The card's name, commit and date become this release's,
+    classic part released before and not given again stays). ``adaptation`` (tools/adaptation_curve.py's JSON;
+    needed where the release has a member): the member's curve as it will answer (averaged with its part
+    exactly when it has one), and from how many recordings it beats the single-file model's answer
+    (:func:`emoaugnet.release.member.single_file_figure`), or ``chosen`` (a number and why,
+    :func:`emoaugnet.release.member.adaptation_curve`). The card's name, commit and date become this release's,
     ``models_released_as`` names the release its models came from."""
     from datetime import datetime, timezone
 
@@ -157,7 +156,9 @@ def add_to_release(to: Path, classics: list[str | Path], fusions: list[str | Pat
     if True in given and not member:
         raise ReleaseError(f"{to}: its release has no speaker-adapted member to average {given[True][0].folder} into")
     speaker = to / model_dir.SPEAKER_FOLDER
-    for base, listed in ((to, old.get("files") or {}), (speaker, (member or {}).get("files") or {})):
+    kept = [(to / part["folder"], part.get("files") or {}) for kind, part in
+            ((False, old.get("classic")), (True, (member or {}).get("classic"))) if part and kind not in given]
+    for base, listed in ((to, old.get("files") or {}), (speaker, (member or {}).get("files") or {}), *kept):
         for name, f in listed.items():
             if not (base / name).is_file() or sha256(base / name) != f.get("sha256"):
                 raise ReleaseError(f"{base / name}: not the file its card lists (sha256 {f.get('sha256')}); release "
@@ -182,11 +183,16 @@ def add_to_release(to: Path, classics: list[str | Path], fusions: list[str | Pat
         new["classic"] = section(*given[False])
     if True in given:
         new["speaker_model"] = {**member, "classic": section(*given[True])}
+    if member and adaptation is None:
+        raise ReleaseError(f"{to}: its member must beat the single-file model's answer, and a classic part changes "
+                           "one of them: give --adaptation, the member's curve as it will answer (tools/"
+                           "adaptation_curve.py, --classic where it has a part), so min_recordings is chosen again")
     if adaptation is not None:
         if not member:
             raise ReleaseError(f"{to}: its release has no speaker-adapted member for --adaptation {adaptation}")
         from emoaugnet.release.member import adaptation_curve, single_file_figure
-        curve = adaptation_curve(adaptation, *single_file_figure(new))
+        curve = adaptation_curve(adaptation, *single_file_figure(new), chosen=chosen,
+                                 part=new["speaker_model"].get("classic"))
         new["speaker_model"] = {**new["speaker_model"], "adaptation": curve, "min_recordings": curve["min_recordings"]}
     for key in ("allow_dirty", "uncommitted"):
         new.pop(key, None)

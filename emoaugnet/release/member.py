@@ -22,17 +22,23 @@ from emoaugnet.inference.onnx_model import FEATURES_FILE, ONNX_FILE
 from emoaugnet.release.provenance import FIGURES, ReleaseError, files, speakers, training_command
 
 
-def adaptation_curve(path: Path, single_file: float | None, averaged: bool = False) -> dict[str, Any]:
+def adaptation_curve(path: Path, single_file: float | None, averaged: bool = False,
+                     chosen: tuple[int, str] | None = None, part: dict[str, Any] | None = None) -> dict[str, Any]:
     """The speaker-adapted member's figures from ``tools/adaptation_curve.py``'s JSON: mean +- sd of the
     cross-validation UA per number of the speaker's recordings, and ``min_recordings``, the fewest whose
     mean beats ``single_file`` (the single-file model's cross-validation UA, ``averaged`` with its classic
-    part or not; None: 1)."""
+    part or not; None: 1). ``chosen``: another number of the curve and why (``release --min-recordings N
+    --why TEXT``), e.g. measured on a corpus neither model heard; the card keeps the rule's number beside it.
+    ``part``: the member's classic part (its ``classic.json`` or card section; None: it has none): the curve
+    must measure the member as it answers, averaged with it (at its weight, from
+    :data:`emoaugnet.inference.classic.MIN_RECORDINGS` recordings) exactly when it has one."""
     try:
         got = json.loads(path.read_text())
         curve, classic = got["recordings_per_speaker"], got.get("classic")
         rows = {str(n): [float(v) for v in values] for n, values in curve.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ReleaseError(f"{path}: not an adaptation curve of tools/adaptation_curve.py ({exc})") from None
+    check_averaged(path, classic, part)
     figures = {n: {"unweighted_accuracy": round(statistics.fmean(v), 6),
                    "sd": round(statistics.stdev(v), 6) if len(v) > 1 else None, "runs": len(v)}
                for n, v in rows.items()}
@@ -41,17 +47,41 @@ def adaptation_curve(path: Path, single_file: float | None, averaged: bool = Fal
     if not wins:
         raise ReleaseError(f"{path}: the speaker-adapted model beats the single-file model's cross-validation "
                            f"UA ({single_file}) at no number of recordings; release it without the member")
-    return {"file": str(path), "recordings": figures, "min_recordings": wins[0],
+    why = None
+    if chosen is not None:
+        if str(chosen[0]) not in figures or not chosen[1].strip():
+            raise ReleaseError(f"--min-recordings {chosen[0]}: give a number of recordings the curve {path} measured "
+                               f"({', '.join(map(str, counts))}) and --why with the measurement behind it")
+        why = {"min_recordings": chosen[0], "why": chosen[1].strip(), "by_the_rule": wins[0]}
+    return {"file": str(path), "recordings": figures, "min_recordings": wins[0] if why is None else chosen[0],
+            "chosen": why,
             "single_file_unweighted_accuracy": single_file, "single_file_averaged_with_classic": averaged,
             # tools/adaptation_curve.py --classic: averaged with the SVM from that many recordings, as the member answers
             "averaged_with_classic": bool(classic),
             "averaged_from_recordings": classic.get("min_recordings") if isinstance(classic, dict) else None}
 
 
+def check_averaged(path: Path, classic: Any, part: dict[str, Any] | None) -> None:
+    """Refuse a curve (``classic``: its record of the SVM averaged in, or None) that does not measure the
+    member as it answers beside ``part``."""
+    from emoaugnet.inference.classic import MIN_RECORDINGS
+    if part is None and classic:
+        raise ReleaseError(f"{path}: averaged with an eGeMAPS + SVM (tools/adaptation_curve.py --classic), but the "
+                           "member has no classic part: give its curve alone, or --classic with its part")
+    if part is not None and not isinstance(classic, dict):
+        raise ReleaseError(f"{path}: the member's curve alone, but it answers averaged with its classic part: "
+                           "measure it with tools/adaptation_curve.py --classic")
+    if part is not None and (classic.get("min_recordings"), classic.get("weight")) != (MIN_RECORDINGS,
+                                                                                       part.get("fusion_weight")):
+        raise ReleaseError(f"{path}: averaged from {classic.get('min_recordings')} recordings at weight "
+                           f"{classic.get('weight')}; the member averages its part in from {MIN_RECORDINGS} at "
+                           f"{part.get('fusion_weight')}: measure the curve again")
+
+
 def pairs(export: Path, models: Path, to: Path) -> list[tuple[Path, Path]]:
     """``(export, bundle)`` of each model: the one, or for a folder of exports (an ensemble) each model
     subfolder (:func:`emoaugnet.inference.model_dir.member_dirs`) with the bundle of the same name under
-    ``models``. Refused: a subfolder named like the speaker-adapted member's, one model twice (it would
+    ``models``. Refused: a subfolder named like the speaker-adapted member's or a classic part's, one model twice (it would
     not load), a source inside ``to`` (the release rewrites it)."""
     if model_dir.has_model(export) or not export.is_dir():
         found = [(export, models)]
@@ -59,9 +89,11 @@ def pairs(export: Path, models: Path, to: Path) -> list[tuple[Path, Path]]:
         dirs = model_dir.member_dirs(export)
         if not dirs:
             raise ReleaseError(f"{export}: neither an ONNX export ({model_dir.CONFIG_FILE}) nor a folder of exports")
-        if any(d.name == model_dir.SPEAKER_FOLDER for d in dirs):
-            raise ReleaseError(f"{export / model_dir.SPEAKER_FOLDER}: a model folder named like the speaker-adapted "
-                               "member's would take its place; rename it")
+        from emoaugnet.inference.classic import FOLDER
+        for name, whose in ((model_dir.SPEAKER_FOLDER, "the speaker-adapted member's"), (FOLDER, "a classic part's")):
+            if any(d.name == name for d in dirs):
+                raise ReleaseError(f"{export / name}: a model folder named like {whose} would take its place; "
+                                   "rename it")
         found = [(d, models / d.name) for d in dirs]
     target = to.resolve()
     for e, _ in found:
@@ -103,8 +135,8 @@ def ensemble_card(card: dict[str, Any], exports: list[Path], configs: list[dict[
 
 def clear(to: Path) -> None:
     """Remove what the release before put in ``to``, as its ``card.json`` lists it (the single model's files,
-    the subfolders of the models it averaged, its speaker-adapted member, its classic part), ``card.json`` last;
-    nothing else."""
+    the subfolders of the models it averaged, its speaker-adapted member, its classic part, or a classic part
+    an interrupted release left), ``card.json`` last; nothing else."""
     try:
         old = json.loads((to / model_dir.CARD_FILE).read_text())
     except (OSError, ValueError):
@@ -115,6 +147,9 @@ def clear(to: Path) -> None:
     folders = [m.get("folder") for m in old.get("models") or [] if isinstance(m, dict)]
     folders += [model_dir.SPEAKER_FOLDER] if old.get("speaker_model") else []
     folders += [old["classic"].get("folder")] if isinstance(old.get("classic"), dict) else []
+    from emoaugnet.inference.classic import CONFIG_FILE, FOLDER
+    if (to / FOLDER / CONFIG_FILE).is_file():      # a part an interrupted release copied before its card
+        folders.append(FOLDER)
     for folder in folders:
         if isinstance(folder, str) and folder and (to / folder).is_dir() and to.resolve() in (to / folder).resolve().parents:
             shutil.rmtree(to / folder)
@@ -131,11 +166,12 @@ def single_file_figure(card: dict[str, Any]) -> tuple[float | None, bool]:
 
 
 def speaker_section(exports: list[Path], configs: list[dict[str, Any]], adaptation: Path,
-                    main_card: dict[str, Any], manifests: Path) -> dict[str, Any]:
+                    main_card: dict[str, Any], manifests: Path, chosen: tuple[int, str] | None = None,
+                    part: dict[str, Any] | None = None) -> dict[str, Any]:
     """The card's ``speaker_model``: what the speaker-adapted member is (its models, each with how it was
     trained and its calibration), the data it trained on, its figures and files (paths within its folder).
     ``main_card``: the release's card, its ``classic`` part (if any) already in."""
-    curve = adaptation_curve(adaptation, *single_file_figure(main_card))
+    curve = adaptation_curve(adaptation, *single_file_figure(main_card), chosen=chosen, part=part)
     single = len(exports) == 1
     split = configs[0].get("split", {})
     models, found = [], {}

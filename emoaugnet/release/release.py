@@ -178,7 +178,7 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
             params_file: str | Path = "params.yaml", speaker_export: str | Path | None = None,
             speaker_models: str | Path | None = None, adaptation: str | Path | None = None,
             allow_dirty: bool = False, classic: Sequence[str | Path] = (),
-            fusion: Sequence[str | Path] = ()) -> dict[str, Any]:
+            fusion: Sequence[str | Path] = (), chosen: tuple[int, str] | None = None) -> dict[str, Any]:
     """Check and copy ``export`` into ``to`` with ``card.json``; write ``card_md``. Returns the card.
     ``export`` may be a folder of exports (``models`` then a folder of their bundles under the same names):
     models of params.yaml's configuration drawn with other seeds, averaged; each is copied into a subfolder.
@@ -187,7 +187,8 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
     released before is removed (it would describe another model). ``allow_dirty``: release from a tree with
     uncommitted changes (the card records it). ``classic`` (with ``fusion``, tools/fusion_cv.py's figures, one
     each, in order): the eGeMAPS + SVMs the models average in, each copied beside the model its standardisation
-    fits, ``to/classic`` or ``to/speaker/classic`` (:mod:`emoaugnet.release.classic_part`)."""
+    fits, ``to/classic`` or ``to/speaker/classic`` (:mod:`emoaugnet.release.classic_part`). ``chosen``: the
+    member's ``min_recordings`` and why, instead of the curve's rule (:func:`member.adaptation_curve`)."""
     export, to, params_file = Path(export), Path(to), Path(params_file)
     main_pairs = member_mod.pairs(export, Path(models), to)   # one model, or a folder of them averaged
     configs = [check_export(e, m) for e, m in main_pairs]
@@ -231,7 +232,8 @@ def release(export: str | Path = "export", to: str | Path = "emoaugnet/shipped",
         the_card["classic"] = classic_part.section(*given[False])
     if member is not None:
         the_card["speaker_model"] = member_mod.speaker_section([e for e, _ in member_pairs], member, Path(adaptation),
-                                                               the_card, root / from_dict(tree).paths.manifests)
+                                                               the_card, root / from_dict(tree).paths.manifests,
+                                                               chosen, given[True][0].config if True in given else None)
     if True in given:
         the_card["speaker_model"]["classic"] = classic_part.section(*given[True])
     text = json.dumps(the_card, indent=1, sort_keys=True) + "\n"

@@ -20,7 +20,8 @@ SETTINGS_ENV = "EMOAUGNET_SERVE_SETTINGS"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from emoaugnet.inference.commands import DEFAULT_EXPORT, DEFAULT_MODELS, add_window_options
+    from emoaugnet.inference.commands import (DEFAULT_EXPORT, DEFAULT_MODELS, add_classic_option,
+                                              add_window_options)
     sv = sub.add_parser("serve", help="an HTTP service and a page: upload or record speech, see its emotions",
                         description="Serve a model over HTTP: POST /api/predict answers what `emoaugnet "
                                     "predict` prints for the uploaded file; GET / is a page to upload or "
@@ -30,10 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          f"export, else {DEFAULT_MODELS}; with neither here, the model shipped in the package)")
     sv.add_argument("--backend", choices=("auto", "onnx", "keras"), default="auto",
                     help="auto (default): onnxruntime when the folder has model.onnx, else Keras")
-    sv.add_argument("--no-classic", action="store_true",
-                    help="the network alone where the model's folder holds a classic part (an eGeMAPS + SVM averaged into "
-                         "each answer, the shipped model's does): no openSMILE run per recording, faster, and the "
-                         "answers measured before it (docs/evaluation.md)")
+    add_classic_option(sv)
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     sv.add_argument("--max-upload-mb", type=float, default=20.0,
