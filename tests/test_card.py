@@ -62,7 +62,7 @@ def test_the_card_gives_chance_levels_from_its_classes(shipped):
 
 
 def test_the_card_says_whether_the_probabilities_are_calibrated(shipped):
-    plain = {k: v for k, v in shipped.items() if k not in ("calibration", "models")}      # one uncalibrated model
+    plain = {k: v for k, v in shipped.items() if k not in ("calibration", "models", "classic")}   # one uncalibrated model
     assert "**Probabilities:** not calibrated." in section(card_mod.render(plain), "Measured figures")
     unfitted = {**plain, "calibration": {"temperature": 1.0, "min_probability": 0.0, "min_margin": 0.0,
                                          "fitted": False, "fit": {}}}
@@ -82,6 +82,18 @@ def test_the_card_says_whether_the_probabilities_are_calibrated(shipped):
     assert "`seed1/`: Its probabilities are calibrated: temperature 1.7" in line[0] and "`seed2/`" in line[0]
     one_plain = models[:1] + [{**models[1], "calibration": None}]
     assert "**Probabilities:** not calibrated." in card_mod.render({**plain, "models": one_plain})
+    # with a classic part: those are the networks' alone, and the part's section says how its average is calibrated
+    assert "classic" in shipped, "the shipped model has no classic part"
+    text = section(card_mod.render({**fitted, "classic": shipped["classic"]}), "Measured figures")
+    line = [x for x in text.splitlines() if x.startswith("**Probabilities**")]
+    assert line == ["**Probabilities** of the networks alone (`--no-classic`, and the windows and segments of every "
+                    "answer; a file's answer is the average with the classic part, calibrated as its section below "
+                    "says): calibrated: temperature 1.7, fitted on validation speakers (50 recordings; expected "
+                    "calibration error there 0.120 before, 0.030 after); \"not sure\" with a top probability under "
+                    "0.4 or a lead over the second under 0.1."]
+    part = section(card_mod.render({**fitted, "classic": shipped["classic"]}), "Averaged with the classic tool")
+    temperature = shipped["classic"]["calibration"]["temperature"]
+    assert f"The averaged answer's probabilities are calibrated: temperature {temperature:.3g}" in part
 
 
 def test_the_provenance_says_how_a_dirty_tree_was_released(shipped):
