@@ -254,5 +254,5 @@ def test_every_project_module_imports_under_jax_without_tensorflow(tmp_path):
     log = tmp_path / "tensorflow-imports.log"
     proc = run_without_tensorflow(["-c", code], ROOT, log)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert len(modules) > 25 and len(benches) == 8
+    assert len(modules) > 25 and len(benches) == 9
     assert tensorflow_attempts(log) == []
