@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -83,17 +84,16 @@ class Svm:
         if missing or len(index) != len(test):
             raise SystemExit(f"{egemaps}: fold {fold}'s test recordings are not the network's ({len(index)} against "
                              f"{len(test)}; e.g. {missing[:1]}): other --params folds or another store")
-        self.raw = raw.features[[index[key] for key in splits.keys(test)]].astype(np.float64)
-        self.classes, self.speaker, self.weight = raw.classes, speaker, weight
+        self.raw = raw.subset(np.array([index[key] for key in splits.keys(test)]))
+        self.speaker, self.weight = speaker, weight
 
     def probabilities(self, rows: np.ndarray, enrol: np.ndarray | None = None) -> np.ndarray:
         """The SVM's probabilities of ``rows``, standardised by the functionals of ``enrol`` (per speaker)."""
-        z = self.raw[rows]
+        part = self.raw.subset(rows)
         if self.speaker:
-            z = speaker_norm.apply(z, *speaker_norm.statistics(self.raw[enrol]))
-        out = np.zeros((len(rows), len(self.classes)))
-        out[:, self.model.classes_] = self.model.predict_proba(z.reshape(len(rows), -1))
-        return out
+            stats = speaker_norm.statistics(self.raw.features[enrol])
+            part = replace(part, features=speaker_norm.apply(part.features, *stats))
+        return baseline.probabilities(self.model, part)
 
     def fuse(self, network: np.ndarray, svm: np.ndarray) -> np.ndarray:
         return self.weight * network + (1 - self.weight) * svm
