@@ -244,3 +244,17 @@ def test_predicts_worker_processes_answer_with_the_same_classic_part(single, tmp
     assert workers.effective_workers(clf, 2, len(items)) == 2
     assert got == list(clf.classify(items))
     assert all("averaged with the eGeMAPS + SVM's" in r["combined"] for r in got)
+
+
+def test_the_speakers_own_recordings_are_described_once(member, monkeypatch):
+    """The functionals that gave the speaker's statistics answer for those recordings when they are classified:
+    openSMILE runs on a recording once, and the answers are those of describing it again."""
+    _, fused = member
+    clf = Classifier.from_dir(fused, speaker=SPEAKER)
+    described: list[int] = []
+    compute = classic.compute_each
+    monkeypatch.setattr(classic, "compute_each", lambda items, rate: described.append(len(items)) or compute(items, rate))
+    results = clf.predict_files([*SPEAKER[:3], *sorted((featurestore.FIXTURE / "Actor_03").glob("*.flac"))[:2]])
+    assert described == [2]                                  # the two recordings that are not the speaker's
+    monkeypatch.setattr(clf.predictor.partner, "known", {})
+    assert clf.predict_files(SPEAKER[:3]) == results[:3] and described == [2, 3]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -151,6 +151,9 @@ class Partner:
     std: np.ndarray | None
     speaker_recordings: int | None  # how many recordings gave them (None: a global part)
     reason: str | None = None       # why it cannot judge this speaker: the network answers alone
+    #: The functionals of the speaker's recordings, by path, as the statistics' pass computed them: a recording
+    #: both given as the speaker's and classified is described once.
+    known: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def calibration(self) -> Calibration:
@@ -162,28 +165,30 @@ class Partner:
         not be computed, or it is longer than :data:`MAX_SECONDS`."""
         if self.reason is not None:
             return [self.reason] * len(sources)
-        items: list[Any] = []
-        unread: dict[int, str] = {}      # a Buffer's bytes are decoded here (the openSMILE process may be another)
+        done: dict[int, Any] = {}        # functionals, or why there are none
+        todo: list[tuple[int, Any]] = []     # a Buffer's bytes are decoded here (openSMILE's process may be another)
         for i, (s, seconds) in enumerate(zip(sources, durations, strict=True)):
             if seconds > MAX_SECONDS:
-                items.append(None)
-                unread[i] = (f"{seconds:.1f} s of audio: it judges recordings up to {MAX_SECONDS:g} s, the "
-                             "utterances it was trained on")
-                continue
-            try:
-                items.append(s if isinstance(s, (str, Path, np.ndarray)) else audio.read(s, self.model.sample_rate))
-            except (audio.AudioError, OSError, ValueError) as exc:
-                items.append(None)
-                unread[i] = f"cannot read ({exc})"
-        computed = iter(compute_each([x for i, x in enumerate(items) if i not in unread], self.model.sample_rate))
+                done[i] = (f"{seconds:.1f} s of audio: it judges recordings up to {MAX_SECONDS:g} s, the "
+                           "utterances it was trained on")
+            elif isinstance(s, (str, Path)) and str(s) in self.known:
+                done[i] = self.known[str(s)]
+            else:
+                try:
+                    read = s if isinstance(s, (str, Path, np.ndarray)) else audio.read(s, self.model.sample_rate)
+                    todo.append((i, read))
+                except (audio.AudioError, OSError, ValueError) as exc:
+                    done[i] = f"cannot read ({exc})"
+        done.update(zip([i for i, _ in todo], compute_each([x for _, x in todo], self.model.sample_rate)))
         out: list[np.ndarray | str] = []
-        for r in (unread[i] if i in unread else next(computed) for i in range(len(items))):
+        for r in (done[i] for i in range(len(sources))):
             if isinstance(r, str):
                 out.append(r)
             elif isinstance(r, tuple):
                 out.append(f"eGeMAPS functionals: {r[1]}")
             else:
-                z = r[None, :] if self.mean is None else speaker_norm.apply(r[None, None, :], self.mean, self.std)[:, 0, :]
+                z = (r[None, :] if self.mean is None else
+                     speaker_norm.apply(r[None, None, :], self.mean, self.std)[:, 0, :])
                 out.append(self.model.probabilities(z)[0])
         return out
 
@@ -227,4 +232,5 @@ def partner(folder: str | Path, network: Any, speaker_files: Sequence[str] | Non
                        f"it standardises by the speaker's own functionals, from at least {MIN_RECORDINGS} of their "
                        f"voiced recordings; {len(values)} gave them" + (f" ({'; '.join(failed)})" if failed else ""))
     mean, std = speaker_norm.statistics(np.stack(values)[:, None, :])
-    return Partner(model, mean, std, len(values))
+    known = {str(f): r for f, r in zip(speaker_files, results, strict=True) if not isinstance(r, tuple)}
+    return Partner(model, mean, std, len(values), known=known)
